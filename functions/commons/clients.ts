@@ -1,0 +1,34 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+
+/**
+ * The AWS clients every step uses, built once per (endpoint, region) and reused across
+ * invocations. `AWS_ENDPOINT_URL` points them at a local emulator (moto_server) for the local
+ * runner and the tests; unset, they talk to AWS with the default credential chain.
+ */
+export interface AwsClients {
+  rds: RDSClient;
+  kms: KMSClient;
+  route53: Route53Client;
+}
+
+const cache = new Map<string, AwsClients>();
+
+export const getClients = (): AwsClients => {
+  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const cacheKey = `${endpoint ?? 'aws'}|${region}`;
+  let clients = cache.get(cacheKey);
+  if (!clients) {
+    const config = { region, endpoint, retryMode: 'adaptive', maxAttempts: 5 } as const;
+    clients = {
+      rds: new RDSClient(config),
+      kms: new KMSClient(config),
+      // Route 53 is a global service: its endpoint lives in us-east-1 whatever the Region.
+      route53: new Route53Client({ ...config, region: endpoint ? region : 'us-east-1' }),
+    };
+    cache.set(cacheKey, clients);
+  }
+  return clients;
+};

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { InvalidInputError } from './errors.js';
+import { DB_IDENTIFIER_MAX, DB_IDENTIFIER_PATTERN } from './naming.js';
+
+/**
+ * The execution input: what a schedule, the console or `rekey run` passes to the state machine.
+ * Strict: an unknown field is refused, so a typo ("oldInstnace") never silently falls back to a
+ * default. Every refusal names the field, what is expected and what was given.
+ */
+
+const dbIdentifier = z
+  .string({ error: 'is required: the identifier of the DB instance whose key to rotate, e.g. "orders-db"' })
+  .max(DB_IDENTIFIER_MAX, `must be at most ${DB_IDENTIFIER_MAX} characters`)
+  .regex(
+    DB_IDENTIFIER_PATTERN,
+    'must be an RDS DB instance identifier: letters, digits and single hyphens, starting with a letter',
+  );
+
+const cnameCutover = z.strictObject({
+  type: z.literal('cname'),
+  hostedZoneId: z
+    .string()
+    .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone id such as Z0123456789ABC')
+    .transform((id) => id.replace(/^\/hostedzone\//, '')),
+  recordName: z
+    .string()
+    .min(1)
+    .max(255, 'must be at most 255 characters')
+    .regex(/^[a-zA-Z0-9_*.-]+$/, 'must be a DNS name such as orders.db.example.internal')
+    .transform((name) => name.toLowerCase().replace(/\.$/, '')),
+  ttl: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(0, 'must be 0 or more seconds')
+    .max(172800, 'must be at most 172800 seconds (2 days)')
+    .default(60),
+});
+
+const noCutover = z.strictObject({ type: z.literal('none') });
+
+export const RotationInputSchema = z.strictObject(
+  {
+    dbInstanceIdentifier: dbIdentifier,
+    cutover: z.discriminatedUnion('type', [cnameCutover, noCutover], {
+      error: (issue) =>
+        issue.code === 'invalid_union' && issue.input && typeof issue.input === 'object'
+          ? 'must be "cname" or "none"'
+          : 'is required: {"type":"cname", "hostedZoneId", "recordName"} or {"type":"none"}',
+    }),
+    writeFreeze: z.enum(['stop', 'none'], { error: 'must be "stop" or "none"' }).default('stop'),
+    oldInstance: z.enum(['delete', 'retain'], { error: 'must be "delete" or "retain"' }).default('delete'),
+    oldKey: z
+      .enum(['schedule-deletion', 'retain'], { error: 'must be "schedule-deletion" or "retain"' })
+      .default('schedule-deletion'),
+    oldKeyPendingWindowDays: z
+      .number({ error: 'must be a whole number of days from 7 to 30' })
+      .int('must be a whole number of days from 7 to 30')
+      .min(7, 'must be 7 to 30 days (the KMS waiting period)')
+      .max(30, 'must be 7 to 30 days (the KMS waiting period)')
+      .default(30),
+    reason: z
+      .string({ error: 'is required: say why this rotation runs (it is kept as evidence)' })
+      .trim()
+      .min(1, 'must not be empty: say why this rotation runs')
+      .max(1024, 'must be at most 1024 characters'),
+    requestedBy: z.string().trim().min(1).max(256).optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
+);
+
+export type RotationInput = z.output<typeof RotationInputSchema>;
+export type RotationInputDocument = z.input<typeof RotationInputSchema>;
+
+const describeGiven = (value: unknown): string => {
+  if (value === undefined) return 'missing';
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+};
+
+const valueAt = (root: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>(
+    (node, key) =>
+      node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined,
+    root,
+  );
+
+/** One line per problem: `field: what is wrong (given: value)`. */
+export const formatInputIssues = (error: z.ZodError, raw: unknown): string[] =>
+  error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join('.') : '(input)';
+    if (issue.code === 'unrecognized_keys') {
+      const where = issue.path.length > 0 ? ` in ${field}` : '';
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${where}: remove ${issue.keys.length > 1 ? 'them' : 'it'} or fix the spelling`;
+    }
+    const given = valueAt(raw, issue.path);
+    return given === undefined
+      ? `${field}: ${issue.message}`
+      : `${field}: ${issue.message} (given: ${describeGiven(given)})`;
+  });
+
+/** Parses the execution input or throws `InvalidInputError` listing every problem at once. */
+export const parseRotationInput = (raw: unknown): RotationInput => {
+  const result = RotationInputSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = formatInputIssues(result.error, raw);
+  throw new InvalidInputError(
+    `The rotation input is invalid; nothing was changed in AWS. Fix and start again: ${problems.join('; ')}.`,
+  );
+};

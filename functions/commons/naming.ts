@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Names of everything a rotation creates. They derive only from the rotation id and the source
+ * identifier, so a step that runs again (a retry, a Lambda that timed out after its AWS call
+ * succeeded) finds what it created the first time instead of creating a second one.
+ */
+
+/** RDS DB instance identifier: 1-63 letters, digits or hyphens; starts with a letter; no `--`, no trailing `-`. */
+export const DB_IDENTIFIER_PATTERN = /^[a-zA-Z](?:-?[a-zA-Z0-9])*$/;
+export const DB_IDENTIFIER_MAX = 63;
+
+/** Tag keys Rekey puts on what it creates; `rekey:*` tags are not part of configuration parity. */
+export const TAG_ROTATION_ID = 'rekey:rotation-id';
+export const TAG_SOURCE_DB = 'rekey:source-db';
+export const TAG_ROLE = 'rekey:role';
+export const REKEY_TAG_PREFIX = 'rekey:';
+
+/** A short, stable id for one execution: `rk` + 10 hex digits of the execution ARN's SHA-256. */
+export const rotationIdFor = (executionId: string): string =>
+  `rk${createHash('sha256').update(executionId).digest('hex').slice(0, 10)}`;
+
+const trimIdentifier = (value: string, max: number): string => value.slice(0, max).replace(/-+$/, '');
+
+export interface RotationNames {
+  newDbInstanceIdentifier: string;
+  sourceSnapshotIdentifier: string;
+  copySnapshotIdentifier: string;
+  keyAlias: string;
+}
+
+export const namesFor = (rotationId: string, sourceDbInstanceIdentifier: string): RotationNames => {
+  const source = sourceDbInstanceIdentifier.toLowerCase();
+  const suffix = `-${rotationId}`;
+  const base = trimIdentifier(source, DB_IDENTIFIER_MAX - suffix.length);
+  return {
+    newDbInstanceIdentifier: `${base}${suffix}`,
+    sourceSnapshotIdentifier: `rekey-${base}-${rotationId}-source`,
+    copySnapshotIdentifier: `rekey-${base}-${rotationId}-reencrypted`,
+    keyAlias: `alias/rekey/${source}/${rotationId}`,
+  };
+};

@@ -1,0 +1,197 @@
+import type { RotationInput } from './input.js';
+import type { ConfigDifference, InstanceConfig, Placement } from './instance-config.js';
+import type { RotationNames } from './naming.js';
+import type { Poll } from './polling.js';
+
+/**
+ * The execution state. The state machine wraps the execution input as `input`, then each step
+ * writes its result under its own key (its Task's `ResultPath`). Steps receive the whole state
+ * and read only what they need, so the ASL stays short and each step's contract is its type here.
+ */
+
+export interface CnameCutoverPlan {
+  type: 'cname';
+  hostedZoneId: string;
+  recordName: string;
+  ttl: number;
+  /** What the record pointed at when the rotation started: the source endpoint. */
+  previousValue: string;
+}
+
+export type CutoverPlan = CnameCutoverPlan | { type: 'none' };
+
+/** What the rotation will do, decided once in preflight and explained in `notes`. */
+export interface Decisions {
+  stopSource: boolean;
+  switchClients: boolean;
+  deleteOldInstance: boolean;
+  retireOldKey: boolean;
+  /** One sentence per decision that departs from the caller's request, for the output and the evidence. */
+  notes: string[];
+}
+
+export interface SourceDescription {
+  dbInstanceIdentifier: string;
+  dbInstanceArn: string;
+  dbiResourceId: string | null;
+  endpointAddress: string;
+  port: number | null;
+  kmsKeyArn: string;
+  /** `CUSTOMER` or `AWS` (the `aws/rds` key, which can never be scheduled for deletion). */
+  keyManager: string;
+  config: InstanceConfig;
+  placement: Placement;
+}
+
+export interface RotationPlan {
+  rotationId: string;
+  executionId: string;
+  startedAt: string;
+  partition: string;
+  region: string;
+  accountId: string;
+  request: RotationInput;
+  source: SourceDescription;
+  names: RotationNames;
+  cutover: CutoverPlan;
+  decisions: Decisions;
+}
+
+/** A step that acts and then waits: `done: false` sends the state machine round its Wait loop. */
+export interface Reconciled {
+  done: boolean;
+  poll?: Poll;
+}
+
+export interface NewKey {
+  keyId: string;
+  keyArn: string;
+  alias: string;
+  /** False when a re-run found the key this rotation had already created. */
+  created: boolean;
+}
+
+export interface FreezeResult extends Reconciled {
+  /** True when Rekey issued the stop (so rollback must start the source again). */
+  stoppedByRekey: boolean;
+  status: string;
+}
+
+export interface SnapshotResult extends Reconciled {
+  snapshotIdentifier: string;
+  snapshotArn: string | null;
+  kmsKeyId: string | null;
+  status: string;
+}
+
+export interface RestoreResult extends Reconciled {
+  dbInstanceIdentifier: string;
+  dbInstanceArn: string | null;
+  status: string;
+}
+
+export interface ConfigureResult extends Reconciled {
+  /** Fields changed with ModifyDBInstance after the restore. Each is applied at most once. */
+  applied: string[];
+  rebooted: boolean;
+  status: string;
+}
+
+export interface ValidationResult {
+  dbInstanceIdentifier: string;
+  dbInstanceArn: string;
+  endpointAddress: string;
+  port: number | null;
+  kmsKeyArn: string;
+  status: string;
+  differences: ConfigDifference[];
+  checkedAt: string;
+}
+
+export interface CutoverResult extends Reconciled {
+  type: 'cname';
+  changeId: string | null;
+  changeStatus: string;
+  previousValue: string;
+  newValue: string;
+  /** The record, read back after INSYNC, points at the new endpoint. */
+  verified: boolean;
+}
+
+export interface StartSourceResult extends Reconciled {
+  status: string;
+  started: boolean;
+}
+
+export interface RetireInstanceResult extends Reconciled {
+  outcome: 'deleted' | 'retained';
+  status: string;
+  reason?: string;
+}
+
+export type OldKeyOutcome =
+  | { state: 'PendingDeletion'; keyArn: string; deletionDate: string; pendingWindowDays: number }
+  | { state: 'Retained'; keyArn: string; reason: string; encryptedResources: string[] };
+
+export interface FailureInfo {
+  Error: string;
+  Cause: string;
+}
+
+export interface RollbackResult extends Reconciled {
+  undone: string[];
+  leftBehind: string[];
+  /** The execution's failure cause: what went wrong, what was undone, what is left. */
+  cause: string;
+}
+
+export interface RotationState {
+  input: unknown;
+  plan: RotationPlan;
+  newKey?: NewKey;
+  freeze?: FreezeResult;
+  sourceSnapshot?: SnapshotResult;
+  copySnapshot?: SnapshotResult;
+  restore?: RestoreResult;
+  configure?: ConfigureResult;
+  validation?: ValidationResult;
+  cutover?: CutoverResult;
+  startSource?: StartSourceResult;
+  retireInstance?: RetireInstanceResult;
+  oldKey?: OldKeyOutcome;
+  failure?: FailureInfo;
+  rollback?: RollbackResult;
+}
+
+/** The output of a successful execution (the `Summarize` step). */
+export interface RotationOutput {
+  rotationId: string;
+  sourceDbInstanceIdentifier: string;
+  newDbInstanceIdentifier: string;
+  newEndpoint: { address: string; port: number | null };
+  oldKeyArn: string;
+  newKeyArn: string;
+  snapshotIdentifiers: { source: string; reencrypted: string };
+  oldInstance: 'deleted' | 'retained';
+  oldKey: { state: 'PendingDeletion'; deletionDate: string } | { state: 'Retained'; reason: string };
+  cutover: { type: 'cname'; recordName: string; previousValue: string; newValue: string } | { type: 'none' };
+  writeFreeze: 'stop' | 'none';
+  configurationChangesAfterRestore: string[];
+  notes: string[];
+  reason: string;
+  requestedBy: string | null;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** Narrows an optional state field, failing with a message that names the missing step. */
+export const required = <K extends keyof RotationState>(
+  state: RotationState,
+  key: K,
+): NonNullable<RotationState[K]> => {
+  const value = state[key];
+  if (value === undefined || value === null) {
+    throw new Error(`state.${String(key)} is missing: the step that produces it has not run`);
+  }
+  return value as NonNullable<RotationState[K]>;
+};

@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { RotationState } from '../../functions/commons/types.js';
+
+const eventsDir = fileURLToPath(new URL('../../events/', import.meta.url));
+
+/** A fresh copy of `events/steps/<name>.json`: the execution state a step receives (also used by `sam local invoke`). */
+export const stepEvent = (name: string): RotationState =>
+  JSON.parse(readFileSync(`${eventsDir}steps/${name}.json`, 'utf8')) as RotationState;
+
+/** A fresh copy of an execution input in `events/`. */
+export const executionInput = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(`${eventsDir}${name}.json`, 'utf8')) as Record<string, unknown>;
