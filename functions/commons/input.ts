@@ -21,7 +21,8 @@ const cnameCutover = z.strictObject({
   hostedZoneId: z
     .string()
     .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone id such as Z0123456789ABC')
-    .transform((id) => id.replace(/^\/hostedzone\//, '')),
+    .transform((id) => id.replace(/^\/hostedzone\//, ''))
+    .optional(),
   recordName: z
     .string()
     .min(1)

@@ -25,7 +25,12 @@ export interface Decisions {
   stopSource: boolean;
   switchClients: boolean;
   deleteOldInstance: boolean;
+  /** Why the old instance is kept, when `deleteOldInstance` is false. */
+  keepOldInstanceReason: string | null;
+  /** Tentative: `retire-key` still checks that nothing else is encrypted under the old key. */
   retireOldKey: boolean;
+  /** Why the old key is kept, when `retireOldKey` is false. */
+  keepOldKeyReason: string | null;
   /** One sentence per decision that departs from the caller's request, for the output and the evidence. */
   notes: string[];
 }
