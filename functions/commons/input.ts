@@ -105,6 +105,6 @@ export const parseRotationInput = (raw: unknown): RotationInput => {
   if (result.success) return result.data;
   const problems = formatInputIssues(result.error, raw);
   throw new InvalidInputError(
-    `The rotation input is invalid; nothing was changed in AWS. Fix and start again: ${problems.join('; ')}.`,
+    `The rotation input is invalid. Fix it and start again: ${problems.join('; ')}.`,
   );
 };

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { runDemo } from './demo.js';
+import { startEmulator, useEndpoint } from './emulator.js';
+import { type RunResult, runStateMachine } from './runner.js';
+import { seedSample } from './seed.js';
+
+const program = new Command()
+  .name('rekey')
+  .description('Rotate the KMS key behind an Amazon RDS DB instance by moving the data to a new key.')
+  .showHelpAfterError();
+
+const readInput = (file: string): unknown => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidArgumentError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+};
+
+/** The last line of stdout is one JSON object; the exit code is 0 only on SUCCEEDED. */
+const finish = (result: RunResult): void => {
+  const line =
+    result.status === 'SUCCEEDED'
+      ? { status: result.status, output: result.output }
+      : { status: result.status, error: result.error, cause: result.cause };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+  process.exitCode = result.status === 'SUCCEEDED' ? 0 : 1;
+};
+
+program
+  .command('run')
+  .description(
+    'Run a rotation with the real state machine and steps on this machine, against --endpoint (an emulator) or AWS.',
+  )
+  .requiredOption('-i, --input <file>', 'execution input JSON (see events/break-glass.json)', readInput)
+  .option(
+    '-e, --endpoint <url>',
+    'AWS API endpoint, e.g. http://127.0.0.1:5000 for moto_server; default: AWS',
+  )
+  .option('-r, --region <region>', 'AWS Region (default: AWS_REGION, else us-east-1)')
+  .option(
+    '-n, --name <execution-name>',
+    'execution name; the rotation id derives from it (default: local-<time>)',
+  )
+  .option('-v, --verbose', 'print the steps’ JSON logs too')
+  .action(
+    async (options: {
+      input: unknown;
+      endpoint?: string;
+      region?: string;
+      name?: string;
+      verbose?: boolean;
+    }) => {
+      if (!options.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+      const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+      if (options.endpoint) useEndpoint(options.endpoint, region);
+      else process.env.AWS_REGION = region;
+      const result = await runStateMachine({
+        input: options.input,
+        region,
+        executionName: options.name,
+        fastWaits: Boolean(options.endpoint),
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+      });
+      finish(result);
+    },
+  );
+
+program
+  .command('demo')
+  .description(
+    'Start the embedded emulator, seed a sample database, rotate its key end to end, print a summary.',
+  )
+  .option('-v, --verbose', 'print the steps’ JSON logs too')
+  .action(async (options: { verbose?: boolean }) => {
+    if (!options.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    process.exitCode = await runDemo();
+  });
+
+program
+  .command('seed')
+  .description('Create the sample resources events/break-glass.json names, on an emulator.')
+  .option('-e, --endpoint <url>', 'emulator endpoint; default: start one and keep it running until Ctrl-C')
+  .action(async (options: { endpoint?: string }) => {
+    const emulator = options.endpoint ? undefined : await startEmulator();
+    const endpoint = options.endpoint ?? (emulator?.endpoint as string);
+    useEndpoint(endpoint);
+    const sample = await seedSample();
+    process.stdout.write(`${JSON.stringify({ endpoint, ...sample })}\n`);
+    if (emulator) {
+      process.stderr.write(`Emulator running at ${endpoint}; press Ctrl-C to stop it.\n`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await emulator.stop();
+    }
+  });
+
+await program.parseAsync(process.argv);

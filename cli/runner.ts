@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import {
+  type RunOptions as LocalRunOptions,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { loadTemplate, taskHandlers } from './template.js';
+
+/**
+ * Runs the real ASL file with the real step handlers, in this process, with
+ * aws-local-stepfunctions: each Task state is mapped, through the template's
+ * DefinitionSubstitutions, to the handler of the function it names. The handlers' AWS clients
+ * talk to `endpoint` (the emulator) or, without one, to AWS with the default credential chain.
+ */
+
+// aws-local-stepfunctions 3 uses Promise.withResolvers (Node >= 22); Node 20 lacks it.
+if (!('withResolvers' in Promise)) {
+  Object.assign(Promise, {
+    withResolvers<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+export const DEFAULT_ASL = `${root}state-machines/rotate-instance.asl.json`;
+export const DEFAULT_TEMPLATE = `${root}template.yaml`;
+
+type TaskFn = (input: unknown) => Promise<unknown>;
+type LocalHandlers = NonNullable<NonNullable<LocalRunOptions['overrides']>['taskResourceLocalHandlers']>;
+
+export interface RunOptions {
+  input: unknown;
+  /** Execution name; the rotation id derives from the execution ARN built from it. */
+  executionName?: string;
+  region?: string;
+  /** Skip Wait states and retry intervals (for the emulator, where everything is ready at once). */
+  fastWaits?: boolean;
+  /** One line of progress per state event (to stderr in the CLI). */
+  onProgress?: (line: string) => void;
+  /** Wrap a Task's handler by state name (tests use it to inject faults). */
+  wrapTask?: (stateName: string, invoke: TaskFn) => TaskFn;
+  aslPath?: string;
+  templatePath?: string;
+}
+
+export interface StepTiming {
+  state: string;
+  startedAt: string;
+  durationMs: number;
+  outcome: 'succeeded' | 'failed' | 'retried' | 'caught';
+}
+
+export type RunResult =
+  | { status: 'SUCCEEDED'; executionArn: string; output: unknown; timings: StepTiming[] }
+  | { status: 'FAILED'; executionArn: string; error: string; cause: string; timings: StepTiming[] };
+
+const lambdaContext = (functionName: string, region: string): Context =>
+  ({
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  }) as Context;
+
+/**
+ * Lambda reports a function error to Step Functions as Error = the error's name and Cause = a
+ * JSON document {errorType, errorMessage, trace}. The local run does the same, so the state
+ * machine and the rollback see what they see on AWS.
+ */
+const asLambdaError = (error: unknown): Error => {
+  const original = error instanceof Error ? error : new Error(String(error));
+  const failure = new Error(
+    JSON.stringify({ errorType: original.name, errorMessage: original.message, trace: [] }),
+  );
+  failure.name = original.name;
+  return failure;
+};
+
+const substitute = (text: string, values: Record<string, string>): string =>
+  text.replace(/\$\{(\w+)\}/g, (match, name: string) => values[name] ?? match);
+
+export const runStateMachine = async (options: RunOptions): Promise<RunResult> => {
+  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const rawAsl = readFileSync(options.aslPath ?? DEFAULT_ASL, 'utf8');
+  const handlers = taskHandlers(loadTemplate(options.templatePath ?? DEFAULT_TEMPLATE));
+  const fakeArns = Object.fromEntries(
+    Object.keys(handlers).map((name) => [
+      name,
+      `arn:aws:lambda:${region}:000000000000:function:rekey-${name}`,
+    ]),
+  );
+  const rawDefinition = JSON.parse(rawAsl) as StateMachineDefinition;
+  const definition = JSON.parse(substitute(rawAsl, fakeArns)) as StateMachineDefinition;
+
+  const taskResourceLocalHandlers: LocalHandlers = {};
+  const waitTimeOverrides: Record<string, number> = {};
+  const retryIntervalOverrides: Record<string, number> = {};
+  for (const [stateName, state] of Object.entries(rawDefinition.States)) {
+    if (state.Type === 'Wait' && options.fastWaits) waitTimeOverrides[stateName] = 0;
+    if (state.Type !== 'Task') continue;
+    if (options.fastWaits) retryIntervalOverrides[stateName] = 0;
+    const substitution = /^\$\{(\w+)\}$/.exec(state.Resource)?.[1];
+    const target = substitution ? handlers[substitution] : undefined;
+    if (!target) {
+      throw new Error(`Task ${stateName}: its Resource ${state.Resource} names no function of the template.`);
+    }
+    const invoke: TaskFn = async (input) => {
+      const module = (await import(pathToFileURL(`${root}${target.handlerFile}`).href)) as Record<
+        string,
+        unknown
+      >;
+      const handler = module[target.exportName] as (event: unknown, context: Context) => Promise<unknown>;
+      try {
+        return await handler(input, lambdaContext(target.logicalId, region));
+      } catch (error) {
+        throw asLambdaError(error);
+      }
+    };
+    const wrapped = options.wrapTask ? options.wrapTask(stateName, invoke) : invoke;
+    taskResourceLocalHandlers[stateName] = wrapped as LocalHandlers[string];
+  }
+
+  const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const executionArn = `arn:aws:states:${region}:000000000000:execution:rekey-local:${executionName}`;
+  const startTime = new Date().toISOString();
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+  const execution = machine.run(options.input as never, {
+    overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
+    context: {
+      Execution: {
+        Id: executionArn,
+        Name: executionName,
+        StartTime: startTime,
+        Input: options.input as never,
+      },
+    },
+  });
+
+  const timings: StepTiming[] = [];
+  const entered = new Map<string, number>();
+  const began = Date.now();
+  const elapsed = (at: number) => `${((at - began) / 1000).toFixed(1).padStart(6)}s`;
+  const progress = options.onProgress ?? (() => undefined);
+  let failure: { error: string; cause: string } | undefined;
+  let output: unknown;
+
+  for await (const event of execution.eventLogs) {
+    switch (event.type) {
+      case 'StateEntered':
+        entered.set(event.state.name, event.timestamp);
+        if (event.state.type === 'Task') progress(`${elapsed(event.timestamp)}  > ${event.state.name}`);
+        break;
+      case 'StateExited': {
+        const start = entered.get(event.state.name) ?? event.timestamp;
+        if (event.state.type === 'Task') {
+          timings.push({
+            state: event.state.name,
+            startedAt: new Date(start).toISOString(),
+            durationMs: event.timestamp - start,
+            outcome: 'succeeded',
+          });
+          progress(`${elapsed(event.timestamp)}  ok ${event.state.name} (${event.timestamp - start} ms)`);
+        }
+        if (event.state.type === 'Wait')
+          progress(`${elapsed(event.timestamp)}  .. waited (${event.state.name})`);
+        break;
+      }
+      case 'StateRetried':
+        timings.push({
+          state: event.state.name,
+          startedAt: new Date(event.timestamp).toISOString(),
+          durationMs: 0,
+          outcome: 'retried',
+        });
+        progress(`${elapsed(event.timestamp)}  retry ${event.state.name} (attempt ${event.retry.attempt})`);
+        break;
+      case 'StateFailed':
+      case 'StateCaught':
+        if (event.type === 'StateFailed') {
+          progress(`${elapsed(event.timestamp)}  FAILED ${event.state.name}: ${event.Error}`);
+        }
+        break;
+      case 'ExecutionFailed':
+        failure = { error: event.Error, cause: String(event.Cause ?? '') };
+        break;
+      case 'ExecutionSucceeded':
+        output = event.output;
+        break;
+      case 'ExecutionTimeout':
+        failure = {
+          error: 'States.Timeout',
+          cause: 'The execution reached the state machine TimeoutSeconds.',
+        };
+        break;
+      default:
+        break;
+    }
+  }
+  try {
+    const result = await execution.result;
+    output = output ?? result;
+  } catch (error) {
+    failure = failure ?? { error: (error as Error).name, cause: (error as Error).message };
+  }
+  return failure
+    ? { status: 'FAILED', executionArn, error: failure.error, cause: failure.cause, timings }
+    : { status: 'SUCCEEDED', executionArn, output, timings };
+};

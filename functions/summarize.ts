@@ -1,0 +1,54 @@
+import { makeHandler } from './commons/handler.js';
+import { logger } from './commons/logger.js';
+import { type RotationOutput, type RotationState, required } from './commons/types.js';
+
+/**
+ * The execution output: every resource, key, time and decision of a successful rotation, in
+ * one object a person (or a compliance reviewer, months later) can read without the history.
+ */
+export const summarize = async (state: RotationState): Promise<RotationOutput> => {
+  const { plan } = state;
+  const newKey = required(state, 'newKey');
+  const validation = required(state, 'validation');
+  const oldKey = required(state, 'oldKey');
+  const retired = state.retireInstance;
+  const configure = state.configure;
+
+  const output: RotationOutput = {
+    rotationId: plan.rotationId,
+    sourceDbInstanceIdentifier: plan.source.dbInstanceIdentifier,
+    newDbInstanceIdentifier: validation.dbInstanceIdentifier,
+    newEndpoint: { address: validation.endpointAddress, port: validation.port },
+    oldKeyArn: plan.source.kmsKeyArn,
+    newKeyArn: newKey.keyArn,
+    snapshotIdentifiers: {
+      source: plan.names.sourceSnapshotIdentifier,
+      reencrypted: plan.names.copySnapshotIdentifier,
+    },
+    oldInstance: retired?.outcome === 'deleted' ? 'deleted' : 'retained',
+    oldKey:
+      oldKey.state === 'PendingDeletion'
+        ? { state: 'PendingDeletion', deletionDate: oldKey.deletionDate }
+        : { state: 'Retained', reason: oldKey.reason },
+    cutover:
+      state.cutover && plan.cutover.type === 'cname'
+        ? {
+            type: 'cname',
+            recordName: plan.cutover.recordName,
+            previousValue: state.cutover.previousValue,
+            newValue: state.cutover.newValue,
+          }
+        : { type: 'none' },
+    writeFreeze: plan.request.writeFreeze,
+    configurationChangesAfterRestore: configure?.applied ?? [],
+    notes: plan.decisions.notes,
+    reason: plan.request.reason,
+    requestedBy: plan.request.requestedBy ?? null,
+    startedAt: plan.startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+  logger.info('rotation complete', { output });
+  return output;
+};
+
+export const handler = makeHandler(summarize);

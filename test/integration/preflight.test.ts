@@ -1,0 +1,164 @@
+import { CreateDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
+import { describe, expect, it } from 'vitest';
+import { SAMPLE, seedSample } from '../../cli/seed.js';
+import { getClients } from '../../functions/commons/clients.js';
+import { type PreflightInput, preflight } from '../../functions/preflight.js';
+import { useEmulator } from '../support/emulator.js';
+import { executionInput } from '../support/events.js';
+
+const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:rekey:preflight-test';
+const event = (input: unknown): PreflightInput => ({
+  input,
+  executionId: EXECUTION,
+  startedAt: '2026-11-22T10:00:00Z',
+});
+
+describe('preflight on the emulator', () => {
+  useEmulator();
+
+  it('plans the break-glass rotation of the seeded sample: configuration, names, zone found from the record name', async () => {
+    // Prepare
+    const sample = await seedSample();
+
+    // Act
+    const plan = await preflight(event(executionInput('break-glass')));
+
+    // Assess
+    expect(plan.source).toMatchObject({
+      dbInstanceIdentifier: 'orders-db',
+      endpointAddress: sample.endpointAddress,
+      kmsKeyArn: sample.oldKeyArn,
+      keyManager: 'CUSTOMER',
+    });
+    expect(plan.source.config).toMatchObject({
+      dbParameterGroupName: SAMPLE.parameterGroupName,
+      vpcSecurityGroupIds: [...SAMPLE.securityGroupIds].sort(),
+      deletionProtection: true,
+      tags: SAMPLE.tags,
+    });
+    expect(plan.cutover).toEqual({
+      type: 'cname',
+      hostedZoneId: sample.hostedZoneId,
+      recordName: SAMPLE.recordName,
+      ttl: 60,
+      previousValue: sample.endpointAddress,
+    });
+    expect(plan.names.newDbInstanceIdentifier).toBe(`orders-db-${plan.rotationId}`);
+    expect(plan.decisions).toMatchObject({ stopSource: true, deleteOldInstance: true, retireOldKey: true });
+    expect(plan.accountId).toBe('123456789012');
+  });
+
+  it('derives the same rotation id when it runs again for the same execution', async () => {
+    // Prepare
+    await seedSample();
+
+    // Act
+    const first = await preflight(event(executionInput('break-glass')));
+    const second = await preflight(event(executionInput('break-glass')));
+
+    // Assess
+    expect(second.rotationId).toBe(first.rotationId);
+    expect(second.names).toEqual(first.names);
+  });
+
+  it('refuses a database that does not exist, naming it', async () => {
+    // Act / Assess
+    await expect(
+      preflight(event({ ...executionInput('break-glass'), dbInstanceIdentifier: 'no-such-db' })),
+    ).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining('no DB instance "no-such-db"'),
+    });
+  });
+
+  it('refuses an unencrypted instance', async () => {
+    // Prepare
+    await getClients().rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: 'plain-db',
+        Engine: 'postgres',
+        DBInstanceClass: 'db.t3.micro',
+        AllocatedStorage: 20,
+        MasterUsername: 'u',
+        MasterUserPassword: 'password-1234',
+      }),
+    );
+
+    // Act / Assess
+    await expect(
+      preflight(event({ dbInstanceIdentifier: 'plain-db', cutover: { type: 'none' }, reason: 'test' })),
+    ).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining('not encrypted'),
+    });
+  });
+
+  it('refuses a source that is not available', async () => {
+    // Prepare
+    await seedSample();
+    await getClients().rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'orders-db' }));
+
+    // Act / Assess
+    await expect(preflight(event(executionInput('break-glass')))).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining('"stopped", not "available"'),
+    });
+  });
+
+  it('refuses when the CNAME does not point at the source, and says where it points', async () => {
+    // Prepare
+    const sample = await seedSample();
+    await getClients().route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: sample.hostedZoneId,
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: {
+                Name: SAMPLE.recordName,
+                Type: 'CNAME',
+                TTL: 60,
+                ResourceRecords: [{ Value: 'elsewhere.example.com' }],
+              },
+            },
+          ],
+        },
+      }),
+    );
+
+    // Act / Assess
+    await expect(preflight(event(executionInput('break-glass')))).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining('points at elsewhere.example.com'),
+    });
+  });
+
+  it('refuses a record name held by two hosted zones unless the zone id is given', async () => {
+    // Prepare
+    await seedSample();
+    await getClients().route53.send(
+      new CreateHostedZoneCommand({ Name: SAMPLE.zoneName, CallerReference: 'second-zone' }),
+    );
+
+    // Act / Assess
+    await expect(preflight(event(executionInput('break-glass')))).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining('2 hosted zones could hold'),
+    });
+  });
+
+  it('refuses a hosted zone id that does not exist', async () => {
+    // Prepare
+    await seedSample();
+    const input = executionInput('break-glass');
+    input.cutover = { type: 'cname', hostedZoneId: 'Z0000000000NOPE', recordName: SAMPLE.recordName };
+
+    // Act / Assess
+    await expect(preflight(event(input))).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining('no hosted zone Z0000000000NOPE'),
+    });
+  });
+});

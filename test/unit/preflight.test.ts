@@ -1,0 +1,296 @@
+import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  type DBInstance,
+  DBInstanceNotFoundFault,
+  DBSnapshotNotFoundFault,
+  DescribeAccountAttributesCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  RDSClient,
+} from '@aws-sdk/client-rds';
+import { GetHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { parseRotationInput } from '../../functions/commons/input.js';
+import { decide, type PreflightInput, preflight } from '../../functions/preflight.js';
+import { executionInput } from '../support/events.js';
+
+const rds = mockClient(RDSClient);
+const kms = mockClient(KMSClient);
+const route53 = mockClient(Route53Client);
+
+const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1f8e2a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
+const ENDPOINT = 'orders-db.abcdefghij.us-east-1.rds.amazonaws.com';
+const source = (overrides: Partial<DBInstance> = {}): DBInstance => ({
+  DBInstanceIdentifier: 'orders-db',
+  DBInstanceArn: 'arn:aws:rds:us-east-1:123456789012:db:orders-db',
+  DBInstanceStatus: 'available',
+  Engine: 'postgres',
+  EngineVersion: '16.3',
+  DBInstanceClass: 'db.t3.medium',
+  StorageEncrypted: true,
+  KmsKeyId: KEY_ARN,
+  Endpoint: { Address: ENDPOINT, Port: 5432 },
+  ...overrides,
+});
+const event = (input: unknown = { ...executionInput('scheduled-rotation') }): PreflightInput => ({
+  input,
+  executionId: 'arn:aws:states:us-east-1:123456789012:execution:rekey:unit',
+  startedAt: '2026-11-22T10:00:00Z',
+});
+
+describe('preflight', () => {
+  beforeEach(() => {
+    rds.reset();
+    kms.reset();
+    route53.reset();
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-db' })
+      .resolves({ DBInstances: [source()] });
+    rds
+      .on(DescribeDBInstancesCommand)
+      .rejects(new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} }));
+    rds
+      .on(DescribeDBSnapshotsCommand)
+      .rejects(new DBSnapshotNotFoundFault({ message: 'not found', $metadata: {} }));
+    rds.on(DescribeAccountAttributesCommand).resolves({
+      AccountQuotas: [{ AccountQuotaName: 'ManualSnapshots', Used: 10, Max: 100 }],
+    });
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-db' })
+      .resolves({ DBInstances: [source()] });
+    kms.on(DescribeKeyCommand).resolves({
+      KeyMetadata: {
+        KeyId: 'k',
+        Arn: KEY_ARN,
+        KeyState: 'Enabled',
+        KeyManager: 'CUSTOMER',
+        KeySpec: 'SYMMETRIC_DEFAULT',
+      },
+    });
+    route53
+      .on(GetHostedZoneCommand)
+      .resolves({ HostedZone: { Id: '/hostedzone/Z0123456789ABC', Name: 'x.', CallerReference: 'c' } });
+    route53.on(ListResourceRecordSetsCommand).resolves({
+      ResourceRecordSets: [
+        {
+          Name: 'orders.db.example.internal.',
+          Type: 'CNAME',
+          TTL: 60,
+          ResourceRecords: [{ Value: ENDPOINT }],
+        },
+      ],
+      IsTruncated: false,
+      MaxItems: 1,
+    });
+  });
+
+  it('refuses bad input before calling AWS at all', async () => {
+    // Act
+    const attempt = preflight(
+      event({ dbInstanceIdentifier: 'orders-db', cutover: { type: 'none' }, oldKeyPendingWindowDays: 31 }),
+    );
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      message: expect.stringMatching(
+        /oldKeyPendingWindowDays: must be 7 to 30 days.*\(given: 31\).*reason: is required/,
+      ),
+    });
+    expect(rds.calls()).toHaveLength(0);
+    expect(kms.calls()).toHaveLength(0);
+    expect(route53.calls()).toHaveLength(0);
+  });
+
+  it('plans the rotation and reads only', async () => {
+    // Act
+    const plan = await preflight(event());
+
+    // Assess
+    expect(plan.cutover).toMatchObject({
+      type: 'cname',
+      hostedZoneId: 'Z0123456789ABC',
+      previousValue: ENDPOINT,
+    });
+    expect(plan.source.kmsKeyArn).toBe(KEY_ARN);
+    const writes = [...rds.calls(), ...kms.calls(), ...route53.calls()].filter(
+      (call) =>
+        !/^(Describe|List|Get)/.test((call.args[0] as { constructor: { name: string } }).constructor.name),
+    );
+    expect(writes).toHaveLength(0);
+  });
+
+  it.each([
+    [
+      'a pending modification',
+      source({ PendingModifiedValues: { DBInstanceClass: 'db.r6g.large' } }),
+      'pending modifications (DBInstanceClass)',
+    ],
+    [
+      'a read replica',
+      source({ ReadReplicaSourceDBInstanceIdentifier: 'orders-primary' }),
+      'is a read replica of orders-primary',
+    ],
+    [
+      'an Aurora member',
+      source({ DBClusterIdentifier: 'orders-cluster' }),
+      'member of the Aurora cluster orders-cluster',
+    ],
+    [
+      'a primary with replicas',
+      source({ ReadReplicaDBInstanceIdentifiers: ['orders-replica'] }),
+      'has read replicas (orders-replica)',
+    ],
+    ['an unencrypted instance', source({ StorageEncrypted: false, KmsKeyId: undefined }), 'is not encrypted'],
+    ['Multi-AZ SQL Server', source({ Engine: 'sqlserver-se', MultiAZ: true }), 'cannot stop'],
+  ])('refuses %s with a message that says why', async (_case, db, message) => {
+    // Prepare
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-db' }).resolves({ DBInstances: [db] });
+
+    // Act / Assess
+    await expect(preflight(event())).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining(message),
+    });
+  });
+
+  it.each([
+    ['disabled', { KeyState: 'Disabled' }, 'is Disabled'],
+    ['pending deletion', { KeyState: 'PendingDeletion' }, 'cancel-key-deletion'],
+    ['asymmetric', { KeySpec: 'RSA_2048' }, 'RSA_2048'],
+    [
+      'in another Region',
+      { Arn: 'arn:aws:kms:eu-west-1:123456789012:key/x' },
+      'is in eu-west-1, not us-east-1',
+    ],
+  ])('refuses a source key that is %s', async (_case, metadata, message) => {
+    // Prepare
+    kms.on(DescribeKeyCommand).resolves({
+      KeyMetadata: {
+        KeyId: 'k',
+        Arn: KEY_ARN,
+        KeyState: 'Enabled',
+        KeyManager: 'CUSTOMER',
+        KeySpec: 'SYMMETRIC_DEFAULT',
+        ...metadata,
+      } as never,
+    });
+
+    // Act / Assess
+    await expect(preflight(event())).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining(message),
+    });
+  });
+
+  it('rotates away from the AWS-managed aws/rds key but never plans to retire it', async () => {
+    // Prepare
+    kms.on(DescribeKeyCommand).resolves({
+      KeyMetadata: {
+        KeyId: 'k',
+        Arn: KEY_ARN,
+        KeyState: 'Enabled',
+        KeyManager: 'AWS',
+        KeySpec: 'SYMMETRIC_DEFAULT',
+      },
+    });
+
+    // Act
+    const plan = await preflight(event());
+
+    // Assess
+    expect(plan.decisions).toMatchObject({ retireOldKey: false, deleteOldInstance: true });
+    expect(plan.decisions.keepOldKeyReason).toContain('AWS-managed aws/rds key');
+  });
+
+  it('refuses when the manual snapshot quota has no room for two more', async () => {
+    // Prepare
+    rds.on(DescribeAccountAttributesCommand).resolves({
+      AccountQuotas: [{ AccountQuotaName: 'ManualSnapshots', Used: 99, Max: 100 }],
+    });
+
+    // Act / Assess
+    await expect(preflight(event())).rejects.toMatchObject({
+      message: expect.stringContaining('99 of 100 manual DB snapshots'),
+    });
+  });
+
+  it('refuses when the new instance name is taken by something that is not this rotation', async () => {
+    // Prepare
+    rds
+      .on(DescribeDBInstancesCommand)
+      .resolves({
+        DBInstances: [source({ DBInstanceIdentifier: 'taken', TagList: [{ Key: 'team', Value: 'x' }] })],
+      });
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-db' })
+      .resolves({ DBInstances: [source()] });
+
+    // Act / Assess
+    await expect(preflight(event())).rejects.toMatchObject({
+      message: expect.stringContaining('already exists and does not belong to this rotation'),
+    });
+  });
+
+  it('refuses a record that is not a CNAME', async () => {
+    // Prepare
+    route53.on(ListResourceRecordSetsCommand).resolves({
+      ResourceRecordSets: [
+        { Name: 'orders.db.example.internal.', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }] },
+      ],
+      IsTruncated: false,
+      MaxItems: 1,
+    });
+
+    // Act / Assess
+    await expect(preflight(event())).rejects.toMatchObject({
+      message: expect.stringContaining('is a A record, not a CNAME'),
+    });
+  });
+});
+
+describe('decide', () => {
+  const request = (overrides: Record<string, unknown>) =>
+    parseRotationInput({ ...executionInput('scheduled-rotation'), ...overrides });
+
+  it('deletes the old instance and retires the old key by default', () => {
+    expect(decide(request({}), { KeyManager: 'CUSTOMER' })).toEqual({
+      stopSource: true,
+      switchClients: true,
+      deleteOldInstance: true,
+      keepOldInstanceReason: null,
+      retireOldKey: true,
+      keepOldKeyReason: null,
+      notes: [],
+    });
+  });
+
+  it('keeps the old instance and key when writes are not frozen, and says so', () => {
+    // Act
+    const decisions = decide(request({ writeFreeze: 'none' }), { KeyManager: 'CUSTOMER' });
+
+    // Assess
+    expect(decisions).toMatchObject({ stopSource: false, deleteOldInstance: false, retireOldKey: false });
+    expect(decisions.notes.join(' ')).toMatch(
+      /writes made to the source after the snapshot are not in the new instance/,
+    );
+    expect(decisions.keepOldInstanceReason).toMatch(/writeFreeze is "none"/);
+  });
+
+  it('keeps the old instance with no cutover, since clients still use it', () => {
+    const decisions = decide(request({ cutover: { type: 'none' } }), { KeyManager: 'CUSTOMER' });
+    expect(decisions).toMatchObject({ switchClients: false, deleteOldInstance: false, retireOldKey: false });
+    expect(decisions.keepOldInstanceReason).toMatch(/clients still use the old instance/);
+  });
+
+  it('keeps the old key on request without a note (nothing departs from the request)', () => {
+    const decisions = decide(request({ oldKey: 'retain' }), { KeyManager: 'CUSTOMER' });
+    expect(decisions).toMatchObject({
+      deleteOldInstance: true,
+      retireOldKey: false,
+      keepOldKeyReason: 'oldKey is "retain" in the input.',
+    });
+    expect(decisions.notes).toEqual([]);
+  });
+});
