@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { RotationState } from '../../functions/commons/types.js';
+import { summarize } from '../../functions/summarize.js';
+import { stepEvent } from '../support/events.js';
+
+const NEW_ENDPOINT = 'orders-db-rk05e5c03bc0.abcdefghij.us-east-1.rds.amazonaws.com';
+
+const completed = (overrides: Partial<RotationState> = {}): RotationState => {
+  const state = stepEvent('stop-source');
+  return {
+    ...state,
+    configure: {
+      done: true,
+      applied: ['monitoringInterval', 'performanceInsightsEnabled'],
+      rebooted: false,
+      status: 'available',
+    },
+    validation: {
+      dbInstanceIdentifier: state.plan.names.newDbInstanceIdentifier,
+      dbInstanceArn: 'arn:aws:rds:us-east-1:123456789012:db:orders-db-rk05e5c03bc0',
+      endpointAddress: NEW_ENDPOINT,
+      port: 5432,
+      kmsKeyArn: state.newKey?.keyArn ?? '',
+      status: 'available',
+      differences: [],
+      checkedAt: '2026-11-22T16:00:00Z',
+    },
+    cutover: {
+      done: true,
+      type: 'cname',
+      changeId: '/change/C1',
+      changeStatus: 'INSYNC',
+      previousValue: state.plan.source.endpointAddress,
+      newValue: NEW_ENDPOINT,
+      verified: true,
+    },
+    retireInstance: { done: true, outcome: 'deleted', status: 'deleted' },
+    oldKey: {
+      state: 'PendingDeletion',
+      keyArn: state.plan.source.kmsKeyArn,
+      deletionDate: '2026-11-29T16:00:00.000Z',
+      pendingWindowDays: 7,
+    },
+    ...overrides,
+  };
+};
+
+describe('summarize', () => {
+  it('reports every resource, key, decision and time of a completed rotation', async () => {
+    // Prepare
+    const before = Date.now();
+
+    // Act
+    const output = await summarize(completed());
+
+    // Assess
+    expect(output).toMatchObject({
+      rotationId: 'rk05e5c03bc0',
+      sourceDbInstanceIdentifier: 'orders-db',
+      newDbInstanceIdentifier: 'orders-db-rk05e5c03bc0',
+      newEndpoint: { address: NEW_ENDPOINT, port: 5432 },
+      oldKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1f8e2a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b',
+      newKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/7c9d0e1f-2a3b-4c5d-8e6f-9a0b1c2d3e4f',
+      snapshotIdentifiers: {
+        source: 'rekey-orders-db-rk05e5c03bc0-source',
+        reencrypted: 'rekey-orders-db-rk05e5c03bc0-reencrypted',
+      },
+      oldInstance: 'deleted',
+      oldKey: { state: 'PendingDeletion', deletionDate: '2026-11-29T16:00:00.000Z' },
+      cutover: { type: 'cname', recordName: 'orders.db.example.internal', newValue: NEW_ENDPOINT },
+      configurationChangesAfterRestore: ['monitoringInterval', 'performanceInsightsEnabled'],
+      reason: 'Break glass: suspected compromise of the orders-db key (INC-4711)',
+      requestedBy: 'oncall-dba',
+      startedAt: '2026-11-22T15:30:00.000Z',
+    });
+    expect(Date.parse(output.finishedAt)).toBeGreaterThanOrEqual(before);
+  });
+
+  it('reports a retained instance and key with the reason', async () => {
+    // Act
+    const output = await summarize(
+      completed({
+        retireInstance: {
+          done: true,
+          outcome: 'retained',
+          status: 'stopped',
+          reason: 'oldInstance is "retain" in the input.',
+        },
+        oldKey: {
+          state: 'Retained',
+          keyArn: 'k',
+          reason: 'the old instance is kept',
+          encryptedResources: ['db-instance:orders-db'],
+        },
+      }),
+    );
+
+    // Assess
+    expect(output.oldInstance).toBe('retained');
+    expect(output.oldKey).toEqual({ state: 'Retained', reason: 'the old instance is kept' });
+  });
+
+  it('fails clearly when called before validation ran', async () => {
+    // Prepare
+    const state = completed();
+    delete state.validation;
+
+    // Act / Assess
+    await expect(summarize(state)).rejects.toThrow('state.validation is missing');
+  });
+});
