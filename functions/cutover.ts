@@ -1,0 +1,244 @@
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
+import { getClients } from './commons/clients.js';
+import { CutoverFailedError, isAwsError, PreconditionFailedError } from './commons/errors.js';
+import { makeHandler } from './commons/handler.js';
+import { logger } from './commons/logger.js';
+import { nextPoll } from './commons/polling.js';
+import type { CnameCutoverPlan, CutoverResult, RotationState } from './commons/types.js';
+
+/** Route 53 accepts a change comment of at most 256 characters. */
+const COMMENT_MAX = 256;
+
+/** The `changeStatus` reported while no change has been accepted yet (Route 53 itself says PENDING or INSYNC). */
+const NOT_SUBMITTED = 'NOT_SUBMITTED';
+
+/**
+ * A DNS name or CNAME value as Route 53 compares it: case-insensitive, without the trailing dot,
+ * with Route 53's octal escapes (`\052` for `*`) decoded.
+ */
+export const normaliseDns = (name: string): string =>
+  name
+    .replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)))
+    .toLowerCase()
+    .replace(/\.$/, '');
+
+interface CurrentRecord {
+  /** Where the record points, normalised; `null` when it holds no value. */
+  value: string | null;
+  record: ResourceRecordSet;
+}
+
+/**
+ * Reads the CNAME. ListResourceRecordSets returns the records in order *from* the start name, so
+ * the first record is the next one in the zone when ours does not exist: match name and type.
+ */
+const readRecord = async (route53: Route53Client, plan: CnameCutoverPlan): Promise<CurrentRecord> => {
+  const { hostedZoneId, recordName } = plan;
+  let records: ResourceRecordSet[];
+  try {
+    const response = await route53.send(
+      new ListResourceRecordSetsCommand({
+        HostedZoneId: hostedZoneId,
+        StartRecordName: recordName,
+        StartRecordType: 'CNAME',
+        MaxItems: 1,
+      }),
+    );
+    records = response.ResourceRecordSets ?? [];
+  } catch (error) {
+    if (isAwsError(error, 'NoSuchHostedZone')) {
+      throw new CutoverFailedError(
+        `Hosted zone ${hostedZoneId} no longer exists, so the CNAME ${recordName} cannot be moved to the new instance. ` +
+          'Someone deleted the zone during the rotation. Decide where clients should connect and fix DNS by hand.',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const record = records[0];
+  if (!record || normaliseDns(record.Name ?? '') !== normaliseDns(recordName) || record.Type !== 'CNAME') {
+    throw new CutoverFailedError(
+      `The CNAME ${recordName} is no longer in hosted zone ${hostedZoneId}: someone deleted or replaced it during the rotation. ` +
+        `Rekey did not recreate it. Recreate it pointing at the source endpoint ${plan.previousValue} ` +
+        'and start a new rotation, or decide where clients should connect and create it by hand.',
+    );
+  }
+  if (record.SetIdentifier) {
+    throw new CutoverFailedError(
+      `The CNAME ${recordName} in hosted zone ${hostedZoneId} now uses a routing policy (set identifier "${record.SetIdentifier}"). ` +
+        'Rekey moves only simple CNAME records and did not change it. Move the records to the new endpoint by hand.',
+    );
+  }
+  const raw = record.ResourceRecords?.[0]?.Value ?? record.AliasTarget?.DNSName;
+  return { value: raw ? normaliseDns(raw) : null, record };
+};
+
+const describeTarget = (current: CurrentRecord): string => {
+  if (current.value === null) return 'nothing';
+  return current.record.AliasTarget ? `${current.value} (an alias)` : current.value;
+};
+
+/** The status of a change, or `null` when Route 53 no longer knows the change id. */
+const changeStatusOf = async (route53: Route53Client, changeId: string): Promise<string | null> => {
+  try {
+    const { ChangeInfo } = await route53.send(new GetChangeCommand({ Id: changeId }));
+    return ChangeInfo?.Status ?? 'PENDING';
+  } catch (error) {
+    if (isAwsError(error, 'NoSuchChange')) return null;
+    throw error;
+  }
+};
+
+/** UPSERTs the CNAME to `newValue`; the change id, or `null` when Route 53 asks to try again later. */
+const submitChange = async (
+  route53: Route53Client,
+  plan: CnameCutoverPlan,
+  newValue: string,
+  comment: string,
+): Promise<{ changeId: string; changeStatus: string } | null> => {
+  try {
+    const { ChangeInfo } = await route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: plan.hostedZoneId,
+        ChangeBatch: {
+          Comment: comment.slice(0, COMMENT_MAX),
+          Changes: [
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: {
+                Name: plan.recordName,
+                Type: 'CNAME',
+                TTL: plan.ttl,
+                ResourceRecords: [{ Value: newValue }],
+              },
+            },
+          ],
+        },
+      }),
+    );
+    if (!ChangeInfo?.Id) {
+      throw new CutoverFailedError(
+        `Route 53 accepted the change of ${plan.recordName} in hosted zone ${plan.hostedZoneId} but returned no change id to wait on. ` +
+          'Check the record in the Route 53 console.',
+      );
+    }
+    return { changeId: ChangeInfo.Id, changeStatus: ChangeInfo.Status ?? 'PENDING' };
+  } catch (error) {
+    // Another change to this zone is still being applied: not an error, try again at the next poll.
+    if (isAwsError(error, 'PriorRequestNotComplete')) return null;
+    if (isAwsError(error, 'InvalidChangeBatch', 'InvalidInput', 'NoSuchHostedZone')) {
+      throw new CutoverFailedError(
+        `Route 53 refused to point ${plan.recordName} (hosted zone ${plan.hostedZoneId}) at ${newValue}: ` +
+          `${error.name}: ${error.message}. The record was not changed; fix the cause and point it by hand, or start a new rotation.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+};
+
+/**
+ * Cut over: point the CNAME clients use at the validated new instance. "Check, then act":
+ * - with no change submitted yet, read the record; it must still point at the source endpoint
+ *   (or already at the new one, after a lost response), otherwise someone changed it during the
+ *   rotation and it is left alone; then UPSERT it and wait;
+ * - with a change id, wait until Route 53 reports it INSYNC, then read the record back: it must
+ *   point at the new endpoint (`verified`), which is what allows the old instance to be retired.
+ */
+export const cutover = async (state: RotationState): Promise<CutoverResult> => {
+  const { plan } = state;
+  if (plan.cutover.type !== 'cname') {
+    throw new PreconditionFailedError(
+      `Cutover runs only for cutover type "cname", but this rotation's cutover is "${plan.cutover.type}". ` +
+        'Nothing was changed in Route 53. This is a state machine wiring error: report it with the execution ARN.',
+    );
+  }
+  const validation = state.validation;
+  if (!validation) {
+    throw new PreconditionFailedError(
+      `Cutover needs a validated new instance, but state.validation is missing: ${plan.cutover.recordName} was not changed ` +
+        'and still points at the source. This is a state machine wiring error: report it with the execution ARN.',
+    );
+  }
+  const cname = plan.cutover;
+  const { route53 } = getClients();
+  const previousValue = normaliseDns(cname.previousValue);
+  const newValue = normaliseDns(validation.endpointAddress);
+  const previous = state.cutover;
+  const what = `Switching ${cname.recordName} to ${newValue}`;
+  const result = { type: 'cname', previousValue, newValue } as const;
+
+  if (previous?.changeId) {
+    const changeId = previous.changeId;
+    const status = await changeStatusOf(route53, changeId);
+    if (status === 'INSYNC') {
+      const current = await readRecord(route53, cname);
+      if (current.value !== newValue) {
+        throw new CutoverFailedError(
+          `Route 53 change ${changeId} is INSYNC, but ${cname.recordName} (hosted zone ${cname.hostedZoneId}) now points at ` +
+            `${describeTarget(current)}, not at the new endpoint ${newValue}. Someone changed it after Rekey did; ` +
+            'Rekey did not overwrite it. Decide where clients should connect and fix the record by hand.',
+        );
+      }
+      logger.info('cutover verified', { recordName: cname.recordName, newValue, changeId });
+      return { ...result, done: true, changeId, changeStatus: status, verified: true };
+    }
+    if (status !== null) {
+      return {
+        ...result,
+        done: false,
+        changeId,
+        changeStatus: status,
+        verified: false,
+        poll: nextPoll(previous.poll, 'cutover', status, what),
+      };
+    }
+    // Route 53 no longer knows the change: check the record again and submit a new one.
+    logger.warn('Route 53 no longer knows the change; submitting it again', { changeId });
+  }
+
+  const current = await readRecord(route53, cname);
+  if (current.value !== previousValue && current.value !== newValue) {
+    throw new CutoverFailedError(
+      `${cname.recordName} (hosted zone ${cname.hostedZoneId}) points at ${describeTarget(current)}, neither at the source ` +
+        `endpoint ${previousValue} (as when the rotation started) nor at the new endpoint ${newValue}. Someone changed it ` +
+        'during the rotation; Rekey did not overwrite it. Find out who (CloudTrail: ChangeResourceRecordSets), ' +
+        `then point it where clients should connect.`,
+    );
+  }
+  const submitted = await submitChange(
+    route53,
+    cname,
+    newValue,
+    `Rekey rotation ${plan.rotationId}: point ${cname.recordName} at the new DB instance ${validation.dbInstanceIdentifier}`,
+  );
+  if (!submitted) {
+    logger.info('Route 53 is still applying an earlier change to the zone; trying again later', {
+      hostedZoneId: cname.hostedZoneId,
+    });
+    return {
+      ...result,
+      done: false,
+      changeId: null,
+      changeStatus: NOT_SUBMITTED,
+      verified: false,
+      poll: nextPoll(previous?.poll, 'cutover', 'PriorRequestNotComplete', what),
+    };
+  }
+  logger.info('cutover submitted', { recordName: cname.recordName, newValue, changeId: submitted.changeId });
+  return {
+    ...result,
+    done: false,
+    ...submitted,
+    verified: false,
+    poll: nextPoll(previous?.poll, 'cutover', submitted.changeStatus, what),
+  };
+};
+
+export const handler = makeHandler(cutover);

@@ -1,0 +1,156 @@
+import {
+  type DBInstance,
+  DeleteDBInstanceCommand,
+  ModifyDBInstanceCommand,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
+import { getClients } from './commons/clients.js';
+import { isAwsError, PreconditionFailedError } from './commons/errors.js';
+import { makeHandler } from './commons/handler.js';
+import { logger } from './commons/logger.js';
+import { nextPoll } from './commons/polling.js';
+import { findInstance } from './commons/rds.js';
+import { ensureInstanceStarted } from './commons/start-instance.js';
+import type { RetireInstanceResult, RotationState } from './commons/types.js';
+
+/** RDS answers this when asked to delete an instance whose deletion protection is on. */
+const PROTECTED = 'InvalidParameterCombination';
+
+/** Errors that mean "the instance cannot take this call in its current status": poll again. */
+const NOT_NOW = ['InvalidDBInstanceStateFault', 'InvalidDBInstanceState'];
+
+const NOT_FOUND = ['DBInstanceNotFoundFault', 'DBInstanceNotFound'];
+
+/**
+ * Retire the old (source) instance once clients use the new one, or record why it is kept.
+ *
+ * Guards, checked before anything is changed:
+ * - the cutover was verified (the record was read back pointing at the new instance);
+ * - the instance is the one preflight described (same DbiResourceId), not a different instance
+ *   that now carries the identifier.
+ *
+ * Then it reconciles towards "gone": lifts deletion protection (a stopped instance cannot be
+ * modified, so it is started first), deletes without a final snapshot, waits through `deleting`,
+ * and is done once the instance is not found. No final snapshot: the data is in the new instance
+ * and in the re-encrypted snapshot, and a snapshot taken now would be under the old key and keep
+ * that key from being retired.
+ */
+export const retireInstance = async (state: RotationState): Promise<RetireInstanceResult> => {
+  const { plan } = state;
+  const id = plan.source.dbInstanceIdentifier;
+  const { rds } = getClients();
+
+  if (!plan.decisions.deleteOldInstance) {
+    const db = await findInstance(rds, id);
+    const reason = plan.decisions.keepOldInstanceReason ?? 'the rotation plan keeps the old instance.';
+    logger.info('old instance retained', { dbInstanceIdentifier: id, reason });
+    return { done: true, outcome: 'retained', status: db?.DBInstanceStatus ?? 'unknown', reason };
+  }
+
+  if (state.cutover?.verified !== true) {
+    throw new PreconditionFailedError(
+      `Refusing to delete the old DB instance ${id}: the cutover was not verified, so clients may still use it. ` +
+        'Nothing was deleted. Check that the CNAME points at the new instance, then delete the old instance by hand if you are sure.',
+    );
+  }
+  if (id === plan.names.newDbInstanceIdentifier || id === state.validation?.dbInstanceIdentifier) {
+    throw new PreconditionFailedError(
+      `Refusing to delete ${id}: it is the new DB instance of this rotation, not the old one. Nothing was deleted. ` +
+        'This is a bug in the rotation plan: report it with the execution ARN.',
+    );
+  }
+
+  const previous = state.retireInstance;
+  const what = `Deleting the old DB instance ${id}`;
+  const waiting = (status: string): RetireInstanceResult => ({
+    done: false,
+    outcome: 'deleted',
+    status,
+    poll: nextPoll(previous?.poll, 'retireInstance', status, what),
+  });
+  const gone: RetireInstanceResult = { done: true, outcome: 'deleted', status: 'deleted' };
+
+  const db = await findInstance(rds, id);
+  if (!db) {
+    logger.info('old instance is gone', { dbInstanceIdentifier: id });
+    return gone;
+  }
+  assertIsTheSource(db, plan.source.dbiResourceId, id);
+
+  const status = db.DBInstanceStatus ?? 'unknown';
+  if (status === 'deleting') return waiting(status);
+
+  if (db.DeletionProtection) {
+    if (status === 'stopped' || status === 'starting') {
+      // RDS refuses to modify a stopped instance: it has to run before its protection can be lifted.
+      const start = await ensureInstanceStarted(
+        rds,
+        id,
+        previous?.poll,
+        'retireInstance',
+        `Starting the old DB instance ${id} to lift its deletion protection`,
+      );
+      if (!start.done) return { done: false, outcome: 'deleted', status: start.status, poll: start.poll };
+    }
+    const lifted = await liftDeletionProtection(rds, id);
+    // Delete in the same call when RDS already reports the protection off: the old instance runs again,
+    // and the shorter it runs, the smaller the chance a client with a stale DNS answer writes to it.
+    if (!lifted) return waiting(status);
+  }
+
+  const deletion = await deleteInstance(rds, id);
+  if (deletion === 'gone') return gone;
+  return waiting(deletion === 'deleting' ? 'deleting' : status);
+};
+
+const assertIsTheSource = (db: DBInstance, expected: string | null, id: string): void => {
+  if (expected !== null && db.DbiResourceId !== expected) {
+    throw new PreconditionFailedError(
+      `Refusing to delete ${id}: it is not the instance this rotation started from (resource id ${db.DbiResourceId ?? 'unknown'}, ` +
+        `expected ${expected}). The identifier now names a different database. Nothing was deleted; find out who created it.`,
+    );
+  }
+};
+
+/** True when the protection is off once the call returns. */
+const liftDeletionProtection = async (rds: RDSClient, id: string): Promise<boolean> => {
+  try {
+    const { DBInstance } = await rds.send(
+      new ModifyDBInstanceCommand({
+        DBInstanceIdentifier: id,
+        DeletionProtection: false,
+        ApplyImmediately: true,
+      }),
+    );
+    logger.info('deletion protection lifted', { dbInstanceIdentifier: id });
+    return DBInstance?.DeletionProtection === false;
+  } catch (error) {
+    // Busy (or just deleted): the next check sees which.
+    if (isAwsError(error, ...NOT_NOW, ...NOT_FOUND)) return false;
+    throw error;
+  }
+};
+
+/** `refused`: RDS cannot delete it in its current status, or its protection is not off yet. */
+const deleteInstance = async (rds: RDSClient, id: string): Promise<'gone' | 'deleting' | 'refused'> => {
+  try {
+    await rds.send(
+      new DeleteDBInstanceCommand({
+        DBInstanceIdentifier: id,
+        SkipFinalSnapshot: true,
+        DeleteAutomatedBackups: true,
+      }),
+    );
+    logger.info('deleting the old instance', { dbInstanceIdentifier: id });
+    return 'deleting';
+  } catch (error) {
+    if (isAwsError(error, ...NOT_FOUND)) return 'gone';
+    // Already being deleted, or busy (modifying, backing up): wait and check again.
+    if (isAwsError(error, ...NOT_NOW)) return 'refused';
+    // Deletion protection not yet off (or turned on again): the next check lifts it.
+    if (isAwsError(error, PROTECTED) && /protect/i.test(error.message)) return 'refused';
+    throw error;
+  }
+};
+
+export const handler = makeHandler(retireInstance);

@@ -1,0 +1,135 @@
+import {
+  CreateDBInstanceCommand,
+  DescribeDBInstancesCommand,
+  ModifyDBInstanceCommand,
+  StopDBInstanceCommand,
+} from '@aws-sdk/client-rds';
+import { describe, expect, it } from 'vitest';
+import { seedSample } from '../../cli/seed.js';
+import { getClients } from '../../functions/commons/clients.js';
+import type { RetireInstanceResult, RotationState } from '../../functions/commons/types.js';
+import { retireInstance } from '../../functions/retire-instance.js';
+import { useEmulator } from '../support/emulator.js';
+import { stepEvent } from '../support/events.js';
+
+const describeInstance = async (id: string) => {
+  try {
+    const { DBInstances } = await getClients().rds.send(
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }),
+    );
+    return DBInstances?.[0] ?? null;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'DBInstanceNotFoundFault') return null;
+    throw error;
+  }
+};
+
+const createInstance = (id: string) =>
+  getClients().rds.send(
+    new CreateDBInstanceCommand({
+      DBInstanceIdentifier: id,
+      Engine: 'postgres',
+      DBInstanceClass: 'db.t3.medium',
+      AllocatedStorage: 50,
+      MasterUsername: 'orders_admin',
+      MasterUserPassword: 'sample-password-not-secret',
+    }),
+  );
+
+/** The seeded source (deletion protection on), stopped by the freeze, and the new instance beside it. */
+const prepare = async (): Promise<RotationState> => {
+  await seedSample();
+  const state = stepEvent('retire-instance');
+  await createInstance(state.plan.names.newDbInstanceIdentifier);
+  await getClients().rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'orders-db' }));
+  const source = await describeInstance('orders-db');
+  state.plan.source.dbiResourceId = source?.DbiResourceId ?? null;
+  return state;
+};
+
+/** Runs the step the way the state machine does: again, with its own output, until done. */
+const runUntilDone = async (state: RotationState): Promise<RetireInstanceResult[]> => {
+  const results: RetireInstanceResult[] = [];
+  let current = state;
+  for (let i = 0; i < 6; i += 1) {
+    const result = await retireInstance(current);
+    results.push(result);
+    if (result.done) return results;
+    current = { ...current, retireInstance: result };
+  }
+  throw new Error(`retire-instance was not done after 6 runs: ${JSON.stringify(results.at(-1))}`);
+};
+
+describe('retire-instance on the emulator', () => {
+  useEmulator();
+
+  it('deletes the stopped, deletion-protected source and only it; a second run reports it deleted', async () => {
+    // Prepare
+    const state = await prepare();
+    const before = await describeInstance('orders-db');
+
+    // Act
+    const results = await runUntilDone(state);
+    const again = await retireInstance({ ...state, retireInstance: results.at(-1) });
+
+    // Assess
+    expect(before).toMatchObject({ DBInstanceStatus: 'stopped', DeletionProtection: true });
+    expect(await describeInstance('orders-db')).toBeNull();
+    expect(await describeInstance(state.plan.names.newDbInstanceIdentifier)).toMatchObject({
+      DBInstanceStatus: 'available',
+    });
+    // Started (a stopped instance cannot be modified on AWS), then protection lifted and deleted, then gone.
+    expect(results.map((r) => [r.done, r.status])).toEqual([
+      [false, 'starting'],
+      [false, 'deleting'],
+      [true, 'deleted'],
+    ]);
+    expect(again).toEqual({ done: true, outcome: 'deleted', status: 'deleted' });
+  });
+
+  it('deletes a source without deletion protection directly', async () => {
+    // Prepare
+    const state = await prepare();
+    await getClients().rds.send(
+      new ModifyDBInstanceCommand({
+        DBInstanceIdentifier: 'orders-db',
+        DeletionProtection: false,
+        ApplyImmediately: true,
+      }),
+    );
+
+    // Act
+    const results = await runUntilDone(state);
+
+    // Assess
+    expect(results).toHaveLength(2);
+    expect(await describeInstance('orders-db')).toBeNull();
+  });
+
+  it('refuses, and deletes nothing, when the cutover was not verified', async () => {
+    // Prepare
+    const state = await prepare();
+    if (state.cutover) state.cutover.verified = false;
+
+    // Act / Assess
+    await expect(retireInstance(state)).rejects.toMatchObject({ name: 'PreconditionFailedError' });
+    expect(await describeInstance('orders-db')).toMatchObject({ DeletionProtection: true });
+  });
+
+  it('refuses to delete an instance whose resource id is not the one preflight recorded', async () => {
+    // Prepare: moto gives every instance the same DbiResourceId, so an instance re-created under the
+    // source identifier cannot be told apart here; a plan that recorded another id stands in for it.
+    const state = await prepare();
+    state.plan.source.dbiResourceId = 'db-0RIGINALSOURCEINSTANCE00000';
+
+    // Act / Assess
+    await expect(retireInstance(state)).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining('not the instance this rotation started from'),
+    });
+    expect(await describeInstance('orders-db')).toMatchObject({
+      DBInstanceStatus: 'stopped',
+      DeletionProtection: true,
+    });
+  });
+});
