@@ -10,7 +10,6 @@ import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
 import { nextPoll } from './commons/polling.js';
 import { findInstance } from './commons/rds.js';
-import { ensureInstanceStarted } from './commons/start-instance.js';
 import type { RetireInstanceResult, RotationState } from './commons/types.js';
 
 /** RDS answers this when asked to delete an instance whose deletion protection is on. */
@@ -29,8 +28,8 @@ const NOT_FOUND = ['DBInstanceNotFoundFault', 'DBInstanceNotFound'];
  * - the instance is the one preflight described (same DbiResourceId), not a different instance
  *   that now carries the identifier.
  *
- * Then it reconciles towards "gone": lifts deletion protection (a stopped instance cannot be
- * modified, so it is started first), deletes without a final snapshot, waits through `deleting`,
+ * Then it reconciles towards "gone": deletes without a final snapshot (stop-source lifted deletion
+ * protection before the stop, since a stopped instance cannot be modified), waits through `deleting`,
  * and is done once the instance is not found. No final snapshot: the data is in the new instance
  * and in the re-encrypted snapshot, and a snapshot taken now would be under the old key and keep
  * that key from being retired.
@@ -81,20 +80,19 @@ export const retireInstance = async (state: RotationState): Promise<RetireInstan
   if (status === 'deleting') return waiting(status);
 
   if (db.DeletionProtection) {
-    if (status === 'stopped' || status === 'starting') {
-      // RDS refuses to modify a stopped instance: it has to run before its protection can be lifted.
-      const start = await ensureInstanceStarted(
-        rds,
-        id,
-        previous?.poll,
-        'retireInstance',
-        `Starting the old DB instance ${id} to lift its deletion protection`,
-      );
-      if (!start.done) return { done: false, outcome: 'deleted', status: start.status, poll: start.poll };
+    if (status === 'stopped' || status === 'stopping') {
+      // Stop-source lifted the protection before the stop, since RDS cannot modify a stopped
+      // instance. It is on again: someone turned it back on. Starting the old database now would
+      // let clients with a stale DNS answer write to it, so keep it and say how to finish.
+      const reason =
+        `deletion protection was turned on again while ${id} was stopped, and RDS cannot modify a stopped instance. ` +
+        `The rotation is complete; to retire it: aws rds start-db-instance --db-instance-identifier ${id}, then ` +
+        `aws rds modify-db-instance --db-instance-identifier ${id} --no-deletion-protection --apply-immediately, then delete it.`;
+      logger.warn('old instance kept: deletion protection is on', { dbInstanceIdentifier: id, status });
+      return { done: true, outcome: 'retained', status, reason };
     }
+    if (status !== 'available') return waiting(status);
     const lifted = await liftDeletionProtection(rds, id);
-    // Delete in the same call when RDS already reports the protection off: the old instance runs again,
-    // and the shorter it runs, the smaller the chance a client with a stale DNS answer writes to it.
     if (!lifted) return waiting(status);
   }
 

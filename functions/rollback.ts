@@ -1,7 +1,9 @@
+import { ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { getClients } from './commons/clients.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
+import { findInstance } from './commons/rds.js';
 import { ensureInstanceStarted } from './commons/start-instance.js';
 import type { FailureInfo, RollbackResult, RotationState } from './commons/types.js';
 
@@ -13,7 +15,8 @@ import type { FailureInfo, RollbackResult, RotationState } from './commons/types
  * - Cutover verified: clients already use the new instance; nothing is rolled back.
  * - Cutover submitted but not verified: the CNAME is pointed back at the source endpoint.
  * - Otherwise (and after a CNAME revert): if writes were frozen, the source is started again
- *   and awaited until `available`, so no production database is left stopped.
+ *   and awaited until `available`, so no production database is left stopped, and its deletion
+ *   protection, if stop-source lifted it, is turned on again.
  *
  * It is a reconciling loop like the other steps: it carries `undone` forward between polls.
  */
@@ -53,12 +56,34 @@ export const rollback = async (state: RotationState): Promise<RollbackResult> =>
     if (!started.done) {
       return { done: false, poll: started.poll, undone, leftBehind: [], cause: '' };
     }
+    if (await restoreDeletionProtection(state)) note(`turned deletion protection on again for ${id}`);
   }
 
   const leftBehind = artifactsOf(state);
   const cause = describeOutcome(state.failure, undone, leftBehind, cutoverDone, state);
   logger.error('rotation failed', { failure: state.failure, undone, leftBehind });
   return { done: true, undone, leftBehind, cause };
+};
+
+/**
+ * Stop-source lifts the source's deletion protection before the stop when the plan deletes the
+ * old instance. Derived from the plan, not from the freeze result, so a lifted protection whose
+ * response was lost is restored too. True if it turned the protection on.
+ */
+const restoreDeletionProtection = async (state: RotationState): Promise<boolean> => {
+  const { plan } = state;
+  if (!plan.source.config.deletionProtection || !plan.decisions.deleteOldInstance) return false;
+  const { rds } = getClients();
+  const db = await findInstance(rds, plan.source.dbInstanceIdentifier);
+  if (!db || db.DeletionProtection) return false;
+  await rds.send(
+    new ModifyDBInstanceCommand({
+      DBInstanceIdentifier: plan.source.dbInstanceIdentifier,
+      DeletionProtection: true,
+      ApplyImmediately: true,
+    }),
+  );
+  return true;
 };
 
 /** UPSERT the record back to the source endpoint if it points at the new one. True if it changed it. */

@@ -1,4 +1,4 @@
-import { StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import { ModifyDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { getClients } from './commons/clients.js';
 import { isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
@@ -7,16 +7,25 @@ import { nextPoll } from './commons/polling.js';
 import { assertInstanceHealthy, findInstance } from './commons/rds.js';
 import type { FreezeResult, RotationState } from './commons/types.js';
 
+const NOT_NOW = ['InvalidDBInstanceStateFault', 'InvalidDBInstanceState'];
+
 /**
  * Freeze writes: stop the source so nothing written after the snapshot is lost. Reconciles
  * towards `stopped`: stops an `available` source, waits through `stopping` (and through any
  * transient status such as `backing-up`), and is done once the source is `stopped`. Preflight saw
  * the source `available`, so a stopped source here was stopped by this rotation (possibly by an
  * earlier attempt whose response was lost), and rollback starts it again.
+ *
+ * When the plan deletes the old instance after the cutover and it has deletion protection, the
+ * protection is lifted first, while the source still runs: RDS cannot modify a stopped instance,
+ * and starting the old database again after the cutover would let clients with a stale DNS answer
+ * write to a database that is about to be deleted. Rollback turns the protection on again.
  */
 export const stopSource = async (state: RotationState): Promise<FreezeResult> => {
   const { rds } = getClients();
-  const id = state.plan.source.dbInstanceIdentifier;
+  const { plan } = state;
+  const id = plan.source.dbInstanceIdentifier;
+  const previous = state.freeze;
   const db = await findInstance(rds, id);
   if (!db) {
     throw new PreconditionFailedError(
@@ -25,31 +34,45 @@ export const stopSource = async (state: RotationState): Promise<FreezeResult> =>
   }
   assertInstanceHealthy(db, 'source');
   const status = db.DBInstanceStatus ?? 'unknown';
-  if (status === 'stopped') {
-    logger.info('source is stopped', { dbInstanceIdentifier: id });
-    return { done: true, stoppedByRekey: true, status };
-  }
-  if (status === 'available') {
-    try {
-      await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: id }));
-      logger.info('stopping the source', { dbInstanceIdentifier: id });
-    } catch (error) {
-      // Another attempt of this step already asked for the stop: keep waiting.
-      if (!isAwsError(error, 'InvalidDBInstanceStateFault', 'InvalidDBInstanceState')) throw error;
-    }
-    return {
-      done: false,
-      stoppedByRekey: true,
-      status: 'stopping',
-      poll: nextPoll(state.freeze?.poll, 'stopSource', 'stopping', `Stopping ${id}`),
-    };
-  }
-  return {
+  const lifted = previous?.deletionProtectionLifted ?? false;
+  const waiting = (seen: string, deletionProtectionLifted = lifted): FreezeResult => ({
     done: false,
     stoppedByRekey: true,
-    status,
-    poll: nextPoll(state.freeze?.poll, 'stopSource', status, `Stopping ${id}`),
-  };
+    deletionProtectionLifted,
+    status: seen,
+    poll: nextPoll(previous?.poll, 'stopSource', seen, `Stopping ${id}`),
+  });
+
+  if (status === 'stopped') {
+    logger.info('source is stopped', { dbInstanceIdentifier: id });
+    return { done: true, stoppedByRekey: true, deletionProtectionLifted: lifted, status };
+  }
+  if (status !== 'available') return waiting(status);
+
+  if (plan.decisions.deleteOldInstance && db.DeletionProtection) {
+    try {
+      await rds.send(
+        new ModifyDBInstanceCommand({
+          DBInstanceIdentifier: id,
+          DeletionProtection: false,
+          ApplyImmediately: true,
+        }),
+      );
+      logger.info('deletion protection lifted before the stop', { dbInstanceIdentifier: id });
+    } catch (error) {
+      if (!isAwsError(error, ...NOT_NOW)) throw error;
+    }
+    return waiting('modifying', true);
+  }
+
+  try {
+    await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: id }));
+    logger.info('stopping the source', { dbInstanceIdentifier: id });
+  } catch (error) {
+    // Another attempt of this step already asked for the stop: keep waiting.
+    if (!isAwsError(error, ...NOT_NOW)) throw error;
+  }
+  return waiting('stopping');
 };
 
 export const handler = makeHandler(stopSource);

@@ -79,6 +79,12 @@ export interface NewKey {
 export interface FreezeResult extends Reconciled {
   /** True when Rekey issued the stop (so rollback must start the source again). */
   stoppedByRekey: boolean;
+  /**
+   * True when Rekey turned the source's deletion protection off before stopping it. RDS cannot
+   * modify a stopped instance, so an old instance that will be deleted after the cutover has its
+   * protection lifted while it still runs; rollback turns it on again.
+   */
+  deletionProtectionLifted?: boolean;
   status: string;
 }
 

@@ -36,15 +36,26 @@ const createInstance = (id: string) =>
     }),
   );
 
-/** The seeded source (deletion protection on), stopped by the freeze, and the new instance beside it. */
+/** The seeded source (deletion protection on, running) and the new instance beside it. */
 const prepare = async (): Promise<RotationState> => {
   await seedSample();
   const state = stepEvent('retire-instance');
   await createInstance(state.plan.names.newDbInstanceIdentifier);
-  await getClients().rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'orders-db' }));
   const source = await describeInstance('orders-db');
   state.plan.source.dbiResourceId = source?.DbiResourceId ?? null;
   return state;
+};
+
+/** What stop-source does before the freeze when the old instance will be deleted. */
+const liftProtectionAndStop = async () => {
+  await getClients().rds.send(
+    new ModifyDBInstanceCommand({
+      DBInstanceIdentifier: 'orders-db',
+      DeletionProtection: false,
+      ApplyImmediately: true,
+    }),
+  );
+  await getClients().rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'orders-db' }));
 };
 
 /** Runs the step the way the state machine does: again, with its own output, until done. */
@@ -63,9 +74,10 @@ const runUntilDone = async (state: RotationState): Promise<RetireInstanceResult[
 describe('retire-instance on the emulator', () => {
   useEmulator();
 
-  it('deletes the stopped, deletion-protected source and only it; a second run reports it deleted', async () => {
-    // Prepare
+  it('deletes the stopped source (whose protection stop-source lifted) and only it; a second run reports it deleted', async () => {
+    // Prepare: what stop-source leaves: deletion protection lifted while running, then stopped.
     const state = await prepare();
+    await liftProtectionAndStop();
     const before = await describeInstance('orders-db');
 
     // Act
@@ -73,37 +85,34 @@ describe('retire-instance on the emulator', () => {
     const again = await retireInstance({ ...state, retireInstance: results.at(-1) });
 
     // Assess
-    expect(before).toMatchObject({ DBInstanceStatus: 'stopped', DeletionProtection: true });
+    expect(before).toMatchObject({ DBInstanceStatus: 'stopped', DeletionProtection: false });
     expect(await describeInstance('orders-db')).toBeNull();
     expect(await describeInstance(state.plan.names.newDbInstanceIdentifier)).toMatchObject({
       DBInstanceStatus: 'available',
     });
-    // Started (a stopped instance cannot be modified on AWS), then protection lifted and deleted, then gone.
     expect(results.map((r) => [r.done, r.status])).toEqual([
-      [false, 'starting'],
       [false, 'deleting'],
       [true, 'deleted'],
     ]);
     expect(again).toEqual({ done: true, outcome: 'deleted', status: 'deleted' });
   });
 
-  it('deletes a source without deletion protection directly', async () => {
-    // Prepare
+  it('keeps a stopped source whose protection is on, without starting it', async () => {
+    // Prepare: someone turned protection on again after stop-source lifted it.
     const state = await prepare();
-    await getClients().rds.send(
-      new ModifyDBInstanceCommand({
-        DBInstanceIdentifier: 'orders-db',
-        DeletionProtection: false,
-        ApplyImmediately: true,
-      }),
-    );
+    await getClients().rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'orders-db' }));
 
     // Act
     const results = await runUntilDone(state);
 
     // Assess
-    expect(results).toHaveLength(2);
-    expect(await describeInstance('orders-db')).toBeNull();
+    expect(results).toEqual([
+      expect.objectContaining({ done: true, outcome: 'retained', status: 'stopped' }),
+    ]);
+    expect(await describeInstance('orders-db')).toMatchObject({
+      DBInstanceStatus: 'stopped',
+      DeletionProtection: true,
+    });
   });
 
   it('refuses, and deletes nothing, when the cutover was not verified', async () => {
@@ -127,9 +136,6 @@ describe('retire-instance on the emulator', () => {
       name: 'PreconditionFailedError',
       message: expect.stringContaining('not the instance this rotation started from'),
     });
-    expect(await describeInstance('orders-db')).toMatchObject({
-      DBInstanceStatus: 'stopped',
-      DeletionProtection: true,
-    });
+    expect(await describeInstance('orders-db')).toMatchObject({ DeletionProtection: true });
   });
 });

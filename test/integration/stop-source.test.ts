@@ -9,21 +9,31 @@ import { stepEvent } from '../support/events.js';
 describe('stop-source on the emulator', () => {
   useEmulator();
 
-  it('leaves the source stopped, and a second run finds it stopped without acting again', async () => {
+  it('lifts deletion protection, then stops the source; a further run finds it stopped without acting again', async () => {
     // Prepare
     await seedSample();
     const state = stepEvent('stop-source');
 
     // Act
-    const first = await stopSource(state);
-    const second = await stopSource({ ...state, freeze: first });
+    let result = await stopSource(state);
+    const calls: string[] = [result.status];
+    while (!result.done) {
+      result = await stopSource({ ...state, freeze: result });
+      calls.push(result.status);
+    }
+    const again = await stopSource({ ...state, freeze: result });
 
     // Assess
     const { DBInstances } = await getClients().rds.send(
       new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'orders-db' }),
     );
-    expect(DBInstances?.[0]?.DBInstanceStatus).toBe('stopped');
-    expect(first.done).toBe(false);
-    expect(second).toEqual({ done: true, stoppedByRekey: true, status: 'stopped' });
+    expect(DBInstances?.[0]).toMatchObject({ DBInstanceStatus: 'stopped', DeletionProtection: false });
+    expect(calls).toEqual(['modifying', 'stopping', 'stopped']);
+    expect(again).toEqual({
+      done: true,
+      stoppedByRekey: true,
+      deletionProtectionLifted: true,
+      status: 'stopped',
+    });
   });
 });

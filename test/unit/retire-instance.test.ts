@@ -111,52 +111,24 @@ describe('retire-instance', () => {
     expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 
-  it('starts a stopped, protected instance first, because RDS cannot modify a stopped instance', async () => {
+  it('keeps a stopped instance whose protection was turned on again, without starting it, and says how to finish', async () => {
     // Prepare
     rds
       .on(DescribeDBInstancesCommand)
       .resolves(source({ DBInstanceStatus: 'stopped', DeletionProtection: true }));
-    rds.on(StartDBInstanceCommand).resolves({});
 
     // Act
     const result = await retireInstance(stepEvent('retire-instance'));
 
     // Assess
     expect(result).toMatchObject({
-      done: false,
-      outcome: 'deleted',
-      status: 'starting',
-      poll: { attempt: 1 },
+      done: true,
+      outcome: 'retained',
+      status: 'stopped',
+      reason: expect.stringContaining('RDS cannot modify a stopped instance'),
     });
-    expect(rds).toHaveReceivedCommandWith(StartDBInstanceCommand, { DBInstanceIdentifier: 'orders-db' });
-    expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
-    expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
-  });
-
-  it('lifts the protection as soon as the started instance is available', async () => {
-    // Prepare
-    rds
-      .on(DescribeDBInstancesCommand)
-      .resolvesOnce(source({ DBInstanceStatus: 'starting', DeletionProtection: true }))
-      .resolves(source({ DBInstanceStatus: 'available', DeletionProtection: true }));
-    rds.on(ModifyDBInstanceCommand).resolves({ DBInstance: { DeletionProtection: false } });
-    rds.on(DeleteDBInstanceCommand).resolves({});
-    const state = stepEvent('retire-instance');
-    state.retireInstance = {
-      done: false,
-      outcome: 'deleted',
-      status: 'starting',
-      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'starting' },
-    };
-
-    // Act
-    const result = await retireInstance(state);
-
-    // Assess
-    expect(result).toMatchObject({ done: false, status: 'deleting', poll: { attempt: 2 } });
-    expect(rds).not.toHaveReceivedCommand(StartDBInstanceCommand);
-    expect(rds).toHaveReceivedCommandTimes(ModifyDBInstanceCommand, 1);
-    expect(rds).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 1);
+    expect(result.reason).toContain('--no-deletion-protection');
+    expectNoWrite();
   });
 
   it('waits while the instance is deleting, without calling delete again', async () => {

@@ -1,4 +1,9 @@
-import { DescribeDBInstancesCommand, RDSClient, StartDBInstanceCommand } from '@aws-sdk/client-rds';
+import {
+  DescribeDBInstancesCommand,
+  ModifyDBInstanceCommand,
+  RDSClient,
+  StartDBInstanceCommand,
+} from '@aws-sdk/client-rds';
 import {
   ChangeResourceRecordSetsCommand,
   ListResourceRecordSetsCommand,
@@ -72,10 +77,15 @@ describe('rollback', () => {
     // Prepare
     rds.on(DescribeDBInstancesCommand).resolves(sourceStatus('stopped'));
     rds.on(StartDBInstanceCommand).resolves({});
+    rds.on(ModifyDBInstanceCommand).resolves({});
 
     // Act
     const first = await rollback(failedAt({}));
-    rds.on(DescribeDBInstancesCommand).resolves(sourceStatus('available'));
+    rds.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        { DBInstanceIdentifier: 'orders-db', DBInstanceStatus: 'available', DeletionProtection: false },
+      ],
+    });
     const second = await rollback(failedAt({ rollback: first }));
 
     // Assess
@@ -83,7 +93,14 @@ describe('rollback', () => {
     expect(rds).toHaveReceivedCommandTimes(StartDBInstanceCommand, 1);
     expect(second.done).toBe(true);
     expect(second.cause).toContain('kmsKeyId: wrong key.');
-    expect(second.cause).toContain('Undone: started orders-db again.');
+    expect(second.cause).toContain(
+      'Undone: started orders-db again; turned deletion protection on again for orders-db.',
+    );
+    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, {
+      DBInstanceIdentifier: 'orders-db',
+      DeletionProtection: true,
+      ApplyImmediately: true,
+    });
     expect(second.cause).toContain('was not touched');
   });
 

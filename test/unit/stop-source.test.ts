@@ -2,6 +2,7 @@ import {
   DBInstanceNotFoundFault,
   DescribeDBInstancesCommand,
   InvalidDBInstanceStateFault,
+  ModifyDBInstanceCommand,
   RDSClient,
   StopDBInstanceCommand,
 } from '@aws-sdk/client-rds';
@@ -65,8 +66,61 @@ describe('stop-source', () => {
     const result = await stopSource(stepEvent('stop-source'));
 
     // Assess
-    expect(result).toEqual({ done: true, stoppedByRekey: true, status: 'stopped' });
+    expect(result).toEqual({
+      done: true,
+      stoppedByRekey: true,
+      deletionProtectionLifted: false,
+      status: 'stopped',
+    });
     expect(rds).not.toHaveReceivedCommand(StopDBInstanceCommand);
+  });
+
+  it('lifts deletion protection before the stop when the old instance will be deleted, since RDS cannot modify a stopped instance', async () => {
+    // Prepare
+    rds.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        { DBInstanceIdentifier: 'orders-db', DBInstanceStatus: 'available', DeletionProtection: true },
+      ],
+    });
+    rds.on(ModifyDBInstanceCommand).resolves({});
+
+    // Act
+    const first = await stopSource(stepEvent('stop-source'));
+    rds.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        { DBInstanceIdentifier: 'orders-db', DBInstanceStatus: 'available', DeletionProtection: false },
+      ],
+    });
+    const second = await stopSource({ ...stepEvent('stop-source'), freeze: first });
+
+    // Assess
+    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, {
+      DBInstanceIdentifier: 'orders-db',
+      DeletionProtection: false,
+      ApplyImmediately: true,
+    });
+    expect(first).toMatchObject({ done: false, deletionProtectionLifted: true });
+    expect(second).toMatchObject({ done: false, status: 'stopping', deletionProtectionLifted: true });
+    expect(rds).toHaveReceivedCommandTimes(StopDBInstanceCommand, 1);
+  });
+
+  it('leaves deletion protection alone when the old instance is kept', async () => {
+    // Prepare
+    rds.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        { DBInstanceIdentifier: 'orders-db', DBInstanceStatus: 'available', DeletionProtection: true },
+      ],
+    });
+    rds.on(StopDBInstanceCommand).resolves({});
+    const state = stepEvent('stop-source');
+    state.plan.decisions.deleteOldInstance = false;
+
+    // Act
+    await stopSource(state);
+
+    // Assess
+    expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
+    expect(rds).toHaveReceivedCommand(StopDBInstanceCommand);
   });
 
   it('keeps waiting when a lost earlier stop makes StopDBInstance answer InvalidDBInstanceState', async () => {
