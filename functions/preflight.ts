@@ -91,6 +91,9 @@ const parseArn = (arn: string) => {
   return { partition, region, accountId };
 };
 
+/** RDS allows 50 tags per resource; the new instance and snapshots carry 3 `rekey:*` tags too. */
+const MAX_USER_TAGS = 47;
+
 /** The source must be a standalone, encrypted, available instance whose writes can be frozen. */
 const checkInstance = (db: DBInstance): void => {
   const id = db.DBInstanceIdentifier;
@@ -129,6 +132,23 @@ const checkInstance = (db: DBInstance): void => {
     throw new PreconditionFailedError(
       `${id} has pending modifications (${pending.map(([field]) => field).join(', ')}). ` +
         'Apply them (or wait for the maintenance window) first, so the new instance copies a settled configuration.',
+    );
+  }
+  if (db.MasterUserSecret?.SecretArn) {
+    throw new PreconditionFailedError(
+      `${id} keeps its master password in Secrets Manager (${db.MasterUserSecret.SecretArn}). A restored instance does not ` +
+        'take over that secret, and RDS deletes the secret with the old instance, so clients reading it would break. ' +
+        'Rekey does not rotate such instances yet: turn off the managed master password first (aws rds modify-db-instance ' +
+        '--no-manage-master-user-password --master-user-password ...), or rotate by hand.',
+    );
+  }
+  const userTagCount = (db.TagList ?? []).filter(
+    (t) => t.Key && !t.Key.startsWith('aws:') && !t.Key.startsWith('rekey:'),
+  ).length;
+  if (userTagCount > MAX_USER_TAGS) {
+    throw new PreconditionFailedError(
+      `${id} has ${userTagCount} tags; RDS allows 50 per resource and Rekey adds 3 of its own (rekey:*) to what it creates. ` +
+        `Remove tags until at most ${MAX_USER_TAGS} remain, then start again.`,
     );
   }
   if (db.Engine?.startsWith('sqlserver') && db.MultiAZ) {

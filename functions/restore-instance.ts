@@ -66,9 +66,6 @@ export const restoreInstance = async (state: RotationState): Promise<RestoreResu
       snapshotIdentifier: snapshotId,
       tags: rotationTags(plan, 'new-instance', plan.source.config.tags),
     });
-    // A default option group is what the restore keeps anyway (the snapshot's own); naming it adds
-    // nothing, and moto refuses it (it only knows option groups created through its API).
-    if (params.OptionGroupName?.startsWith('default:')) delete params.OptionGroupName;
     try {
       const { DBInstance: created } = await rds.send(new RestoreDBInstanceFromDBSnapshotCommand(params));
       logger.info('restoring the new instance', { dbInstanceIdentifier: id, from: snapshotId });

@@ -15,6 +15,8 @@ export interface InstanceConfig {
   dbInstanceClass: string;
   engine: string;
   engineVersion: string;
+  /** RDS Extended Support enrolment; a restore defaults to `open-source-rds-extended-support`. */
+  engineLifecycleSupport: string | null;
   licenseModel: string | null;
   port: number | null;
   multiAZ: boolean;
@@ -68,8 +70,10 @@ export const captureInstanceConfig = (db: DBInstance): InstanceConfig => ({
   dbInstanceClass: db.DBInstanceClass ?? '',
   engine: db.Engine ?? '',
   engineVersion: db.EngineVersion ?? '',
+  engineLifecycleSupport: db.EngineLifecycleSupport ?? null,
   licenseModel: db.LicenseModel ?? null,
-  port: db.Endpoint?.Port ?? db.DbInstancePort ?? null,
+  // DbInstancePort is 0 for instances outside a cluster: only a non-zero value is a port.
+  port: db.Endpoint?.Port ?? (db.DbInstancePort || null),
   multiAZ: db.MultiAZ ?? false,
   dbSubnetGroupName: db.DBSubnetGroup?.DBSubnetGroupName ?? null,
   vpcSecurityGroupIds: sorted(db.VpcSecurityGroups?.map((g) => g.VpcSecurityGroupId)),
@@ -144,8 +148,13 @@ export const restoreParameters = (
     PubliclyAccessible: config.publiclyAccessible,
     NetworkType: config.networkType ?? undefined,
     DBParameterGroupName: config.dbParameterGroupName ?? undefined,
-    OptionGroupName: config.optionGroupName ?? undefined,
+    // A `default:*` option group is what the restore picks anyway; naming it is refused by some
+    // engines' versions (and by the emulator). A custom group is always passed.
+    OptionGroupName: config.optionGroupName?.startsWith('default:')
+      ? undefined
+      : (config.optionGroupName ?? undefined),
     LicenseModel: config.licenseModel ?? undefined,
+    EngineLifecycleSupport: config.engineLifecycleSupport ?? undefined,
     StorageType: config.storageType ?? undefined,
     AllocatedStorage: config.allocatedStorage ?? undefined,
     Iops: explicitIops ? (config.iops ?? undefined) : undefined,
@@ -171,7 +180,17 @@ export interface ConfigDifference {
   actual: unknown;
 }
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** A stable text form: object keys sorted at every level, so tag order never makes a difference. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
+  );
+
+const same = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
 
 /** Every field where `actual` differs from `expected`. */
 export const diffConfig = (expected: InstanceConfig, actual: InstanceConfig): ConfigDifference[] =>
@@ -230,6 +249,12 @@ export const modifyParameters = (
       case 'maxAllocatedStorage':
         // RDS turns storage autoscaling off when MaxAllocatedStorage equals AllocatedStorage.
         params.MaxAllocatedStorage = expected.maxAllocatedStorage ?? expected.allocatedStorage ?? undefined;
+        break;
+      case 'dedicatedLogVolume':
+        params.DedicatedLogVolume = expected.dedicatedLogVolume;
+        break;
+      case 'engineLifecycleSupport':
+        if (expected.engineLifecycleSupport) params.EngineLifecycleSupport = expected.engineLifecycleSupport;
         break;
       case 'autoMinorVersionUpgrade':
         params.AutoMinorVersionUpgrade = expected.autoMinorVersionUpgrade;

@@ -67,12 +67,17 @@ export const assertInstanceHealthy = (db: DBInstance, role: string): void => {
   }
 };
 
-/** `available` with no modification still pending: the point where the next change can be made. */
+/**
+ * `available` with no modification still pending and no parameter or option group change being
+ * applied: the point where the next change can be made, and where `pending-reboot` is final.
+ */
 export const isSettled = (db: DBInstance): boolean =>
   db.DBInstanceStatus === 'available' &&
   Object.values(db.PendingModifiedValues ?? {}).every(
     (v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0),
-  );
+  ) &&
+  !(db.DBParameterGroups ?? []).some((g) => g.ParameterApplyStatus === 'applying') &&
+  !(db.OptionGroupMemberships ?? []).some((g) => g.Status === 'pending-apply' || g.Status === 'applying');
 
 /** Snapshot statuses that end a wait as a failure. */
 export const assertSnapshotHealthy = (snapshot: DBSnapshot, role: string): void => {

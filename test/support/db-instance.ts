@@ -11,6 +11,7 @@ export const dbInstanceFrom = (config: InstanceConfig, overrides: Partial<DBInst
   DBInstanceClass: config.dbInstanceClass,
   Engine: config.engine,
   EngineVersion: config.engineVersion,
+  EngineLifecycleSupport: config.engineLifecycleSupport ?? undefined,
   LicenseModel: config.licenseModel ?? undefined,
   Endpoint: config.port === null ? undefined : { Address: 'example.rds.amazonaws.com', Port: config.port },
   MultiAZ: config.multiAZ,

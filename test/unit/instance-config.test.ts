@@ -247,3 +247,60 @@ describe('modifyParameters', () => {
     expect(params).toEqual({});
   });
 });
+
+describe('parity details', () => {
+  it('treats tags in another order (including digit-only keys) as the same configuration', () => {
+    // Prepare
+    const a = { ...source(), tags: { team: 'orders', '2024': 'budget', env: 'prod' } };
+    const b = { ...source(), tags: { env: 'prod', '2024': 'budget', team: 'orders' } };
+
+    // Act / Assess
+    expect(diffConfig(a, b)).toEqual([]);
+  });
+
+  it('reads a zero DbInstancePort (instances outside a cluster) as no port', () => {
+    expect(captureInstanceConfig({ DbInstancePort: 0 }).port).toBeNull();
+  });
+
+  it('carries the Extended Support choice into the restore, and leaves a default option group out', () => {
+    // Prepare
+    const config = {
+      ...source(),
+      engineLifecycleSupport: 'open-source-rds-extended-support-disabled',
+      optionGroupName: 'default:postgres-16',
+    };
+
+    // Act
+    const params = restoreParameters(config, { availabilityZone: null }, target);
+
+    // Assess
+    expect(params.EngineLifecycleSupport).toBe('open-source-rds-extended-support-disabled');
+    expect(params).not.toHaveProperty('OptionGroupName');
+    expect(
+      restoreParameters({ ...config, optionGroupName: 'orders-options' }, { availabilityZone: null }, target),
+    ).toMatchObject({ OptionGroupName: 'orders-options' });
+  });
+
+  it('applies a dedicated log volume and the Extended Support choice with ModifyDBInstance', () => {
+    // Prepare
+    const expected = {
+      ...source(),
+      dedicatedLogVolume: true,
+      engineLifecycleSupport: 'open-source-rds-extended-support-disabled',
+    };
+    const actual = {
+      ...source(),
+      dedicatedLogVolume: false,
+      engineLifecycleSupport: 'open-source-rds-extended-support',
+    };
+
+    // Act
+    const params = modifyParameters(diffConfig(expected, actual), expected, NEW_KEY);
+
+    // Assess
+    expect(params).toEqual({
+      DedicatedLogVolume: true,
+      EngineLifecycleSupport: 'open-source-rds-extended-support-disabled',
+    });
+  });
+});

@@ -144,6 +144,18 @@ describe('preflight', () => {
     ],
     ['an unencrypted instance', source({ StorageEncrypted: false, KmsKeyId: undefined }), 'is not encrypted'],
     ['Multi-AZ SQL Server', source({ Engine: 'sqlserver-se', MultiAZ: true }), 'cannot stop'],
+    [
+      'a Secrets Manager-managed master password',
+      source({
+        MasterUserSecret: { SecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1' },
+      }),
+      'keeps its master password in Secrets Manager',
+    ],
+    [
+      'more tags than RDS allows beside the rotation tags',
+      source({ TagList: Array.from({ length: 48 }, (_, i) => ({ Key: `tag-${i}`, Value: 'x' })) }),
+      'has 48 tags',
+    ],
   ])('refuses %s with a message that says why', async (_case, db, message) => {
     // Prepare
     rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-db' }).resolves({ DBInstances: [db] });
@@ -218,11 +230,9 @@ describe('preflight', () => {
 
   it('refuses when the new instance name is taken by something that is not this rotation', async () => {
     // Prepare
-    rds
-      .on(DescribeDBInstancesCommand)
-      .resolves({
-        DBInstances: [source({ DBInstanceIdentifier: 'taken', TagList: [{ Key: 'team', Value: 'x' }] })],
-      });
+    rds.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [source({ DBInstanceIdentifier: 'taken', TagList: [{ Key: 'team', Value: 'x' }] })],
+    });
     rds
       .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-db' })
       .resolves({ DBInstances: [source()] });

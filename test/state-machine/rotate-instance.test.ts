@@ -1,0 +1,165 @@
+import { DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { DescribeDBSnapshotsCommand, InsufficientDBInstanceCapacityFault } from '@aws-sdk/client-rds';
+import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { describe, expect, it } from 'vitest';
+import { runStateMachine } from '../../cli/runner.js';
+import { type SeededSample, seedSample } from '../../cli/seed.js';
+import { getClients } from '../../functions/commons/clients.js';
+import { captureInstanceConfig, diffConfig } from '../../functions/commons/instance-config.js';
+import { findInstance } from '../../functions/commons/rds.js';
+import type { RotationOutput } from '../../functions/commons/types.js';
+import { useEmulator } from '../support/emulator.js';
+import { executionInput } from '../support/events.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+const recordValue = async (sample: SeededSample): Promise<string | undefined> => {
+  const { ResourceRecordSets } = await getClients().route53.send(
+    new ListResourceRecordSetsCommand({
+      HostedZoneId: sample.hostedZoneId,
+      StartRecordName: sample.recordName,
+      StartRecordType: 'CNAME',
+      MaxItems: 1,
+    }),
+  );
+  return ResourceRecordSets?.[0]?.ResourceRecords?.[0]?.Value;
+};
+
+const keyState = async (keyId: string) => {
+  const { KeyMetadata } = await getClients().kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+  return KeyMetadata;
+};
+
+describe('the rotate-instance state machine on the emulator', () => {
+  useEmulator();
+
+  it('rotates the break-glass sample end to end', async () => {
+    // Prepare
+    const sample = await seedSample();
+    const sourceBefore = await findInstance(getClients().rds, sample.dbInstanceIdentifier);
+    const started = Date.now();
+
+    // Act
+    const result = await runStateMachine({
+      input: executionInput('break-glass'),
+      executionName: 'sm-happy',
+      fastWaits: true,
+    });
+
+    // Assess
+    expect(result).toMatchObject({ status: 'SUCCEEDED' });
+    const output = (result as { output: RotationOutput }).output;
+    expect(output).toMatchObject({
+      sourceDbInstanceIdentifier: 'orders-db',
+      oldKeyArn: sample.oldKeyArn,
+      oldInstance: 'deleted',
+      oldKey: { state: 'PendingDeletion' },
+    });
+    expect(output.newKeyArn).not.toBe(sample.oldKeyArn);
+
+    const newDb = await findInstance(getClients().rds, output.newDbInstanceIdentifier);
+    expect(newDb?.DBInstanceStatus).toBe('available');
+    expect(newDb?.KmsKeyId).toBe(output.newKeyArn);
+    expect(newDb?.Endpoint?.Address).toBe(output.newEndpoint.address);
+    // Configuration parity with the source as it was before the rotation.
+    expect(diffConfig(captureInstanceConfig(sourceBefore ?? {}), captureInstanceConfig(newDb ?? {}))).toEqual(
+      [],
+    );
+
+    expect(await recordValue(sample)).toBe(output.newEndpoint.address);
+    expect(await findInstance(getClients().rds, 'orders-db')).toBeNull();
+
+    const oldKey = await keyState(sample.oldKeyArn.split('/')[1] ?? '');
+    expect(oldKey?.KeyState).toBe('PendingDeletion');
+    // events/break-glass.json asks for the minimum 7-day window.
+    const deletion = oldKey?.DeletionDate?.getTime() ?? 0;
+    expect(deletion - started).toBeGreaterThan(7 * DAY - 60_000);
+    expect(deletion - started).toBeLessThan(7 * DAY + 60_000);
+
+    const { DBSnapshots } = await getClients().rds.send(
+      new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: output.snapshotIdentifiers.reencrypted }),
+    );
+    expect(DBSnapshots?.[0]?.KmsKeyId).toBe(output.newKeyArn);
+  });
+
+  it('starts the source again and leaves the CNAME alone when the restore fails after the freeze', async () => {
+    // Prepare
+    const sample = await seedSample();
+    let stopped: string | undefined;
+
+    // Act
+    const result = await runStateMachine({
+      input: executionInput('break-glass'),
+      executionName: 'sm-restore-fails',
+      fastWaits: true,
+      wrapTask: (stateName, invoke) =>
+        stateName === 'RestoreInstance'
+          ? async () => {
+              stopped = (await findInstance(getClients().rds, 'orders-db'))?.DBInstanceStatus;
+              throw new InsufficientDBInstanceCapacityFault({
+                message:
+                  'Cannot create a database instance because there is no capacity for db.t3.medium in us-east-1a.',
+                $metadata: {},
+              });
+            }
+          : invoke,
+    });
+
+    // Assess
+    expect(stopped).toBe('stopped');
+    expect(result).toMatchObject({ status: 'FAILED', error: 'InsufficientDBInstanceCapacity' });
+    const cause = (result as { cause: string }).cause;
+    expect(cause).toContain('no capacity for db.t3.medium');
+    expect(cause).toContain('Undone: started orders-db again.');
+    expect(cause).toContain('Left in place for inspection');
+    expect((await findInstance(getClients().rds, 'orders-db'))?.DBInstanceStatus).toBe('available');
+    expect(await recordValue(sample)).toBe(sample.endpointAddress);
+    expect((await keyState(sample.oldKeyArn))?.KeyState).toBe('Enabled');
+  });
+
+  it('refuses bad input with the field named, and changes nothing', async () => {
+    // Prepare
+    await seedSample();
+
+    // Act
+    const result = await runStateMachine({
+      input: { ...executionInput('break-glass'), oldKeyPendingWindowDays: 6 },
+      executionName: 'sm-bad-input',
+      fastWaits: true,
+    });
+
+    // Assess
+    expect(result).toMatchObject({ status: 'FAILED', error: 'InvalidInputError' });
+    expect((result as { cause: string }).cause).toMatch(
+      /oldKeyPendingWindowDays: must be 7 to 30 days .*\(given: 6\).*Nothing was changed in AWS\./,
+    );
+    expect((await findInstance(getClients().rds, 'orders-db'))?.DBInstanceStatus).toBe('available');
+  });
+
+  it('with cutover "none", leaves the source running beside the new instance and keeps the old key', async () => {
+    // Prepare
+    const sample = await seedSample();
+
+    // Act
+    const result = await runStateMachine({
+      input: { ...executionInput('break-glass'), cutover: { type: 'none' } },
+      executionName: 'sm-no-cutover',
+      fastWaits: true,
+    });
+
+    // Assess
+    expect(result).toMatchObject({ status: 'SUCCEEDED' });
+    const output = (result as { output: RotationOutput }).output;
+    expect(output.oldInstance).toBe('retained');
+    expect(output.oldKey).toMatchObject({
+      state: 'Retained',
+      reason: expect.stringContaining('clients still use'),
+    });
+    expect((await findInstance(getClients().rds, 'orders-db'))?.DBInstanceStatus).toBe('available');
+    expect((await findInstance(getClients().rds, output.newDbInstanceIdentifier))?.KmsKeyId).toBe(
+      output.newKeyArn,
+    );
+    expect(await recordValue(sample)).toBe(sample.endpointAddress);
+    expect((await keyState(sample.oldKeyArn))?.KeyState).toBe('Enabled');
+  });
+});

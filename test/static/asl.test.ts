@@ -1,0 +1,189 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { REKEY_ERROR_NAMES, SERVICE_ERROR_NAMES } from '../../functions/commons/errors.js';
+import { POLL_LIMITS, type PollLimitName, waitSecondsFor } from '../../functions/commons/polling.js';
+import { type AslDefinition, type AslState, allStates, aslFiles, readAsl } from './helpers.js';
+
+/**
+ * Static checks of every state machine definition: it is valid ASL, it routes only on errors the
+ * code defines, every Task can survive Lambda hiccups and fails into compensation, and the wait
+ * loops fit in an execution (25,000 history events, the execution timeout).
+ */
+
+interface AslValidationResult {
+  isValid: boolean;
+  errorsText: (separator?: string) => string;
+}
+// asl-validator ships no type declarations; this is the part of its API the test uses.
+const aslValidator = createRequire(import.meta.url)('asl-validator') as (
+  definition: unknown,
+  options?: { checkPaths: boolean; checkArn: boolean },
+) => AslValidationResult;
+
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+const KNOWN_ERROR_NAMES = new Set<string>([...REKEY_ERROR_NAMES, ...SERVICE_ERROR_NAMES]);
+
+/**
+ * Loops whose Task is not named after its POLL_LIMITS key, with the cap they use and why.
+ * A loop not listed here uses POLL_LIMITS[<Task name in camelCase>].
+ */
+const LOOP_CAP_ALIASES: Record<string, { cap: PollLimitName; why: string }> = {
+  Rollback: {
+    cap: 'startSource',
+    why: "rollback.ts waits for the source to start with ensureInstanceStarted(..., 'startSource')",
+  },
+};
+
+/**
+ * History events of one poll iteration: Task (TaskStateEntered, TaskScheduled, TaskStarted,
+ * TaskSucceeded, TaskStateExited), Choice (entered, exited), Wait (entered, exited) = 9; rounded up.
+ */
+const EVENTS_PER_ITERATION = 10;
+/** Events of a state passed once (a Task: 5; Choice/Pass/Wait: 2). */
+const EVENTS_PER_STATE = 5;
+/** Events of one retry of a Task (TaskFailed, TaskScheduled, TaskStarted, and the outcome). */
+const EVENTS_PER_RETRY = 4;
+const HISTORY_LIMIT = 25_000;
+
+const toCamel = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+
+/** The Task of each Wait -> Task -> Choice -> Wait loop, keyed by Task name. */
+const pollLoops = (definition: AslDefinition): string[] =>
+  Object.values(definition.States)
+    .filter((state) => state.Type === 'Wait' && definition.States[state.Next]?.Type === 'Task')
+    .map((wait) => wait.Next as string);
+
+const capOf = (task: string): { key: PollLimitName; cap: number } | undefined => {
+  const key = (LOOP_CAP_ALIASES[task]?.cap ?? toCamel(task)) as PollLimitName;
+  return key in POLL_LIMITS ? { key, cap: POLL_LIMITS[key] } : undefined;
+};
+
+/** Seconds the Wait states of a loop sleep in total before its cap fires (polling.ts nextPoll). */
+const waitBudgetSeconds = (cap: number): number =>
+  Array.from({ length: cap }, (_, attempt) => waitSecondsFor(attempt)).reduce((a, b) => a + b, 0);
+
+describe.each(aslFiles)('%s', (file) => {
+  const definition = readAsl(file);
+  const states = allStates(definition);
+  const tasks = states.filter(([, state]) => state.Type === 'Task');
+
+  it('is valid Amazon States Language (asl-validator)', () => {
+    // Prepare: the validator annotates the definition it is given, so it gets a copy.
+    const copy = structuredClone(definition);
+
+    // Act
+    const result = aslValidator(copy, { checkPaths: true, checkArn: true });
+
+    // Assess
+    expect(result.isValid, result.isValid ? '' : result.errorsText('\n')).toBe(true);
+  });
+
+  it('routes only on error names defined in functions/commons/errors.ts (d)', () => {
+    // Prepare
+    const used = states.flatMap(([name, state]) => [
+      ...[...(state.Retry ?? []), ...(state.Catch ?? [])].flatMap((rule: AslState) =>
+        (rule.ErrorEquals as string[]).map((error) => ({ name, error })),
+      ),
+      ...(state.Type === 'Fail' && typeof state.Error === 'string'
+        ? [{ name, error: state.Error as string }]
+        : []),
+    ]);
+
+    // Act
+    const unknown = used.filter(({ error }) => !KNOWN_ERROR_NAMES.has(error));
+
+    // Assess
+    expect(used.length).toBeGreaterThan(0);
+    expect(
+      unknown.map(({ name, error }) => `${name}: "${error}"`),
+      'add the error class (with a literal name) to functions/commons/errors.ts and to REKEY_ERROR_NAMES',
+    ).toEqual([]);
+  });
+
+  it('gives every Task a timeout, a jittered retry of the Lambda service errors and a Catch (e)', () => {
+    // Act
+    const problems = tasks.flatMap(([name, task]) => {
+      const found: string[] = [];
+      if (!(typeof task.TimeoutSeconds === 'number' && task.TimeoutSeconds > 0))
+        found.push('no TimeoutSeconds');
+      for (const error of LAMBDA_SERVICE_ERRORS) {
+        const retrier = (task.Retry ?? []).find((rule: AslState) =>
+          (rule.ErrorEquals as string[]).includes(error),
+        );
+        if (!retrier) found.push(`no Retry on ${error}`);
+        else if (retrier.JitterStrategy !== 'FULL')
+          found.push(`the Retry on ${error} has no JitterStrategy FULL`);
+      }
+      if (!(Array.isArray(task.Catch) && task.Catch.length > 0)) found.push('no Catch');
+      return found.map((problem) => `${name}: ${problem}`);
+    });
+
+    // Assess
+    expect(tasks.length).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+  });
+
+  describe('wait loops (f)', () => {
+    const loops = pollLoops(definition);
+
+    it('has an iteration cap in POLL_LIMITS for every loop, and every cap is used', () => {
+      // Act
+      const uncapped = loops.filter((task) => !capOf(task));
+      const usedKeys = new Set(loops.map((task) => capOf(task)?.key));
+      const unusedCaps = Object.keys(POLL_LIMITS).filter((key) => !usedKeys.has(key as PollLimitName));
+
+      // Assess
+      expect(loops.length).toBeGreaterThan(0);
+      expect(uncapped, 'add a cap to POLL_LIMITS (polling.ts) or an entry to LOOP_CAP_ALIASES').toEqual([]);
+      expect(unusedCaps, 'a cap no loop of this state machine uses').toEqual([]);
+    });
+
+    it('stays under the 25,000-event history limit when every loop runs to its cap', () => {
+      // Prepare: every loop once to its cap (including both the cutover and the no-cutover
+      // branch, and the rollback: more than any one execution can do), every state once, and the
+      // worst retry run of every Task.
+      const loopEvents = loops.reduce((sum, task) => sum + (capOf(task)?.cap ?? 0) * EVENTS_PER_ITERATION, 0);
+      const stateEvents = states.length * EVENTS_PER_STATE;
+      const retryEvents = tasks.reduce(
+        (sum, [, task]) =>
+          sum +
+          (task.Retry ?? []).reduce((n: number, rule: AslState) => n + (rule.MaxAttempts ?? 3), 0) *
+            EVENTS_PER_RETRY,
+        0,
+      );
+
+      // Act
+      const total = loopEvents + stateEvents + retryEvents + 2; // + ExecutionStarted, ExecutionFailed
+
+      // Assess
+      expect(total, `loops ${loopEvents} + states ${stateEvents} + retries ${retryEvents}`).toBeLessThan(
+        HISTORY_LIMIT,
+      );
+    });
+
+    it('times out later than all loop caps together, so a cap fires first and the rollback runs', () => {
+      // Prepare: the time each loop's Wait states sleep before its cap fires (waitSecondsFor).
+      const budgets = loops.map((task) => ({ task, seconds: waitBudgetSeconds(capOf(task)?.cap ?? 0) }));
+      const sleeping = budgets.reduce((sum, { seconds }) => sum + seconds, 0);
+
+      // Act
+      const timeout = definition.TimeoutSeconds ?? Number.POSITIVE_INFINITY;
+
+      // Assess: an execution timeout would end the execution without running the rollback.
+      expect(
+        timeout,
+        budgets.map(({ task, seconds }) => `${task} ${(seconds / 3600).toFixed(1)} h`).join(', '),
+      ).toBeGreaterThan(sleeping);
+      // The margin also has to hold the Lambda run time of every poll (a Describe call or two:
+      // allow 5 s each).
+      const polls = loops.reduce((sum, task) => sum + (capOf(task)?.cap ?? 0), 0);
+      expect(timeout - sleeping).toBeGreaterThan(polls * 5);
+    });
+  });
+});
