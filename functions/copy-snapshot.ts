@@ -2,11 +2,12 @@ import { CopyDBSnapshotCommand, type DBSnapshot } from '@aws-sdk/client-rds';
 import { getClients } from './commons/clients.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
+import { userTags } from './commons/instance-config.js';
+import { resolveToSameKey } from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
-import { assertSnapshotOwned, rdsUserTags, rotationTags } from './commons/ownership.js';
+import { assertSnapshotOwned, rotationTags } from './commons/ownership.js';
 import { nextPoll } from './commons/polling.js';
 import { assertSnapshotHealthy, findSnapshot } from './commons/rds.js';
-import { resolveToSameKey } from './commons/resolve-key.js';
 import { type RotationState, required, type SnapshotResult } from './commons/types.js';
 
 /**
@@ -48,7 +49,7 @@ export const copySnapshot = async (state: RotationState): Promise<SnapshotResult
           TargetDBSnapshotIdentifier: id,
           KmsKeyId: newKey.keyArn,
           CopyTags: false,
-          Tags: rotationTags(plan, 'reencrypted-snapshot', rdsUserTags(source.TagList)),
+          Tags: rotationTags(plan, 'reencrypted-snapshot', userTags(source.TagList)),
         }),
       );
       logger.info('copying the source snapshot under the new key', {

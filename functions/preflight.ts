@@ -10,9 +10,10 @@ import { getClients } from './commons/clients.js';
 import { InvalidInputError, isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { parseRotationInput, type RotationInput } from './commons/input.js';
-import { captureInstanceConfig, capturePlacement } from './commons/instance-config.js';
+import { captureInstanceConfig, capturePlacement, userTags } from './commons/instance-config.js';
 import { logger } from './commons/logger.js';
-import { namesFor, rotationIdFor, TAG_ROTATION_ID } from './commons/naming.js';
+import { namesFor, rotationIdFor } from './commons/naming.js';
+import { carriesRotationId } from './commons/ownership.js';
 import { findInstance, findSnapshot } from './commons/rds.js';
 import type { CutoverPlan, Decisions, RotationPlan } from './commons/types.js';
 
@@ -187,7 +188,7 @@ const describeSourceKey = async (db: DBInstance, region: string): Promise<KeyMet
 const checkNamesAreFree = async (rotationId: string, names: ReturnType<typeof namesFor>): Promise<void> => {
   const { rds } = getClients();
   const existing = await findInstance(rds, names.newDbInstanceIdentifier);
-  if (existing && !existing.TagList?.some((t) => t.Key === TAG_ROTATION_ID && t.Value === rotationId)) {
+  if (existing && !carriesRotationId(existing.TagList, rotationId)) {
     throw new PreconditionFailedError(
       `A DB instance named ${names.newDbInstanceIdentifier} already exists and does not belong to this rotation. ` +
         'Rename or delete it, or start the rotation under another execution name.',
@@ -195,7 +196,7 @@ const checkNamesAreFree = async (rotationId: string, names: ReturnType<typeof na
   }
   for (const snapshotId of [names.sourceSnapshotIdentifier, names.copySnapshotIdentifier]) {
     const snapshot = await findSnapshot(rds, snapshotId);
-    if (snapshot && !snapshot.TagList?.some((t) => t.Key === TAG_ROTATION_ID && t.Value === rotationId)) {
+    if (snapshot && !carriesRotationId(snapshot.TagList, rotationId)) {
       throw new PreconditionFailedError(
         `A DB snapshot named ${snapshotId} already exists and does not belong to this rotation. ` +
           'Delete it, or start the rotation under another execution name.',

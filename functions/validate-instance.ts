@@ -2,11 +2,11 @@ import { getClients } from './commons/clients.js';
 import { ValidationFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { captureInstanceConfig, diffConfig, formatDiff } from './commons/instance-config.js';
+import { resolveKeyArn } from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
 import { TAG_ROTATION_ID } from './commons/naming.js';
 import { carriesRotationId } from './commons/ownership.js';
 import { findInstance } from './commons/rds.js';
-import { resolveKeyArn } from './commons/resolve-key.js';
 import { type RotationState, required, type ValidationResult } from './commons/types.js';
 
 const describeError = (error: unknown): string =>

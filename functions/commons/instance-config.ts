@@ -4,7 +4,7 @@ import type {
   RestoreDBInstanceFromDBSnapshotMessage,
   Tag,
 } from '@aws-sdk/client-rds';
-import { REKEY_TAG_PREFIX } from './naming.js';
+import { isUserTagKey } from './naming.js';
 
 /**
  * The configuration of a DB instance that a rotation must carry over, normalised so that two
@@ -59,9 +59,10 @@ export interface Placement {
 const sorted = (values: (string | undefined)[] | undefined): string[] =>
   (values ?? []).filter((v): v is string => typeof v === 'string' && v.length > 0).sort();
 
-const userTags = (tags: Tag[] | undefined): Record<string, string> => {
+/** The user tags of an RDS resource, sorted by key. */
+export const userTags = (tags: Tag[] | undefined): Record<string, string> => {
   const entries: [string, string][] = (tags ?? [])
-    .filter((t) => t.Key && !t.Key.startsWith(REKEY_TAG_PREFIX) && !t.Key.startsWith('aws:'))
+    .filter((t) => t.Key && isUserTagKey(t.Key))
     .map((t) => [t.Key as string, t.Value ?? '']);
   return Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)));
 };

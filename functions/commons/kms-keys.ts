@@ -6,7 +6,7 @@ import {
   type ListResourceTagsCommandOutput,
 } from '@aws-sdk/client-kms';
 import { isAwsError } from './errors.js';
-import { REKEY_TAG_PREFIX } from './naming.js';
+import { isUserTagKey } from './naming.js';
 
 /** Where a bare key id lives: the account and Region of the rotation. */
 export interface KeyScope {
@@ -68,8 +68,27 @@ export const listKeyTags = async (kms: KMSClient, keyId: string): Promise<Map<st
 
 /** The user's own tags: without `rekey:*` (ours) and `aws:*` (reserved by AWS). */
 export const userTagsOf = (tags: Map<string, string>): Map<string, string> =>
-  new Map([...tags].filter(([key]) => !key.startsWith(REKEY_TAG_PREFIX) && !key.startsWith('aws:')));
+  new Map([...tags].filter(([key]) => isUserTagKey(key)));
 
 /** Key states in which a key is on its way out and must not be used or adopted. */
 export const isPendingDeletion = (metadata: KeyMetadata): boolean =>
   metadata.KeyState === 'PendingDeletion' || metadata.KeyState === 'PendingReplicaDeletion';
+
+/**
+ * The key ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`) behind any identifier KMS
+ * accepts: key id, key ARN, alias name or alias ARN, resolved by KMS DescribeKey. RDS may report a
+ * key in any of these forms, so two keys are the same only when these ARNs are equal. Unlike the
+ * syntactic `canonicalKeyArn` above, this also resolves aliases. Errors propagate.
+ */
+export const resolveKeyArn = async (kms: KMSClient, keyId: string): Promise<string> => {
+  const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+  if (!KeyMetadata?.Arn) throw new Error(`KMS DescribeKey returned no ARN for ${keyId}`);
+  return KeyMetadata.Arn;
+};
+
+/** True when `a` and `b` name the same KMS key. Equal strings need no KMS call. */
+export const resolveToSameKey = async (kms: KMSClient, a: string, b: string): Promise<boolean> => {
+  if (a === b) return true;
+  const [arnA, arnB] = await Promise.all([resolveKeyArn(kms, a), resolveKeyArn(kms, b)]);
+  return arnA === arnB;
+};

@@ -16,6 +16,10 @@ export const TAG_SOURCE_DB = 'rekey:source-db';
 export const TAG_ROLE = 'rekey:role';
 export const REKEY_TAG_PREFIX = 'rekey:';
 
+/** A tag that belongs to the user: not Rekey's own (`rekey:*`) and not reserved by AWS (`aws:*`). */
+export const isUserTagKey = (key: string): boolean =>
+  !key.startsWith(REKEY_TAG_PREFIX) && !key.startsWith('aws:');
+
 /** A short, stable id for one execution: `rk` + 10 hex digits of the execution ARN's SHA-256. */
 export const rotationIdFor = (executionId: string): string =>
   `rk${createHash('sha256').update(executionId).digest('hex').slice(0, 10)}`;

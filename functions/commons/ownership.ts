@@ -1,6 +1,6 @@
 import type { DBInstance, DBSnapshot, Tag } from '@aws-sdk/client-rds';
 import { PreconditionFailedError } from './errors.js';
-import { REKEY_TAG_PREFIX, TAG_ROLE, TAG_ROTATION_ID, TAG_SOURCE_DB } from './naming.js';
+import { isUserTagKey, TAG_ROLE, TAG_ROTATION_ID, TAG_SOURCE_DB } from './naming.js';
 import { rdsTags } from './rds.js';
 import type { RotationPlan } from './types.js';
 
@@ -10,14 +10,6 @@ import type { RotationPlan } from './types.js';
  * Rekey never adopts (and so never deletes or cuts over to) a resource it did not create.
  */
 export type RekeyRole = 'source-snapshot' | 'reencrypted-snapshot' | 'new-instance';
-
-const isUserTagKey = (key: string): boolean => !key.startsWith(REKEY_TAG_PREFIX) && !key.startsWith('aws:');
-
-/** User tags of an RDS resource: `rekey:*` and `aws:*` (reserved, cannot be set) are left out. */
-export const rdsUserTags = (tags: Tag[] | undefined): Record<string, string> =>
-  Object.fromEntries(
-    (tags ?? []).filter((t) => t.Key && isUserTagKey(t.Key)).map((t) => [t.Key as string, t.Value ?? '']),
-  );
 
 /** `userTags` plus this rotation's tags; a user tag can never override a `rekey:*` tag. */
 export const rotationTags = (
