@@ -107,7 +107,7 @@ describe('the rotate-instance state machine on the emulator', () => {
 
     // Assess
     expect(stopped).toBe('stopped');
-    expect(result).toMatchObject({ status: 'FAILED', error: 'InsufficientDBInstanceCapacity' });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'InsufficientDBInstanceCapacityFault' });
     const cause = (result as { cause: string }).cause;
     expect(cause).toContain('no capacity for db.t3.medium');
     expect(cause).toContain('Undone: started orders-db again.');
