@@ -110,6 +110,7 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
   const rawDefinition = JSON.parse(rawAsl) as StateMachineDefinition;
   const definition = JSON.parse(substitute(rawAsl, fakeArns)) as StateMachineDefinition;
 
+  const resultKeys: Record<string, string> = {};
   const taskResourceLocalHandlers: LocalHandlers = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
@@ -117,6 +118,8 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     if (state.Type === 'Wait' && options.fastWaits) waitTimeOverrides[stateName] = 0;
     if (state.Type !== 'Task') continue;
     if (options.fastWaits) retryIntervalOverrides[stateName] = 0;
+    const resultKey = /^\$\.(\w+)$/.exec(state.ResultPath ?? '')?.[1];
+    if (resultKey) resultKeys[stateName] = resultKey;
     const substitution = /^\$\{(\w+)\}$/.exec(state.Resource)?.[1];
     const target = substitution ? handlers[substitution] : undefined;
     if (!target) {
@@ -154,6 +157,20 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     },
   });
 
+  /** For a reconciling step that is not done yet: what it saw and when it looks again. */
+  const pollNote = (state: { name: string; output?: unknown }): string => {
+    const key = resultKeys[state.name];
+    const result = key ? (state.output as Record<string, unknown> | undefined)?.[key] : undefined;
+    if (!result || typeof result !== 'object') return '';
+    const { done, status, poll } = result as {
+      done?: boolean;
+      status?: string;
+      poll?: { attempt: number; waitSeconds: number };
+    };
+    if (done !== false || !poll) return '';
+    const next = options.fastWaits ? 'checking again' : `next check in ${poll.waitSeconds} s`;
+    return `: ${status ?? changeStatus ?? 'not ready'}, ${next} (check ${poll.attempt})`;
+  };
   const timings: StepTiming[] = [];
   const entered = new Map<string, number>();
   const began = Date.now();
@@ -177,10 +194,10 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
             durationMs: event.timestamp - start,
             outcome: 'succeeded',
           });
-          progress(`${elapsed(event.timestamp)}  ok ${event.state.name} (${event.timestamp - start} ms)`);
+          progress(
+            `${elapsed(event.timestamp)}  ok ${event.state.name} (${event.timestamp - start} ms)${pollNote(event.state)}`,
+          );
         }
-        if (event.state.type === 'Wait')
-          progress(`${elapsed(event.timestamp)}  .. waited (${event.state.name})`);
         break;
       }
       case 'StateRetried':

@@ -217,7 +217,9 @@ const checkSnapshotQuota = async (): Promise<string | null> => {
     ({ AccountQuotas: quotas } = await rds.send(new DescribeAccountAttributesCommand({})));
   } catch (error) {
     logger.warn('could not read the RDS account quotas', { error });
-    return `The manual snapshot quota could not be checked (${(error as Error).name}); the rotation needs 2 free manual snapshots.`;
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const why = status ? `DescribeAccountAttributes answered HTTP ${status}` : (error as Error).name;
+    return `The manual snapshot quota could not be checked (${why}); the rotation needs 2 free manual snapshots.`;
   }
   const quota = quotas?.find((q) => q.AccountQuotaName === 'ManualSnapshots');
   if (quota?.Max !== undefined && quota.Used !== undefined && quota.Max - quota.Used < 2) {
