@@ -162,9 +162,10 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     const key = resultKeys[state.name];
     const result = key ? (state.output as Record<string, unknown> | undefined)?.[key] : undefined;
     if (!result || typeof result !== 'object') return '';
-    const { done, status, poll } = result as {
+    const { done, status, changeStatus, poll } = result as {
       done?: boolean;
       status?: string;
+      changeStatus?: string;
       poll?: { attempt: number; waitSeconds: number };
     };
     if (done !== false || !poll) return '';
