@@ -110,7 +110,9 @@ describe('the rotate-instance state machine on the emulator', () => {
     expect(result).toMatchObject({ status: 'FAILED', error: 'InsufficientDBInstanceCapacityFault' });
     const cause = (result as { cause: string }).cause;
     expect(cause).toContain('no capacity for db.t3.medium');
-    expect(cause).toContain('Undone: started orders-db again; turned deletion protection on again for orders-db.');
+    expect(cause).toContain(
+      'Undone: started orders-db again; turned deletion protection on again for orders-db.',
+    );
     expect(cause).toContain('Left in place for inspection');
     expect(await findInstance(getClients().rds, 'orders-db')).toMatchObject({
       DBInstanceStatus: 'available',

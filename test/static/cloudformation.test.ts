@@ -19,10 +19,20 @@ interface Run {
 
 const run = (command: string, args: string[]): Promise<Run> =>
   new Promise((resolve) => {
-    execFile(command, args, { cwd: root, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr, missing: (error as NodeJS.ErrnoException | null)?.code === 'ENOENT' });
-    });
+    execFile(
+      command,
+      args,
+      { cwd: root, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({
+          code,
+          stdout,
+          stderr,
+          missing: (error as NodeJS.ErrnoException | null)?.code === 'ENOENT',
+        });
+      },
+    );
   });
 
 const CFN_LINT_MISSING =
@@ -68,7 +78,10 @@ describe('template.yaml as CloudFormation sees it', () => {
       );
       for (const machine of machines) {
         expect(machine.Properties?.StateMachineType).toBe('STANDARD');
-        expect(machine.Properties?.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+        expect(machine.Properties?.LoggingConfiguration).toMatchObject({
+          Level: 'ALL',
+          IncludeExecutionData: true,
+        });
         expect(machine.Properties?.TracingConfiguration).toEqual({ Enabled: true });
       }
     });

@@ -81,7 +81,9 @@ describe('IAM covers every AWS call of every step (i)', () => {
     const denied = (calls ?? []).filter((action) => !allowedDirectly(statements, action));
 
     // Assess
-    expect(denied, `${fn.handlerFile} calls these, but ${logicalId}'s Policies do not allow them`).toEqual([]);
+    expect(denied, `${fn.handlerFile} calls these, but ${logicalId}'s Policies do not allow them`).toEqual(
+      [],
+    );
   });
 
   it('found the SDK calls (the detection itself works)', () => {

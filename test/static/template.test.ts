@@ -45,7 +45,7 @@ const isWildcardAction = (action: string) => action === '*' || /^[a-z0-9-]+:\*$/
 
 describe('template.yaml and the state machines', () => {
   it.each(aslFiles)(
-    '%s: every ${...} is in DefinitionSubstitutions, and every substitution is used (c)',
+    '%s: every placeholder is in DefinitionSubstitutions, and every substitution is used (c)',
     (file) => {
       // Prepare
       const machine = stateMachineFor(file);
