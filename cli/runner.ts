@@ -57,7 +57,7 @@ export interface StepTiming {
   state: string;
   startedAt: string;
   durationMs: number;
-  outcome: 'succeeded' | 'failed' | 'retried' | 'caught';
+  outcome: 'succeeded' | 'retried' | 'caught';
 }
 
 export type RunResult =
@@ -174,6 +174,8 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
   };
   const timings: StepTiming[] = [];
   const entered = new Map<string, number>();
+  const failed = new Set<string>();
+  const lastError = new Map<string, string>();
   const began = Date.now();
   const elapsed = (at: number) => `${((at - began) / 1000).toFixed(1).padStart(6)}s`;
   const progress = options.onProgress ?? (() => undefined);
@@ -184,11 +186,12 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     switch (event.type) {
       case 'StateEntered':
         entered.set(event.state.name, event.timestamp);
+        failed.delete(event.state.name);
         if (event.state.type === 'Task') progress(`${elapsed(event.timestamp)}  > ${event.state.name}`);
         break;
       case 'StateExited': {
         const start = entered.get(event.state.name) ?? event.timestamp;
-        if (event.state.type === 'Task') {
+        if (event.state.type === 'Task' && !failed.has(event.state.name)) {
           timings.push({
             state: event.state.name,
             startedAt: new Date(start).toISOString(),
@@ -201,23 +204,39 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
         }
         break;
       }
+      case 'StateFailed':
+        // Followed by StateRetried (the state runs again) or StateCaught (it goes to its Catch).
+        if (event.state.type !== 'Fail') lastError.set(event.state.name, event.Error);
+        break;
       case 'StateRetried':
         timings.push({
           state: event.state.name,
-          startedAt: new Date(event.timestamp).toISOString(),
-          durationMs: 0,
+          startedAt: new Date(entered.get(event.state.name) ?? event.timestamp).toISOString(),
+          durationMs: event.timestamp - (entered.get(event.state.name) ?? event.timestamp),
           outcome: 'retried',
         });
-        progress(`${elapsed(event.timestamp)}  retry ${event.state.name} (attempt ${event.retry.attempt})`);
+        entered.set(event.state.name, event.timestamp);
+        progress(
+          `${elapsed(event.timestamp)}  retry ${event.state.name} after ${lastError.get(event.state.name) ?? 'an error'} (attempt ${event.retry.attempt})`,
+        );
         break;
-      case 'StateFailed':
-      case 'StateCaught':
-        if (event.type === 'StateFailed') {
-          progress(`${elapsed(event.timestamp)}  FAILED ${event.state.name}: ${event.Error}`);
-        }
+      case 'StateCaught': {
+        failed.add(event.state.name);
+        const start = entered.get(event.state.name) ?? event.timestamp;
+        timings.push({
+          state: event.state.name,
+          startedAt: new Date(start).toISOString(),
+          durationMs: event.timestamp - start,
+          outcome: 'caught',
+        });
+        progress(
+          `${elapsed(event.timestamp)}  FAILED ${event.state.name}: ${lastError.get(event.state.name) ?? 'error'}`,
+        );
         break;
+      }
       case 'ExecutionFailed':
         failure = { error: event.Error, cause: String(event.Cause ?? '') };
+        progress(`${elapsed(event.timestamp)}  execution FAILED: ${event.Error}`);
         break;
       case 'ExecutionSucceeded':
         output = event.output;

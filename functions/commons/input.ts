@@ -24,7 +24,9 @@ const cnameCutover = z.strictObject({
     .transform((id) => id.replace(/^\/hostedzone\//, ''))
     .optional(),
   recordName: z
-    .string()
+    .string({
+      error: 'is required with type "cname": the DNS name clients use, e.g. orders.db.example.internal',
+    })
     .min(1)
     .max(255, 'must be at most 255 characters')
     .regex(/^[a-zA-Z0-9_*.-]+$/, 'must be a DNS name such as orders.db.example.internal')

@@ -122,6 +122,38 @@ describe('the rotate-instance state machine on the emulator', () => {
     expect((await keyState(sample.oldKeyArn))?.KeyState).toBe('Enabled');
   });
 
+  it('retries a transient failure of a step and completes, saying so in the progress', async () => {
+    // Prepare
+    await seedSample();
+    const progress: string[] = [];
+    let calls = 0;
+
+    // Act
+    const result = await runStateMachine({
+      input: executionInput('break-glass'),
+      executionName: 'sm-transient',
+      fastWaits: true,
+      onProgress: (line) => progress.push(line),
+      wrapTask: (stateName, invoke) =>
+        stateName === 'CopySnapshot'
+          ? async (input) => {
+              calls += 1;
+              if (calls === 1)
+                throw Object.assign(new Error('Throttling: Rate exceeded'), { name: 'TransientAwsError' });
+              return invoke(input);
+            }
+          : invoke,
+    });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(calls).toBe(2);
+    expect(
+      progress.some((line) => /retry CopySnapshot after TransientAwsError \(attempt 1\)/.test(line)),
+    ).toBe(true);
+    expect(progress.some((line) => /FAILED/.test(line))).toBe(false);
+  });
+
   it('refuses bad input with the field named, and changes nothing', async () => {
     // Prepare
     await seedSample();
