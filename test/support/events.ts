@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RotationState } from '../../functions/commons/types.js';
+import type { PreflightInput } from '../../functions/preflight.js';
 
 const eventsDir = fileURLToPath(new URL('../../events/', import.meta.url));
 
 /** A fresh copy of `events/steps/<name>.json`: the execution state a step receives (also used by `sam local invoke`). */
 export const stepEvent = (name: string): RotationState =>
   JSON.parse(readFileSync(`${eventsDir}steps/${name}.json`, 'utf8')) as RotationState;
+
+/** A fresh copy of `events/steps/preflight.json`: what the state machine passes to Preflight. */
+export const preflightEvent = (): PreflightInput =>
+  JSON.parse(readFileSync(`${eventsDir}steps/preflight.json`, 'utf8')) as PreflightInput;
 
 /** A fresh copy of an execution input in `events/`. */
 export const executionInput = (name: string): Record<string, unknown> =>

@@ -8,12 +8,17 @@ import {
   DescribeDBSnapshotsCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
-import { GetHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import {
+  GetHostedZoneCommand,
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseRotationInput } from '../../functions/commons/input.js';
 import { decide, type PreflightInput, preflight } from '../../functions/preflight.js';
-import { executionInput } from '../support/events.js';
+import { executionInput, preflightEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);
 const kms = mockClient(KMSClient);
@@ -33,10 +38,9 @@ const source = (overrides: Partial<DBInstance> = {}): DBInstance => ({
   Endpoint: { Address: ENDPOINT, Port: 5432 },
   ...overrides,
 });
-const event = (input: unknown = { ...executionInput('scheduled-rotation') }): PreflightInput => ({
+const event = (input: unknown = executionInput('scheduled-rotation')): PreflightInput => ({
+  ...preflightEvent(),
   input,
-  executionId: 'arn:aws:states:us-east-1:123456789012:execution:rekey:unit',
-  startedAt: '2026-11-22T10:00:00Z',
 });
 
 describe('preflight', () => {
@@ -106,6 +110,7 @@ describe('preflight', () => {
   it('plans the rotation and reads only', async () => {
     // Act
     const plan = await preflight(event());
+    const fromSample = await preflight(preflightEvent());
 
     // Assess
     expect(plan.cutover).toMatchObject({
@@ -114,6 +119,7 @@ describe('preflight', () => {
       previousValue: ENDPOINT,
     });
     expect(plan.source.kmsKeyArn).toBe(KEY_ARN);
+    expect(fromSample.rotationId).toBe('rk05e5c03bc0');
     const writes = [...rds.calls(), ...kms.calls(), ...route53.calls()].filter(
       (call) =>
         !/^(Describe|List|Get)/.test((call.args[0] as { constructor: { name: string } }).constructor.name),

@@ -41,8 +41,7 @@ const failedAt = (
   error = 'ValidationFailedError',
   message = 'kmsKeyId: wrong key',
 ): RotationState => ({
-  ...stepEvent('stop-source'),
-  freeze: { done: true, stoppedByRekey: true, status: 'stopped' },
+  ...stepEvent('rollback'),
   failure: { Error: error, Cause: lambdaCause(error, message) },
   ...extra,
 });

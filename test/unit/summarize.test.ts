@@ -5,45 +5,10 @@ import { stepEvent } from '../support/events.js';
 
 const NEW_ENDPOINT = 'orders-db-rk05e5c03bc0.abcdefghij.us-east-1.rds.amazonaws.com';
 
-const completed = (overrides: Partial<RotationState> = {}): RotationState => {
-  const state = stepEvent('stop-source');
-  return {
-    ...state,
-    configure: {
-      done: true,
-      applied: ['monitoringInterval', 'performanceInsightsEnabled'],
-      rebooted: false,
-      status: 'available',
-    },
-    validation: {
-      dbInstanceIdentifier: state.plan.names.newDbInstanceIdentifier,
-      dbInstanceArn: 'arn:aws:rds:us-east-1:123456789012:db:orders-db-rk05e5c03bc0',
-      endpointAddress: NEW_ENDPOINT,
-      port: 5432,
-      kmsKeyArn: state.newKey?.keyArn ?? '',
-      status: 'available',
-      differences: [],
-      checkedAt: '2026-11-22T16:00:00Z',
-    },
-    cutover: {
-      done: true,
-      type: 'cname',
-      changeId: '/change/C1',
-      changeStatus: 'INSYNC',
-      previousValue: state.plan.source.endpointAddress,
-      newValue: NEW_ENDPOINT,
-      verified: true,
-    },
-    retireInstance: { done: true, outcome: 'deleted', status: 'deleted' },
-    oldKey: {
-      state: 'PendingDeletion',
-      keyArn: state.plan.source.kmsKeyArn,
-      deletionDate: '2026-11-29T16:00:00.000Z',
-      pendingWindowDays: 7,
-    },
-    ...overrides,
-  };
-};
+const completed = (overrides: Partial<RotationState> = {}): RotationState => ({
+  ...stepEvent('summarize'),
+  ...overrides,
+});
 
 describe('summarize', () => {
   it('reports every resource, key, decision and time of a completed rotation', async () => {
@@ -66,9 +31,9 @@ describe('summarize', () => {
         reencrypted: 'rekey-orders-db-rk05e5c03bc0-reencrypted',
       },
       oldInstance: 'deleted',
-      oldKey: { state: 'PendingDeletion', deletionDate: '2026-11-29T16:00:00.000Z' },
+      oldKey: { state: 'PendingDeletion', deletionDate: '2026-11-29T16:02:11.000Z' },
       cutover: { type: 'cname', recordName: 'orders.db.example.internal', newValue: NEW_ENDPOINT },
-      configurationChangesAfterRestore: ['monitoringInterval', 'performanceInsightsEnabled'],
+      configurationChangesAfterRestore: stepEvent('summarize').configure?.applied,
       reason: 'Break glass: suspected compromise of the orders-db key (INC-4711)',
       requestedBy: 'oncall-dba',
       startedAt: '2026-11-22T15:30:00.000Z',
