@@ -72,6 +72,11 @@ describe('preflight', () => {
         KeySpec: 'SYMMETRIC_DEFAULT',
       },
     });
+    route53.on(ListHostedZonesByNameCommand).resolves({
+      HostedZones: [{ Id: '/hostedzone/Z0123456789ABC', Name: 'db.example.internal.', CallerReference: 'c' }],
+      IsTruncated: false,
+      MaxItems: 100,
+    });
     route53
       .on(GetHostedZoneCommand)
       .resolves({ HostedZone: { Id: '/hostedzone/Z0123456789ABC', Name: 'x.', CallerReference: 'c' } });
