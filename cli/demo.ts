@@ -6,6 +6,7 @@ import { getClients } from '../functions/commons/clients.js';
 import { findInstance } from '../functions/commons/rds.js';
 import type { RotationOutput } from '../functions/commons/types.js';
 import { startEmulator, useEndpoint } from './emulator.js';
+import { LOCAL_LOCK_TABLE } from './lock-table.js';
 import { runStateMachine } from './runner.js';
 import { seedSample } from './seed.js';
 
@@ -33,6 +34,7 @@ export const runDemo = async (): Promise<number> => {
       input,
       executionName: 'demo-break-glass',
       fastWaits: true,
+      lockTable: { name: LOCAL_LOCK_TABLE, create: true },
       onProgress: (line) => process.stderr.write(`${line}\n`),
     });
     say();

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { startEmulator, useEndpoint } from './emulator.js';
+import { LOCAL_LOCK_TABLE } from './lock-table.js';
 import { type RunResult, runStateMachine } from './runner.js';
 import { seedSample } from './seed.js';
 
@@ -49,6 +50,10 @@ program
     '-n, --name <execution-name>',
     'execution name; the rotation id derives from it (default: local-<time>)',
   )
+  .option(
+    '-l, --lock-table <name>',
+    `rotation lock table: the stack's RotationLockTableName output; with --endpoint, default ${LOCAL_LOCK_TABLE} (created if missing)`,
+  )
   .option('-v, --verbose', 'print the steps’ JSON logs too')
   .action(
     async (options: {
@@ -56,17 +61,25 @@ program
       endpoint?: string;
       region?: string;
       name?: string;
+      lockTable?: string;
       verbose?: boolean;
     }) => {
       if (!options.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
       const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
       if (options.endpoint) useEndpoint(options.endpoint, region);
       else process.env.AWS_REGION = region;
+      const lockTable = options.lockTable ?? (options.endpoint ? LOCAL_LOCK_TABLE : undefined);
+      if (!lockTable) {
+        throw new InvalidArgumentError(
+          'against AWS, --lock-table is required: the RotationLockTableName output of the deployed stack.',
+        );
+      }
       const result = await runStateMachine({
         input: options.input,
         region,
         executionName: options.name,
         fastWaits: Boolean(options.endpoint),
+        lockTable: { name: lockTable, create: Boolean(options.endpoint) },
         onProgress: (line) => process.stderr.write(`${line}\n`),
       });
       finish(result);

@@ -7,6 +7,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import { ensureLockTable } from './lock-table.js';
 import { loadTemplate, taskHandlers } from './template.js';
 
 /**
@@ -47,6 +48,11 @@ export interface RunOptions {
   fastWaits?: boolean;
   /** One line of progress per state event (to stderr in the CLI). */
   onProgress?: (line: string) => void;
+  /**
+   * The rotation lock table. `create: true` (an emulator) creates it when missing; against AWS it is
+   * the stack's `RotationLockTableName` output.
+   */
+  lockTable?: { name: string; create: boolean };
   /** Wrap a Task's handler by state name (tests use it to inject faults). */
   wrapTask?: (stateName: string, invoke: TaskFn) => TaskFn;
   aslPath?: string;
@@ -99,6 +105,10 @@ const substitute = (text: string, values: Record<string, string>): string =>
 
 export const runStateMachine = async (options: RunOptions): Promise<RunResult> => {
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  if (options.lockTable) {
+    process.env.LOCK_TABLE_NAME = options.lockTable.name;
+    if (options.lockTable.create) await ensureLockTable(options.lockTable.name);
+  }
   const rawAsl = readFileSync(options.aslPath ?? DEFAULT_ASL, 'utf8');
   const handlers = taskHandlers(loadTemplate(options.templatePath ?? DEFAULT_TEMPLATE));
   const fakeArns = Object.fromEntries(

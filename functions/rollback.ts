@@ -1,30 +1,34 @@
 import { ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
+import { nextPoll } from './commons/polling.js';
 import { findInstance } from './commons/rds.js';
 import { ensureInstanceStarted } from './commons/start-instance.js';
 import type { FailureInfo, RollbackResult, RotationState } from './commons/types.js';
 
 /**
- * Runs after any failure past preflight. It undoes what is safe to undo given how far the
- * rotation got, and writes the execution's failure cause: what went wrong, what was undone,
- * what is left. It never touches the old key, and never deletes data.
+ * Runs after any failure. It undoes what is safe to undo given how far the rotation got, and
+ * writes the execution's failure cause: what went wrong, what was undone, what is left. It never
+ * touches the old key and never deletes anything a client may have written to.
  *
+ * - Refused (preflight, or another rotation holds the lock): this execution changed nothing.
  * - Cutover verified: clients already use the new instance; nothing is rolled back.
- * - Cutover submitted but not verified: the CNAME is pointed back at the source endpoint.
- * - Otherwise (and after a CNAME revert): if writes were frozen, the source is started again
- *   and awaited until `available`, so no production database is left stopped, and its deletion
- *   protection, if stop-source lifted it, is turned on again.
+ * - Cutover submitted but not verified: the CNAME is pointed back at the source endpoint. The new
+ *   instance is kept: clients may have written to it in between.
+ * - Whenever the cutover is not verified and writes were frozen: the source is started again and
+ *   awaited until `available`, and its deletion protection, if stop-source lifted it, is restored.
+ * - Before any cutover: the restored instance and both snapshots are deleted and the unused new
+ *   key is scheduled for deletion (7 days), unless the input says `keepArtifactsOnFailure`.
  *
  * It is a reconciling loop like the other steps: it carries `undone` forward between polls.
  */
 export const rollback = async (state: RotationState): Promise<RollbackResult> => {
   // Absent when preflight itself failed.
   const plan = state.plan as RotationState['plan'] | undefined;
-  if (!plan) {
-    // Preflight refused: it is read-only, so there is nothing to undo.
+  if (!plan || state.lock?.acquired !== true) {
     return {
       done: true,
       undone: [],
@@ -36,9 +40,19 @@ export const rollback = async (state: RotationState): Promise<RollbackResult> =>
   const note = (line: string) => {
     if (!undone.includes(line)) undone.push(line);
   };
+  const waiting = (poll: RollbackResult['poll']): RollbackResult => ({
+    done: false,
+    poll,
+    undone,
+    leftBehind: [],
+    cause: '',
+  });
+  const nextCheck = (status: string) =>
+    nextPoll(state.rollback?.poll, 'startSource', status, 'Rolling back the failed rotation');
 
   const cutoverDone = state.cutover?.verified === true;
-  if (!cutoverDone && state.cutover?.changeId && plan.cutover.type === 'cname') {
+  const cutoverSubmitted = !cutoverDone && Boolean(state.cutover?.changeId);
+  if (cutoverSubmitted && plan.cutover.type === 'cname') {
     const reverted = await pointRecordBack(state);
     if (reverted) note(`pointed ${plan.cutover.recordName} back at ${plan.cutover.previousValue}`);
   }
@@ -53,14 +67,24 @@ export const rollback = async (state: RotationState): Promise<RollbackResult> =>
       `Starting ${id} again after the failure`,
     );
     if (started.started) note(`started ${id} again`);
-    if (!started.done) {
-      return { done: false, poll: started.poll, undone, leftBehind: [], cause: '' };
-    }
+    if (!started.done) return waiting(started.poll);
     if (await restoreDeletionProtection(state)) note(`turned deletion protection on again for ${id}`);
   }
 
-  const leftBehind = artifactsOf(state);
-  const cause = describeOutcome(state.failure, undone, leftBehind, cutoverDone, state);
+  const removeArtifactsNow = !cutoverDone && !cutoverSubmitted && !plan.request.keepArtifactsOnFailure;
+  if (removeArtifactsNow) {
+    const cleanup = await removeArtifacts(state);
+    for (const line of cleanup.removed) note(line);
+    if (!cleanup.done) return waiting(nextCheck('deleting'));
+  }
+
+  const leftBehind = removeArtifactsNow ? [] : artifactsOf(state);
+  const why = cutoverSubmitted
+    ? 'kept because clients may have written to the new instance after the cutover started'
+    : cutoverDone
+      ? 'the rotation completed its cutover'
+      : 'kept because the input says keepArtifactsOnFailure';
+  const cause = describeOutcome(state.failure, undone, leftBehind, why, cutoverDone, state);
   logger.error('rotation failed', { failure: state.failure, undone, leftBehind });
   return { done: true, undone, leftBehind, cause };
 };
@@ -151,6 +175,7 @@ const describeOutcome = (
   failure: FailureInfo | undefined,
   undone: string[],
   leftBehind: string[],
+  whyLeft: string,
   cutoverDone: boolean,
   state: RotationState,
 ): string => {
@@ -163,7 +188,7 @@ const describeOutcome = (
   parts.push(undone.length > 0 ? `Undone: ${undone.join('; ')}.` : 'Nothing needed undoing.');
   if (leftBehind.length > 0) {
     parts.push(
-      `Left in place for inspection: ${leftBehind.join(', ')}. Delete them when done (README: Rolling back by hand).`,
+      `Left in place (${whyLeft}): ${leftBehind.join(', ')}. Delete them when done (README: Rolling back by hand).`,
     );
   }
   parts.push(

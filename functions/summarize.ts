@@ -41,7 +41,12 @@ export const summarize = async (state: RotationState): Promise<RotationOutput> =
         : { type: 'none' },
     writeFreeze: plan.request.writeFreeze,
     configurationChangesAfterRestore: configure?.applied ?? [],
-    notes: plan.decisions.notes,
+    notes: state.lockReleaseError
+      ? [
+          ...plan.decisions.notes,
+          `The rotation lock could not be released (${state.lockReleaseError.Error}); it expires by itself within 5 days, or delete it from the lock table.`,
+        ]
+      : plan.decisions.notes,
     reason: plan.request.reason,
     requestedBy: plan.request.requestedBy ?? null,
     startedAt: plan.startedAt,

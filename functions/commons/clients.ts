@@ -1,6 +1,8 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
  * The AWS clients every step uses, built once per (endpoint, region) and reused across
@@ -11,6 +13,8 @@ export interface AwsClients {
   rds: RDSClient;
   kms: KMSClient;
   route53: Route53Client;
+  /** The rotation lock table (document client: plain JavaScript values in and out). */
+  dynamodb: DynamoDBDocumentClient;
 }
 
 const cache = new Map<string, AwsClients>();
@@ -27,6 +31,7 @@ export const getClients = (): AwsClients => {
       kms: new KMSClient(config),
       // Route 53 is a global service: its endpoint lives in us-east-1 whatever the Region.
       route53: new Route53Client({ ...config, region: endpoint ? region : 'us-east-1' }),
+      dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient(config)),
     };
     cache.set(cacheKey, clients);
   }

@@ -19,6 +19,11 @@ export class PreconditionFailedError extends Error {
   override readonly name = 'PreconditionFailedError';
 }
 
+/** Another rotation holds the lock on this database or on its key. Nothing was changed. */
+export class RotationInProgressError extends Error {
+  override readonly name = 'RotationInProgressError';
+}
+
 /** A resource reached a status it cannot recover from on its own (`failed`, `incompatible-*`, ...). */
 export class ResourceFailedError extends Error {
   override readonly name = 'ResourceFailedError';
@@ -53,6 +58,7 @@ export class TransientAwsError extends Error {
 export const REKEY_ERROR_NAMES = [
   'InvalidInputError',
   'PreconditionFailedError',
+  'RotationInProgressError',
   'ResourceFailedError',
   'WaitTimeoutError',
   'ValidationFailedError',

@@ -9,7 +9,9 @@ import { DB_IDENTIFIER_MAX, DB_IDENTIFIER_PATTERN } from './naming.js';
  */
 
 const dbIdentifier = z
-  .string({ error: 'is required: the identifier of the DB instance whose key to rotate, e.g. "orders-db"' })
+  .string({
+    error: 'must be a string: the identifier of the DB instance whose key to rotate, e.g. "orders-db"',
+  })
   .max(DB_IDENTIFIER_MAX, `must be at most ${DB_IDENTIFIER_MAX} characters`)
   .regex(
     DB_IDENTIFIER_PATTERN,
@@ -41,9 +43,10 @@ const cnameCutover = z.strictObject({
 
 const noCutover = z.strictObject({ type: z.literal('none') });
 
-export const RotationInputSchema = z.strictObject(
+const RotationInputObject = z.strictObject(
   {
-    dbInstanceIdentifier: dbIdentifier,
+    dbInstanceIdentifier: dbIdentifier.optional(),
+    dbClusterIdentifier: z.string().optional(),
     cutover: z.discriminatedUnion('type', [cnameCutover, noCutover], {
       error: (issue) =>
         issue.code === 'invalid_union' && issue.input && typeof issue.input === 'object'
@@ -67,11 +70,53 @@ export const RotationInputSchema = z.strictObject(
       .min(1, 'must not be empty: say why this rotation runs')
       .max(1024, 'must be at most 1024 characters'),
     requestedBy: z.string().trim().min(1).max(256).optional(),
+    keepArtifactsOnFailure: z.boolean({ error: 'must be true or false' }).default(false),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .max(128, 'must be at most 128 characters')
+      .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces, e.g. a scheduled time')
+      .optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
 );
 
-export type RotationInput = z.output<typeof RotationInputSchema>;
+/**
+ * Exactly one target. This version rotates DB instances; an Aurora cluster is refused by name.
+ * It runs even when other fields are wrong (`when`), so every problem is reported at once.
+ */
+export const RotationInputSchema = RotationInputObject.superRefine(
+  (value, ctx) => {
+    if (value.dbInstanceIdentifier && value.dbClusterIdentifier) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dbClusterIdentifier'],
+        message: 'give either dbInstanceIdentifier or dbClusterIdentifier, not both',
+      });
+    } else if (value.dbClusterIdentifier) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dbClusterIdentifier'],
+        message:
+          'Aurora clusters are not supported by this version of Rekey, which rotates DB instances: give dbInstanceIdentifier',
+      });
+    } else if (!value.dbInstanceIdentifier) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dbInstanceIdentifier'],
+        message: 'is required: the identifier of the DB instance whose key to rotate, e.g. "orders-db"',
+      });
+    }
+  },
+  { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+);
+
+export type RotationInput = Omit<
+  z.output<typeof RotationInputSchema>,
+  'dbInstanceIdentifier' | 'dbClusterIdentifier'
+> & {
+  dbInstanceIdentifier: string;
+};
 export type RotationInputDocument = z.input<typeof RotationInputSchema>;
 
 const describeGiven = (value: unknown): string => {
@@ -104,7 +149,11 @@ export const formatInputIssues = (error: z.ZodError, raw: unknown): string[] =>
 /** Parses the execution input or throws `InvalidInputError` listing every problem at once. */
 export const parseRotationInput = (raw: unknown): RotationInput => {
   const result = RotationInputSchema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) {
+    // The refinement guarantees an instance identifier and no cluster identifier.
+    const { dbClusterIdentifier: _cluster, ...input } = result.data;
+    return input as RotationInput;
+  }
   const problems = formatInputIssues(result.error, raw);
   throw new InvalidInputError(
     `The rotation input is invalid. Fix it and start again: ${problems.join('; ')}.`,

@@ -144,6 +144,21 @@ export type OldKeyOutcome =
   | { state: 'PendingDeletion'; keyArn: string; deletionDate: string; pendingWindowDays: number }
   | { state: 'Retained'; keyArn: string; reason: string; encryptedResources: string[] };
 
+export interface LockResult {
+  /** False only for a duplicate start, which ends the execution as a no-op. */
+  acquired: boolean;
+  lockKeys: string[];
+  acquiredAt?: string;
+  /** The rotation that already ran for the same idempotency key. */
+  duplicateOf?: string;
+  /** Why this execution did nothing (duplicate start). */
+  skipped?: string;
+}
+
+export interface LockReleaseResult {
+  released: string[];
+}
+
 export interface FailureInfo {
   Error: string;
   Cause: string;
@@ -159,6 +174,7 @@ export interface RollbackResult extends Reconciled {
 export interface RotationState {
   input: unknown;
   plan: RotationPlan;
+  lock?: LockResult;
   newKey?: NewKey;
   freeze?: FreezeResult;
   sourceSnapshot?: SnapshotResult;
@@ -172,6 +188,9 @@ export interface RotationState {
   oldKey?: OldKeyOutcome;
   failure?: FailureInfo;
   rollback?: RollbackResult;
+  lockRelease?: LockReleaseResult;
+  /** Set when releasing the lock failed after a completed rotation (the lock then expires by TTL). */
+  lockReleaseError?: FailureInfo;
 }
 
 /** The output of a successful execution (the `Summarize` step). */

@@ -2,7 +2,8 @@ import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { DescribeDBSnapshotsCommand, InsufficientDBInstanceCapacityFault } from '@aws-sdk/client-rds';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { describe, expect, it } from 'vitest';
-import { runStateMachine } from '../../cli/runner.js';
+import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
+import { type RunOptions, runStateMachine } from '../../cli/runner.js';
 import { type SeededSample, seedSample } from '../../cli/seed.js';
 import { getClients } from '../../functions/commons/clients.js';
 import { captureInstanceConfig, diffConfig } from '../../functions/commons/instance-config.js';
@@ -12,6 +13,10 @@ import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';
 
 const DAY = 24 * 60 * 60 * 1000;
+
+/** The real ASL and handlers on the emulator: no waits, the local lock table. */
+const run = (options: Omit<RunOptions, 'fastWaits' | 'lockTable'>) =>
+  runStateMachine({ fastWaits: true, lockTable: { name: LOCAL_LOCK_TABLE, create: true }, ...options });
 
 const recordValue = async (sample: SeededSample): Promise<string | undefined> => {
   const { ResourceRecordSets } = await getClients().route53.send(
@@ -40,10 +45,9 @@ describe('the rotate-instance state machine on the emulator', () => {
     const started = Date.now();
 
     // Act
-    const result = await runStateMachine({
+    const result = await run({
       input: executionInput('break-glass'),
       executionName: 'sm-happy',
-      fastWaits: true,
     });
 
     // Assess
@@ -88,10 +92,9 @@ describe('the rotate-instance state machine on the emulator', () => {
     let stopped: string | undefined;
 
     // Act
-    const result = await runStateMachine({
+    const result = await run({
       input: executionInput('break-glass'),
       executionName: 'sm-restore-fails',
-      fastWaits: true,
       wrapTask: (stateName, invoke) =>
         stateName === 'RestoreInstance'
           ? async () => {
@@ -129,10 +132,9 @@ describe('the rotate-instance state machine on the emulator', () => {
     let calls = 0;
 
     // Act
-    const result = await runStateMachine({
+    const result = await run({
       input: executionInput('break-glass'),
       executionName: 'sm-transient',
-      fastWaits: true,
       onProgress: (line) => progress.push(line),
       wrapTask: (stateName, invoke) =>
         stateName === 'CopySnapshot'
@@ -159,10 +161,9 @@ describe('the rotate-instance state machine on the emulator', () => {
     await seedSample();
 
     // Act
-    const result = await runStateMachine({
+    const result = await run({
       input: { ...executionInput('break-glass'), oldKeyPendingWindowDays: 6 },
       executionName: 'sm-bad-input',
-      fastWaits: true,
     });
 
     // Assess
@@ -178,10 +179,9 @@ describe('the rotate-instance state machine on the emulator', () => {
     const sample = await seedSample();
 
     // Act
-    const result = await runStateMachine({
+    const result = await run({
       input: { ...executionInput('break-glass'), cutover: { type: 'none' } },
       executionName: 'sm-no-cutover',
-      fastWaits: true,
     });
 
     // Assess

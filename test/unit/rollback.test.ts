@@ -1,5 +1,18 @@
 import {
+  DescribeKeyCommand,
+  KMSClient,
+  ListResourceTagsCommand,
+  NotFoundException,
+  ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
+import {
+  type DBInstance,
+  DBInstanceNotFoundFault,
+  DBSnapshotNotFoundFault,
+  DeleteDBInstanceCommand,
+  DeleteDBSnapshotCommand,
   DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
   ModifyDBInstanceCommand,
   RDSClient,
   StartDBInstanceCommand,
@@ -16,13 +29,22 @@ import { messageOf, rollback } from '../../functions/rollback.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);
+const kms = mockClient(KMSClient);
 const route53 = mockClient(Route53Client);
-const NEW_ENDPOINT = 'orders-db-new.abcdefghij.us-east-1.rds.amazonaws.com';
+
+const sample = stepEvent('rollback');
+const ROTATION = sample.plan.rotationId;
+const NEW_ID = sample.plan.names.newDbInstanceIdentifier;
+const NEW_KEY = sample.newKey?.keyArn ?? '';
+const SOURCE_ENDPOINT = sample.plan.source.endpointAddress;
+const NEW_ENDPOINT = `${NEW_ID}.abcdefghij.us-east-1.rds.amazonaws.com`;
+const ours = [{ Key: 'rekey:rotation-id', Value: ROTATION }];
+
 const lambdaCause = (errorType: string, errorMessage: string) =>
   JSON.stringify({ errorType, errorMessage, trace: [] });
-const sourceStatus = (status: string) => ({
-  DBInstances: [{ DBInstanceIdentifier: 'orders-db', DBInstanceStatus: status }],
-});
+const instanceNotFound = () => new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} });
+const snapshotNotFound = () => new DBSnapshotNotFoundFault({ message: 'not found', $metadata: {} });
+const instances = (db: DBInstance) => ({ DBInstances: [db] });
 const recordPointingAt = (value: string) => ({
   ResourceRecordSets: [
     {
@@ -37,19 +59,38 @@ const recordPointingAt = (value: string) => ({
 });
 
 const failedAt = (
-  extra: Partial<RotationState>,
+  extra: Partial<RotationState> = {},
   error = 'ValidationFailedError',
   message = 'kmsKeyId: wrong key',
-): RotationState => ({
+) => ({
   ...stepEvent('rollback'),
   failure: { Error: error, Cause: lambdaCause(error, message) },
   ...extra,
 });
 
+/** Runs the reconciling step the way the state machine does, until done. */
+const runUntilDone = async (state: RotationState) => {
+  let result = await rollback(state);
+  for (let i = 0; i < 10 && !result.done; i += 1) result = await rollback({ ...state, rollback: result });
+  return result;
+};
+
 describe('rollback', () => {
   beforeEach(() => {
     rds.reset();
+    kms.reset();
     route53.reset();
+    // Defaults: the source is running with protection on, nothing of the rotation is left.
+    rds.on(DescribeDBInstancesCommand).rejects(instanceNotFound());
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-db' }).resolves(
+      instances({
+        DBInstanceIdentifier: 'orders-db',
+        DBInstanceStatus: 'available',
+        DeletionProtection: true,
+      }),
+    );
+    rds.on(DescribeDBSnapshotsCommand).rejects(snapshotNotFound());
+    kms.on(DescribeKeyCommand).rejects(new NotFoundException({ message: 'no such key', $metadata: {} }));
   });
 
   it('says nothing was changed when preflight refused', async () => {
@@ -72,79 +113,170 @@ describe('rollback', () => {
     expect(rds.calls()).toHaveLength(0);
   });
 
-  it('starts a source it stopped and waits until it is available', async () => {
-    // Prepare
-    rds.on(DescribeDBInstancesCommand).resolves(sourceStatus('stopped'));
-    rds.on(StartDBInstanceCommand).resolves({});
-    rds.on(ModifyDBInstanceCommand).resolves({});
-
-    // Act
-    const first = await rollback(failedAt({}));
-    rds.on(DescribeDBInstancesCommand).resolves({
-      DBInstances: [
-        { DBInstanceIdentifier: 'orders-db', DBInstanceStatus: 'available', DeletionProtection: false },
-      ],
-    });
-    const second = await rollback(failedAt({ rollback: first }));
-
-    // Assess
-    expect(first).toMatchObject({ done: false, undone: ['started orders-db again'] });
-    expect(rds).toHaveReceivedCommandTimes(StartDBInstanceCommand, 1);
-    expect(second.done).toBe(true);
-    expect(second.cause).toContain('kmsKeyId: wrong key.');
-    expect(second.cause).toContain(
-      'Undone: started orders-db again; turned deletion protection on again for orders-db.',
+  it('touches nothing, not even a stopped source, when another rotation held the lock', async () => {
+    // Prepare: the other rotation has stopped the source.
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-db' })
+      .resolves(instances({ DBInstanceIdentifier: 'orders-db', DBInstanceStatus: 'stopped' }));
+    const state = failedAt(
+      { lock: undefined },
+      'RotationInProgressError',
+      'rotation rk0000000001 is already in progress for orders-db',
     );
-    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, {
-      DBInstanceIdentifier: 'orders-db',
-      DeletionProtection: true,
-      ApplyImmediately: true,
-    });
-    expect(second.cause).toContain('was not touched');
-  });
-
-  it('lists what the rotation created so a person can clean it up', async () => {
-    // Prepare
-    rds.on(DescribeDBInstancesCommand).resolves(sourceStatus('available'));
-    const state = failedAt({
-      sourceSnapshot: {
-        done: true,
-        snapshotIdentifier: 'snap-src',
-        snapshotArn: null,
-        kmsKeyId: null,
-        status: 'available',
-      },
-      copySnapshot: {
-        done: true,
-        snapshotIdentifier: 'snap-copy',
-        snapshotArn: null,
-        kmsKeyId: null,
-        status: 'available',
-      },
-      restore: {
-        done: true,
-        dbInstanceIdentifier: 'orders-db-new',
-        dbInstanceArn: null,
-        status: 'available',
-      },
-    });
 
     // Act
     const result = await rollback(state);
 
     // Assess
-    expect(result.leftBehind).toEqual([
-      'DB instance orders-db-new',
-      'DB snapshot snap-copy',
-      'DB snapshot snap-src',
-      expect.stringContaining('KMS key arn:aws:kms'),
-    ]);
-    expect(result.cause).toContain('Left in place for inspection: DB instance orders-db-new');
+    expect(result.cause).toBe(
+      'rotation rk0000000001 is already in progress for orders-db. Nothing was changed in AWS.',
+    );
+    expect(rds.calls()).toHaveLength(0);
+    expect(kms.calls()).toHaveLength(0);
   });
 
-  it('points the CNAME back at the source when the cutover did not verify', async () => {
+  it('starts a source it stopped, waits until available, and turns its deletion protection on again', async () => {
     // Prepare
-    rds.on(DescribeDBInstancesCommand).resolves(sourceStatus('available'));
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-db' })
+      .resolvesOnce(instances({ DBInstanceIdentifier: 'orders-db', DBInstanceStatus: 'stopped' }))
+      .resolves(
+        instances({
+          DBInstanceIdentifier: 'orders-db',
+          DBInstanceStatus: 'available',
+          DeletionProtection: false,
+        }),
+      );
+    rds.on(StartDBInstanceCommand).resolves({});
+    rds.on(ModifyDBInstanceCommand).resolves({});
+
+    // Act
+    const first = await rollback(failedAt());
+    const second = await rollback(failedAt({ rollback: first }));
+
+    // Assess
+    expect(first).toMatchObject({ done: false, undone: ['started orders-db again'] });
+    expect(rds).toHaveReceivedCommandTimes(StartDBInstanceCommand, 1);
+    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, {
+      DBInstanceIdentifier: 'orders-db',
+      DeletionProtection: true,
+      ApplyImmediately: true,
+    });
+    expect(second.done).toBe(true);
+    expect(second.cause).toContain('kmsKeyId: wrong key.');
+    expect(second.cause).toContain(
+      'Undone: started orders-db again; turned deletion protection on again for orders-db.',
+    );
+    expect(second.cause).toContain(`The old key ${sample.plan.source.kmsKeyArn} was not touched.`);
+  });
+
+  it('deletes the restored instance and both snapshots, then schedules the unused new key for 7 days', async () => {
+    // Prepare
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: NEW_ID })
+      .resolvesOnce(
+        instances({
+          DBInstanceIdentifier: NEW_ID,
+          DBInstanceStatus: 'available',
+          DeletionProtection: true,
+          TagList: ours,
+        }),
+      )
+      .resolvesOnce(
+        instances({
+          DBInstanceIdentifier: NEW_ID,
+          DBInstanceStatus: 'available',
+          DeletionProtection: false,
+          TagList: ours,
+        }),
+      )
+      .resolvesOnce(instances({ DBInstanceIdentifier: NEW_ID, DBInstanceStatus: 'deleting', TagList: ours }))
+      .rejects(instanceNotFound());
+    rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ Status: 'available', TagList: ours }] });
+    rds.on(ModifyDBInstanceCommand).resolves({});
+    rds.on(DeleteDBInstanceCommand).resolves({});
+    rds.on(DeleteDBSnapshotCommand).resolves({});
+    kms.on(DescribeKeyCommand).resolves({
+      KeyMetadata: { KeyId: 'new-key-id', Arn: NEW_KEY, KeyState: 'Enabled', KeyManager: 'CUSTOMER' },
+    });
+    kms.on(ListResourceTagsCommand).resolves({ Tags: [{ TagKey: 'rekey:rotation-id', TagValue: ROTATION }] });
+    kms.on(ScheduleKeyDeletionCommand).resolves({ DeletionDate: new Date('2026-11-29T16:00:00Z') });
+
+    // Act
+    const result = await runUntilDone(failedAt());
+
+    // Assess
+    expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
+      DBInstanceIdentifier: NEW_ID,
+      SkipFinalSnapshot: true,
+      DeleteAutomatedBackups: true,
+    });
+    expect(rds).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 1);
+    expect(rds).toHaveReceivedCommandWith(DeleteDBSnapshotCommand, {
+      DBSnapshotIdentifier: sample.plan.names.copySnapshotIdentifier,
+    });
+    expect(rds).toHaveReceivedCommandWith(DeleteDBSnapshotCommand, {
+      DBSnapshotIdentifier: sample.plan.names.sourceSnapshotIdentifier,
+    });
+    expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
+      KeyId: 'new-key-id',
+      PendingWindowInDays: 7,
+    });
+    expect(result).toMatchObject({ done: true, leftBehind: [] });
+    expect(result.cause).toContain(`deleted the new DB instance ${NEW_ID}`);
+    expect(result.cause).toContain(
+      `scheduled the unused new key ${NEW_KEY} for deletion on 2026-11-29T16:00:00.000Z`,
+    );
+  });
+
+  it('keeps everything it created when the input says keepArtifactsOnFailure, and lists it', async () => {
+    // Prepare
+    const state = failedAt({
+      restore: { done: true, dbInstanceIdentifier: NEW_ID, dbInstanceArn: null, status: 'available' },
+    });
+    state.plan.request.keepArtifactsOnFailure = true;
+
+    // Act
+    const result = await rollback(state);
+
+    // Assess
+    expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+    expect(rds).not.toHaveReceivedCommand(DeleteDBSnapshotCommand);
+    expect(kms).not.toHaveReceivedCommand(ScheduleKeyDeletionCommand);
+    expect(result.leftBehind).toEqual([
+      `DB instance ${NEW_ID}`,
+      `DB snapshot ${sample.plan.names.copySnapshotIdentifier}`,
+      `DB snapshot ${sample.plan.names.sourceSnapshotIdentifier}`,
+      expect.stringContaining(`KMS key ${NEW_KEY}`),
+    ]);
+    expect(result.cause).toContain('Left in place (kept because the input says keepArtifactsOnFailure)');
+  });
+
+  it('never deletes an instance or schedules a key that does not carry this rotation id', async () => {
+    // Prepare
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: NEW_ID }).resolves(
+      instances({
+        DBInstanceIdentifier: NEW_ID,
+        DBInstanceStatus: 'available',
+        TagList: [{ Key: 'team', Value: 'x' }],
+      }),
+    );
+    kms.on(DescribeKeyCommand).resolves({
+      KeyMetadata: { KeyId: 'someone-elses', Arn: NEW_KEY, KeyState: 'Enabled', KeyManager: 'CUSTOMER' },
+    });
+    kms.on(ListResourceTagsCommand).resolves({ Tags: [] });
+
+    // Act
+    const result = await runUntilDone(failedAt());
+
+    // Assess
+    expect(result.done).toBe(true);
+    expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+    expect(kms).not.toHaveReceivedCommand(ScheduleKeyDeletionCommand);
+  });
+
+  it('points the CNAME back at the source when the cutover did not verify, and keeps the new instance', async () => {
+    // Prepare
     route53.on(ListResourceRecordSetsCommand).resolves(recordPointingAt(`${NEW_ENDPOINT}.`));
     route53
       .on(ChangeResourceRecordSetsCommand)
@@ -156,10 +288,11 @@ describe('rollback', () => {
           type: 'cname',
           changeId: '/change/C1',
           changeStatus: 'INSYNC',
-          previousValue: 'orders-db.abcdefghij.us-east-1.rds.amazonaws.com',
+          previousValue: SOURCE_ENDPOINT,
           newValue: NEW_ENDPOINT,
           verified: false,
         },
+        restore: { done: true, dbInstanceIdentifier: NEW_ID, dbInstanceArn: null, status: 'available' },
       },
       'CutoverFailedError',
       'the record did not read back',
@@ -174,21 +307,18 @@ describe('rollback', () => {
         Changes: [
           expect.objectContaining({
             Action: 'UPSERT',
-            ResourceRecordSet: expect.objectContaining({
-              ResourceRecords: [{ Value: 'orders-db.abcdefghij.us-east-1.rds.amazonaws.com' }],
-            }),
+            ResourceRecordSet: expect.objectContaining({ ResourceRecords: [{ Value: SOURCE_ENDPOINT }] }),
           }),
         ],
       }),
     });
-    expect(result.undone).toContain(
-      'pointed orders.db.example.internal back at orders-db.abcdefghij.us-east-1.rds.amazonaws.com',
-    );
+    expect(result.undone).toContain(`pointed orders.db.example.internal back at ${SOURCE_ENDPOINT}`);
+    expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+    expect(result.cause).toContain('kept because clients may have written to the new instance');
   });
 
   it('leaves a record someone else changed alone', async () => {
     // Prepare
-    rds.on(DescribeDBInstancesCommand).resolves(sourceStatus('available'));
     route53.on(ListResourceRecordSetsCommand).resolves(recordPointingAt('somewhere-else.example.com'));
     const state = failedAt({
       cutover: {
@@ -196,7 +326,7 @@ describe('rollback', () => {
         type: 'cname',
         changeId: '/change/C1',
         changeStatus: 'PENDING',
-        previousValue: 'orders-db.abcdefghij.us-east-1.rds.amazonaws.com',
+        previousValue: SOURCE_ENDPOINT,
         newValue: NEW_ENDPOINT,
         verified: false,
       },
@@ -218,7 +348,7 @@ describe('rollback', () => {
           type: 'cname',
           changeId: '/change/C1',
           changeStatus: 'INSYNC',
-          previousValue: 'old',
+          previousValue: SOURCE_ENDPOINT,
           newValue: NEW_ENDPOINT,
           verified: true,
         },
@@ -233,6 +363,7 @@ describe('rollback', () => {
     // Assess
     expect(rds.calls()).toHaveLength(0);
     expect(route53.calls()).toHaveLength(0);
+    expect(kms.calls()).toHaveLength(0);
     expect(result.cause).toContain('The cutover had completed: clients use the new instance');
   });
 });

@@ -1,0 +1,118 @@
+import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import {
+  DeleteDBInstanceCommand,
+  DeleteDBSnapshotCommand,
+  ModifyDBInstanceCommand,
+} from '@aws-sdk/client-rds';
+import { getClients } from './clients.js';
+import { isAwsError } from './errors.js';
+import { describeKeyOrNull, listKeyTags } from './kms-keys.js';
+import { logger } from './logger.js';
+import { TAG_ROTATION_ID } from './naming.js';
+import { carriesRotationId } from './ownership.js';
+import { findInstance, findSnapshot } from './rds.js';
+import type { RotationState } from './types.js';
+
+/** The shortest KMS waiting period: the unused new key goes as soon as KMS allows. */
+export const UNUSED_KEY_PENDING_WINDOW_DAYS = 7;
+
+const NOT_NOW = [
+  'InvalidDBInstanceStateFault',
+  'InvalidDBInstanceState',
+  'InvalidDBSnapshotStateFault',
+  'InvalidDBSnapshotState',
+];
+const GONE = [
+  'DBInstanceNotFoundFault',
+  'DBInstanceNotFound',
+  'DBSnapshotNotFoundFault',
+  'DBSnapshotNotFound',
+];
+
+export interface CleanupStep {
+  /** False while something is still being deleted: poll again. */
+  done: boolean;
+  /** What this call removed, in words. */
+  removed: string[];
+}
+
+/**
+ * Removes what a failed rotation created before any client could use it: the restored instance,
+ * both snapshots, then the new key (scheduled for deletion with the minimum window, once nothing
+ * under it remains). Only resources carrying this rotation's `rekey:rotation-id` tag are touched,
+ * and anything already gone is fine, so it can run any number of times. One call does what can be
+ * done now and reports `done: false` while a deletion is still in progress.
+ */
+export const removeArtifacts = async (state: RotationState): Promise<CleanupStep> => {
+  const { plan } = state;
+  const { rds } = getClients();
+  const removed: string[] = [];
+
+  const db = await findInstance(rds, plan.names.newDbInstanceIdentifier);
+  if (db && carriesRotationId(db.TagList, plan.rotationId)) {
+    const id = plan.names.newDbInstanceIdentifier;
+    if (db.DBInstanceStatus !== 'deleting') {
+      try {
+        if (db.DeletionProtection) {
+          await rds.send(
+            new ModifyDBInstanceCommand({
+              DBInstanceIdentifier: id,
+              DeletionProtection: false,
+              ApplyImmediately: true,
+            }),
+          );
+        } else {
+          await rds.send(
+            new DeleteDBInstanceCommand({
+              DBInstanceIdentifier: id,
+              SkipFinalSnapshot: true,
+              DeleteAutomatedBackups: true,
+            }),
+          );
+          removed.push(`deleted the new DB instance ${id}`);
+        }
+      } catch (error) {
+        if (!isAwsError(error, ...NOT_NOW, ...GONE)) throw error;
+      }
+    }
+    return { done: false, removed };
+  }
+
+  for (const snapshotId of [plan.names.copySnapshotIdentifier, plan.names.sourceSnapshotIdentifier]) {
+    const snapshot = await findSnapshot(rds, snapshotId);
+    if (!snapshot || !carriesRotationId(snapshot.TagList, plan.rotationId)) continue;
+    try {
+      await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshotId }));
+      removed.push(`deleted the DB snapshot ${snapshotId}`);
+    } catch (error) {
+      if (isAwsError(error, ...GONE)) continue;
+      if (isAwsError(error, ...NOT_NOW)) return { done: false, removed };
+      throw error;
+    }
+  }
+
+  const key = await scheduleUnusedKey(state);
+  if (key) removed.push(key);
+  return { done: true, removed };
+};
+
+/** Schedules this rotation's new key for deletion; returns what it did, or null if there was nothing to do. */
+const scheduleUnusedKey = async (state: RotationState): Promise<string | null> => {
+  const { plan } = state;
+  const { kms } = getClients();
+  const metadata = await describeKeyOrNull(kms, state.newKey?.keyId ?? plan.names.keyAlias);
+  if (!metadata?.KeyId || metadata.KeyState === 'PendingDeletion' || metadata.KeyManager !== 'CUSTOMER')
+    return null;
+  const tags = await listKeyTags(kms, metadata.KeyId);
+  if (tags.get(TAG_ROTATION_ID) !== plan.rotationId) {
+    logger.warn('not scheduling a key that is not this rotation’s', { keyId: metadata.KeyId });
+    return null;
+  }
+  const { DeletionDate } = await kms.send(
+    new ScheduleKeyDeletionCommand({
+      KeyId: metadata.KeyId,
+      PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
+    }),
+  );
+  return `scheduled the unused new key ${metadata.Arn} for deletion on ${DeletionDate?.toISOString() ?? `in ${UNUSED_KEY_PENDING_WINDOW_DAYS} days`}`;
+};

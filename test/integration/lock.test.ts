@@ -1,0 +1,131 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ensureLockTable, LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
+import { acquireLock } from '../../functions/acquire-lock.js';
+import { getClients } from '../../functions/commons/clients.js';
+import type { RotationState } from '../../functions/commons/types.js';
+import { releaseLock } from '../../functions/release-lock.js';
+import { useEmulator } from '../support/emulator.js';
+import { stepEvent } from '../support/events.js';
+
+/** The state AcquireLock receives: after preflight, before any lock. */
+const rotation = (
+  rotationId: string,
+  overrides: { db?: string; idempotencyKey?: string } = {},
+): RotationState => {
+  const state = stepEvent('create-key');
+  delete state.lock;
+  state.plan.rotationId = rotationId;
+  state.plan.executionId = `arn:aws:states:us-east-1:123456789012:execution:rekey:${rotationId}`;
+  if (overrides.db) state.plan.source.dbInstanceIdentifier = overrides.db;
+  if (overrides.idempotencyKey) state.plan.request.idempotencyKey = overrides.idempotencyKey;
+  return state;
+};
+
+const lockItems = async () => {
+  const { Items } = await getClients().dynamodb.send(new ScanCommand({ TableName: LOCAL_LOCK_TABLE }));
+  return (Items ?? []).map((item) => `${item.lockKey} -> ${item.rotationId}`).sort();
+};
+
+describe('the rotation lock on the emulator', () => {
+  useEmulator();
+
+  beforeEach(async () => {
+    process.env.LOCK_TABLE_NAME = LOCAL_LOCK_TABLE;
+    await ensureLockTable(LOCAL_LOCK_TABLE);
+  });
+
+  it('lets one rotation in and refuses a second one for the same database, naming the first', async () => {
+    // Act
+    const first = await acquireLock(rotation('rk0000000001'));
+    const second = acquireLock(rotation('rk0000000002'));
+
+    // Assess
+    expect(first).toMatchObject({ acquired: true });
+    await expect(second).rejects.toMatchObject({
+      name: 'RotationInProgressError',
+      message: expect.stringMatching(
+        /^rotation rk0000000001 is already in progress for orders-db \(execution arn:aws:states:.*:rk0000000001, since /,
+      ),
+    });
+    expect(await lockItems()).toEqual([
+      expect.stringMatching(/^db#123456789012#us-east-1#orders-db -> rk0000000001$/),
+      expect.stringMatching(/^key#arn:aws:kms:.* -> rk0000000001$/),
+    ]);
+  });
+
+  it('refuses a rotation of another database under the same key', async () => {
+    // Prepare
+    await acquireLock(rotation('rk0000000001'));
+
+    // Act / Assess
+    await expect(acquireLock(rotation('rk0000000002', { db: 'billing-db' }))).rejects.toMatchObject({
+      name: 'RotationInProgressError',
+      message: expect.stringContaining('for orders-db, which shares the key'),
+    });
+    expect(await lockItems()).toHaveLength(2);
+  });
+
+  it('is re-entrant: a retried acquire of the same rotation finds its own lock', async () => {
+    // Act
+    await acquireLock(rotation('rk0000000001'));
+    const again = await acquireLock(rotation('rk0000000001'));
+
+    // Assess
+    expect(again).toMatchObject({ acquired: true });
+    expect(await lockItems()).toHaveLength(2);
+  });
+
+  it('releases only its own lock, so the next rotation can start', async () => {
+    // Prepare
+    await acquireLock(rotation('rk0000000001'));
+
+    // Act
+    const byStranger = await releaseLock(rotation('rk0000000002'));
+    const byOwner = await releaseLock(rotation('rk0000000001'));
+    const releasedTwice = await releaseLock(rotation('rk0000000001'));
+    const next = await acquireLock(rotation('rk0000000003'));
+
+    // Assess
+    expect(byStranger.released).toEqual([]);
+    expect(byOwner.released).toHaveLength(2);
+    expect(releasedTwice.released).toEqual([]);
+    expect(next.acquired).toBe(true);
+  });
+
+  it('makes a second delivery of the same scheduled start a no-op, during and after the first', async () => {
+    // Prepare
+    const scheduled = '2027-03-09T06:00:00Z';
+    await acquireLock(rotation('rk0000000001', { idempotencyKey: scheduled }));
+
+    // Act
+    const whileRunning = await acquireLock(rotation('rk0000000002', { idempotencyKey: scheduled }));
+    await releaseLock(rotation('rk0000000001'));
+    const afterwards = await acquireLock(rotation('rk0000000003', { idempotencyKey: scheduled }));
+    const nextYear = await acquireLock(rotation('rk0000000004', { idempotencyKey: '2028-03-14T06:00:00Z' }));
+
+    // Assess
+    expect(whileRunning).toMatchObject({ acquired: false, duplicateOf: 'rk0000000001' });
+    expect(afterwards).toMatchObject({ acquired: false, duplicateOf: 'rk0000000001' });
+    expect(afterwards.skipped).toContain('Nothing was done');
+    expect(nextYear.acquired).toBe(true);
+  });
+
+  it('releases the locks of an execution that was aborted, from the EventBridge status change', async () => {
+    // Prepare
+    const state = rotation('rk0000000001', { idempotencyKey: 'k1' });
+    await acquireLock(state);
+
+    // Act
+    const result = await releaseLock({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: { executionArn: state.plan.executionId, status: 'ABORTED' },
+    });
+
+    // Assess
+    expect(result.released).toHaveLength(2);
+    // The idempotency record stays: the aborted scheduled start must not run again by itself.
+    expect(await lockItems()).toEqual([expect.stringMatching(/^once#.*#k1 -> rk0000000001$/)]);
+  });
+});
