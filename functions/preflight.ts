@@ -251,24 +251,25 @@ const planCutover = async (request: RotationInput, sourceEndpoint: string): Prom
       throw error;
     }
   }
+  // All types of the name: starting at type CNAME would skip an A record of the same name.
   const { ResourceRecordSets } = await route53.send(
     new ListResourceRecordSetsCommand({
       HostedZoneId: hostedZoneId,
       StartRecordName: cutover.recordName,
-      StartRecordType: 'CNAME',
-      MaxItems: 1,
+      MaxItems: 20,
     }),
   );
-  const record = ResourceRecordSets?.find((r) => normaliseDns(r.Name ?? '') === cutover.recordName);
-  if (!record) {
+  const named = (ResourceRecordSets ?? []).filter((r) => normaliseDns(r.Name ?? '') === cutover.recordName);
+  const record = named.find((r) => r.Type === 'CNAME');
+  if (named.length === 0) {
     throw new PreconditionFailedError(
       `cutover.recordName: there is no record ${cutover.recordName} in hosted zone ${hostedZoneId}. ` +
         'Create a CNAME that points at the database endpoint first, or use cutover type "none".',
     );
   }
-  if (record.Type !== 'CNAME') {
+  if (!record) {
     throw new PreconditionFailedError(
-      `cutover.recordName: ${cutover.recordName} is a ${record.Type} record, not a CNAME. Rekey only moves CNAME records.`,
+      `cutover.recordName: ${cutover.recordName} is of type ${named.map((r) => r.Type).join(', ')}, not CNAME. Rekey only moves CNAME records.`,
     );
   }
   const current = normaliseDns(record.ResourceRecords?.[0]?.Value ?? record.AliasTarget?.DNSName ?? '');

@@ -3,12 +3,19 @@ import { InvalidInputError } from './errors.js';
 /**
  * The key policy of the new key (DOMAIN.md fact 9). RDS uses a customer-managed key through
  * grants: the principal that creates, copies or restores the database calls CreateGrant and
- * DescribeKey via RDS, and RDS then uses the grant. So:
- * - the account root keeps `kms:*`, which delegates access to IAM policies and means the key can
- *   never become unmanageable (KMS refuses a policy that locks everyone out, and so do we);
- * - use of the key by principals of this account is allowed only through RDS in this Region
- *   (`kms:ViaService`), never directly;
- * - grants can be created only through RDS and only for an AWS resource (`kms:GrantIsForAWSResource`).
+ * DescribeKey via RDS, and RDS then uses the grant. Administration and use are separate statements:
+ * - the account root keeps `kms:*`. This statement is required: it delegates access to IAM
+ *   policies, so the key can never become unmanageable (KMS's lockout safety check refuses a policy
+ *   that would lock the caller out, and without the root nobody could repair a broken policy). It
+ *   also means an IAM policy of this account can still grant direct use: keep `kms:Decrypt` on
+ *   `key/*` out of IAM policies (or deny it with an SCP) for the RDS-only rule to be the only path;
+ * - use of the key (encrypt, decrypt, re-encrypt, data keys, describe) by principals of this
+ *   account is allowed only through RDS in this Region (`kms:ViaService`, `kms:CallerAccount`);
+ * - grants can be created only through RDS and only for an AWS resource (`kms:GrantIsForAWSResource`);
+ * - optional key administrators (`keyAdministratorArns`, from the stack parameter
+ *   KeyAdministratorArns) get the administrative actions only: never a cryptographic action and
+ *   never CreateGrant. `kms:PutKeyPolicy` is administrative but lets its holder rewrite the policy,
+ *   as it does in the KMS default policy: name only principals you would trust with the data.
  */
 
 export interface KeyPolicyScope {
@@ -16,12 +23,14 @@ export interface KeyPolicyScope {
   partition: string;
   accountId: string;
   region: string;
+  /** IAM role or user ARNs of this account that administer the key (no use). Empty or absent: none. */
+  keyAdministratorArns?: readonly string[];
 }
 
 export interface KeyPolicyStatement {
   Sid: string;
   Effect: 'Allow';
-  Principal: { AWS: string };
+  Principal: { AWS: string | string[] };
   Action: string | string[];
   Resource: '*';
   Condition?: Record<string, Record<string, string>>;
@@ -73,7 +82,72 @@ const RDS_KEY_USE_ACTIONS = [
 
 const RDS_GRANT_ACTIONS = ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'];
 
-export const keyPolicyFor = ({ partition, accountId, region }: KeyPolicyScope): KeyPolicyDocument => {
+/**
+ * What key administrators may do: manage the key's life, policy, tags, aliases and rotation.
+ * No cryptographic action (Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, Sign, Verify, *Mac)
+ * and no grant action: `kms:Get*` does not match `kms:GenerateDataKey*`.
+ */
+export const KEY_ADMINISTRATION_ACTIONS: readonly string[] = [
+  'kms:Describe*',
+  'kms:List*',
+  'kms:Get*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Enable*',
+  'kms:Disable*',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+  'kms:CreateAlias',
+  'kms:DeleteAlias',
+  'kms:UpdateAlias',
+  'kms:RotateKeyOnDemand',
+];
+
+/** The environment variable CreateKeyFunction gets from the stack parameter KeyAdministratorArns. */
+export const KEY_ADMINISTRATOR_ARNS_VARIABLE = 'KEY_ADMINISTRATOR_ARNS';
+
+/** `KEY_ADMINISTRATOR_ARNS` (comma-separated, spaces and empty entries ignored) as a list. */
+export const keyAdministratorArnsFromEnv = (
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] =>
+  (env[KEY_ADMINISTRATOR_ARNS_VARIABLE] ?? '')
+    .split(',')
+    .map((arn) => arn.trim())
+    .filter((arn) => arn.length > 0);
+
+/** An IAM role or user (any path) of this account and partition. */
+const administratorArnPattern = (partition: string, accountId: string): RegExp =>
+  new RegExp(
+    `^arn:${partition.replace(/[^a-z0-9-]/g, '')}:iam::${accountId}:(role|user)/[\\w+=,.@/-]{1,512}$`,
+  );
+
+const keyAdministrators = (
+  arns: readonly string[] | undefined,
+  partition: string,
+  accountId: string,
+): string[] => {
+  const unique = [...new Set((arns ?? []).map((arn) => arn.trim()).filter((arn) => arn.length > 0))];
+  const pattern = administratorArnPattern(partition, accountId);
+  const refused = unique.filter((arn) => !pattern.test(arn));
+  if (refused.length > 0) {
+    throw new InvalidInputError(
+      `Key administrators must be IAM roles or users of this account (arn:${partition}:iam::${accountId}:role/<name> ` +
+        `or :user/<name>); refused: ${refused.join(', ')}. They come from the stack parameter KeyAdministratorArns ` +
+        `(environment variable ${KEY_ADMINISTRATOR_ARNS_VARIABLE} of CreateKeyFunction): fix it and deploy again. ` +
+        'No key was created.',
+    );
+  }
+  return unique;
+};
+
+export const keyPolicyFor = ({
+  partition,
+  accountId,
+  region,
+  keyAdministratorArns,
+}: KeyPolicyScope): KeyPolicyDocument => {
   if (!/^\d{12}$/.test(accountId)) {
     throw new InvalidInputError(
       `The account id "${accountId}" in the rotation plan is not a 12-digit AWS account id; check plan.accountId.`,
@@ -84,6 +158,7 @@ export const keyPolicyFor = ({ partition, accountId, region }: KeyPolicyScope): 
     'kms:ViaService': rdsViaServiceFor({ partition, region }),
     'kms:CallerAccount': accountId,
   };
+  const administrators = keyAdministrators(keyAdministratorArns, partition, accountId);
   return {
     Version: '2012-10-17',
     Id: 'rekey-rds-key-policy',
@@ -112,6 +187,17 @@ export const keyPolicyFor = ({ partition, accountId, region }: KeyPolicyScope): 
         // IAM condition values are strings; "true" is how the KMS documentation writes this one.
         Condition: { StringEquals: viaRds, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
       },
+      ...(administrators.length > 0
+        ? [
+            {
+              Sid: 'Allow key administration',
+              Effect: 'Allow' as const,
+              Principal: { AWS: administrators },
+              Action: [...KEY_ADMINISTRATION_ACTIONS],
+              Resource: '*' as const,
+            },
+          ]
+        : []),
     ],
   };
 };

@@ -114,13 +114,24 @@ describe('the rotate-instance state machine on the emulator', () => {
     const cause = (result as { cause: string }).cause;
     expect(cause).toContain('no capacity for db.t3.medium');
     expect(cause).toContain(
-      'Undone: started orders-db again; turned deletion protection on again for orders-db.',
+      'Undone: started orders-db again; turned deletion protection on again for orders-db;',
     );
-    expect(cause).toContain('Left in place for inspection');
+    expect(cause).toMatch(
+      /deleted the DB snapshot rekey-orders-db-rk\w+-reencrypted; deleted the DB snapshot rekey-orders-db-rk\w+-source; scheduled the unused new key .* for deletion on /,
+    );
+    expect(cause).toContain('was not touched');
     expect(await findInstance(getClients().rds, 'orders-db')).toMatchObject({
       DBInstanceStatus: 'available',
       DeletionProtection: true,
     });
+    // Nothing the rotation created is left but the new key, which waits out its 7-day deletion.
+    const { DBSnapshots } = await getClients().rds.send(
+      new DescribeDBSnapshotsCommand({ SnapshotType: 'manual' }),
+    );
+    expect(DBSnapshots?.filter((s) => s.DBSnapshotIdentifier?.startsWith('rekey-'))).toEqual([]);
+    const newKeyId =
+      /scheduled the unused new key arn:aws:kms:[^ ]+:key\/([0-9a-f-]+)/.exec(cause)?.[1] ?? '';
+    expect((await keyState(newKeyId))?.KeyState).toBe('PendingDeletion');
     expect(await recordValue(sample)).toBe(sample.endpointAddress);
     expect((await keyState(sample.oldKeyArn))?.KeyState).toBe('Enabled');
   });

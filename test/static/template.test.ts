@@ -34,11 +34,15 @@ const WILDCARD_EXCEPTIONS: Record<string, string> = {
     'kms:CreateKey has no resource (the key does not exist yet); conditions require the rotation-id tag and a symmetric KMS-made key.',
   'CreateKeyFunction/ListKeys':
     'kms:ListKeys has no resource type: the step finds its own key among all keys.',
-  'RotateInstanceStateMachine/DeliverExecutionLogs':
+  'RotateInstanceStateMachineRole/DeliverExecutionLogs':
     'CloudWatch Logs delivery APIs (CreateLogDelivery, ...) have no resource type; Step Functions documents Resource "*".',
+  'RotateInstanceStateMachineRole/WriteTraces':
+    'xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules and GetSamplingTargets have no resource type (X-Ray tracing of the executions).',
   'NotificationKey/AccountAdministers':
     'Key policy: "*" is this key; the account root keeps kms:* so the key can never become unmanageable.',
   'NotificationKey/EventBridgePublishesToTopic': 'Key policy: "*" is this key.',
+  'NotificationKey/CloudWatchAlarmsPublishToTopic':
+    'Key policy: "*" is this key; only CloudWatch on behalf of this account (aws:SourceAccount).',
 };
 
 const isWildcardAction = (action: string) => action === '*' || /^[a-z0-9-]+:\*$/i.test(action);
@@ -212,7 +216,7 @@ describe('IAM (h)', () => {
     ).toEqual([]);
   });
 
-  it('lets the schedule only start this state machine, and only for this account', () => {
+  it('lets the schedule only start this state machine, only from its own schedule group in this account', () => {
     // Prepare
     const role = statements.filter(({ logicalId }) => logicalId === 'RotationScheduleRole');
     const trust = role.find(({ statement }) => actionsOf(statement).includes('sts:AssumeRole'));
@@ -222,18 +226,238 @@ describe('IAM (h)', () => {
     expect(trust?.statement.Condition?.StringEquals?.['aws:SourceAccount']).toEqual({
       Ref: 'AWS::AccountId',
     });
+    expect(trust?.statement.Condition?.ArnEquals?.['aws:SourceArn']).toEqual({
+      'Fn::GetAtt': ['RotationScheduleGroup', 'Arn'],
+    });
+    expect(template.Resources.RotationSchedule?.Properties?.GroupName).toEqual({
+      Ref: 'RotationScheduleGroup',
+    });
     expect(grants.map(({ statement }) => [actionsOf(statement), statement.Resource])).toEqual([
       [['states:StartExecution'], { Ref: 'RotateInstanceStateMachine' }],
     ]);
   });
 
-  it('lets only the execution-status rule publish to the notification topic', () => {
+  it('pins aws:SourceAccount in the trust policy of every role a service assumes', () => {
+    // Prepare
+    const trusts = statements.filter(
+      ({ statement }) =>
+        actionsOf(statement).includes('sts:AssumeRole') &&
+        typeof statement.Principal === 'object' &&
+        statement.Principal !== null &&
+        'Service' in statement.Principal,
+    );
+
+    // Act
+    const unpinned = trusts
+      .filter(
+        ({ statement }) =>
+          JSON.stringify(statement.Condition?.StringEquals?.['aws:SourceAccount']) !==
+          JSON.stringify({ Ref: 'AWS::AccountId' }),
+      )
+      .map(({ where }) => where);
+
+    // Assess
+    expect(trusts.map(({ logicalId }) => logicalId).sort()).toEqual([
+      'RotateInstanceStateMachineRole',
+      'RotationScheduleRole',
+    ]);
+    expect(unpinned).toEqual([]);
+  });
+
+  it("lets Step Functions assume the state machine role only for this stack's state machine", () => {
+    // Prepare
+    const machine = template.Resources.RotateInstanceStateMachine?.Properties ?? {};
+    const trust = statements.find(
+      ({ logicalId, statement }) =>
+        logicalId === 'RotateInstanceStateMachineRole' && actionsOf(statement).includes('sts:AssumeRole'),
+    );
+
+    // Assess: an explicit role (SAM's generated one has an unconditioned trust policy).
+    expect(machine.Role).toEqual({ 'Fn::GetAtt': ['RotateInstanceStateMachineRole', 'Arn'] });
+    expect(machine.Policies).toBeUndefined();
+    expect(machine.Name).toEqual({ 'Fn::Sub': '${AWS::StackName}-rotate-instance' });
+    expect(trust?.statement.Principal).toEqual({ Service: 'states.amazonaws.com' });
+    expect(trust?.statement.Condition?.ArnLike?.['aws:SourceArn']).toEqual([
+      {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-rotate-instance',
+      },
+      {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-rotate-instance:*',
+      },
+    ]);
+  });
+
+  it('lets the state machine invoke exactly the functions of this stack, nothing by prefix', () => {
+    // Prepare
+    const invoke = statements.filter(
+      ({ logicalId, statement }) =>
+        logicalId === 'RotateInstanceStateMachineRole' &&
+        actionsOf(statement).includes('lambda:InvokeFunction'),
+    );
+    const functionIds = functionHandlers(template).map(({ logicalId }) => logicalId);
+
+    // Assess
+    expect(invoke.map(({ where }) => where)).toEqual(['RotateInstanceStateMachineRole/InvokeOwnSteps']);
+    expect(resourcesOf(invoke[0]?.statement ?? { Effect: 'Allow' })).toEqual(
+      functionIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+    );
+  });
+
+  it("lets only this stack's rule invoke a function from EventBridge (Lambda permissions pin source ARN and account)", () => {
+    // Prepare
+    const permissions = Object.entries(template.Resources).filter(
+      ([, resource]) => resource.Type === 'AWS::Lambda::Permission',
+    );
+
+    // Assess
+    expect(permissions.map(([id, { Properties }]) => [id, Properties])).toEqual([
+      [
+        'ReleaseLockOnStopPermission',
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: { 'Fn::GetAtt': ['ReleaseLockFunction', 'Arn'] },
+          Principal: 'events.amazonaws.com',
+          SourceAccount: { Ref: 'AWS::AccountId' },
+          SourceArn: { 'Fn::GetAtt': ['ReleaseLockOnStopRule', 'Arn'] },
+        },
+      ],
+    ]);
+  });
+
+  it('lets only the execution-status rule and the Rekey alarms publish to the notification topic', () => {
     // Prepare
     const topicPolicy = statements.filter(({ logicalId }) => logicalId === 'NotificationTopicPolicy');
 
     // Assess
-    expect(topicPolicy.map(({ statement }) => statement.Condition?.ArnEquals?.['aws:SourceArn'])).toEqual([
-      { 'Fn::GetAtt': ['ExecutionStatusRule', 'Arn'] },
+    expect(
+      topicPolicy.map(({ statement }) => [
+        statement.Principal,
+        statement.Condition?.ArnEquals?.['aws:SourceArn'],
+      ]),
+    ).toEqual([
+      [{ Service: 'events.amazonaws.com' }, { 'Fn::GetAtt': ['ExecutionStatusRule', 'Arn'] }],
+      [
+        { Service: 'cloudwatch.amazonaws.com' },
+        {
+          'Fn::If': [
+            'HasCloudTrailLogGroup',
+            [
+              { 'Fn::GetAtt': ['RotationFailedAlarm', 'Arn'] },
+              { 'Fn::GetAtt': ['KeyPendingDeletionUsedAlarm', 'Arn'] },
+            ],
+            [{ 'Fn::GetAtt': ['RotationFailedAlarm', 'Arn'] }],
+          ],
+        },
+      ],
+    ]);
+  });
+
+  it('lets CloudWatch use the topic key only on behalf of this account', () => {
+    // Prepare
+    const cloudwatch = statements.filter(
+      ({ logicalId, statement }) =>
+        logicalId === 'NotificationKey' &&
+        JSON.stringify(statement.Principal) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }),
+    );
+
+    // Assess
+    expect(cloudwatch.map(({ statement }) => [actionsOf(statement), statement.Condition])).toEqual([
+      [
+        ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      ],
+    ]);
+  });
+});
+
+describe('IAM of the lock and of compensation', () => {
+  const statements = policyStatements(template);
+  const table = { 'Fn::GetAtt': ['RotationLockTable', 'Arn'] };
+  const allowing = (action: string) =>
+    statements.filter(
+      ({ statement }) =>
+        statement.Effect === 'Allow' &&
+        actionsOf(statement).some((pattern) => actionMatches(pattern, action)),
+    );
+
+  it.each([
+    ['AcquireLockFunction', ['dynamodb:PutItem', 'dynamodb:GetItem']],
+    ['ReleaseLockFunction', ['dynamodb:DeleteItem', 'dynamodb:Scan']],
+  ])('%s may use the lock table only, and nothing else', (logicalId, actions) => {
+    // Prepare
+    const own = statements.filter((located) => located.logicalId === logicalId);
+
+    // Assess
+    expect(
+      own.map(({ statement }) => [statement.Effect, actionsOf(statement), resourcesOf(statement)]),
+    ).toEqual([['Allow', actions, [table]]]);
+    expect(template.Resources[logicalId]?.Properties?.Environment).toEqual({
+      Variables: { LOCK_TABLE_NAME: { Ref: 'RotationLockTable' } },
+    });
+  });
+
+  it('lets no other role touch DynamoDB, and gives no other function the table name', () => {
+    // Act
+    const others = statements
+      .filter(({ statement }) =>
+        actionsOf(statement).some((action) => action.toLowerCase().startsWith('dynamodb:')),
+      )
+      .map(({ logicalId }) => logicalId)
+      .filter((id) => id !== 'AcquireLockFunction' && id !== 'ReleaseLockFunction');
+    const withTable = functionHandlers(template)
+      .map(({ logicalId }) => logicalId)
+      .filter((id) =>
+        JSON.stringify(template.Resources[id]?.Properties?.Environment ?? {}).includes('LOCK_TABLE_NAME'),
+      );
+
+    // Assess
+    expect(others).toEqual([]);
+    expect(withTable).toEqual(['AcquireLockFunction', 'ReleaseLockFunction']);
+  });
+
+  it('lets Rollback schedule the deletion only of keys tagged rekey:rotation-id (never a customer-made old key)', () => {
+    // Act
+    const rollback = allowing('kms:ScheduleKeyDeletion').filter(
+      ({ logicalId }) => logicalId === 'RollbackFunction',
+    );
+
+    // Assess
+    expect(rollback.length).toBeGreaterThan(0);
+    for (const { where, statement } of rollback) {
+      expect(statement.Condition?.Null, where).toEqual({ 'aws:ResourceTag/rekey:rotation-id': 'false' });
+      expect(Object.keys(statement.Condition ?? {}).sort(), where).toEqual(['Null']);
+    }
+  });
+
+  it('lets only RetireKey (the old key, after its guard) and Rollback (tagged keys) schedule key deletion', () => {
+    expect(
+      [...new Set(allowing('kms:ScheduleKeyDeletion').map(({ logicalId }) => logicalId))].sort(),
+    ).toEqual(['RetireKeyFunction', 'RollbackFunction']);
+  });
+
+  it('lets Rollback delete only the instance and snapshots Rekey created (tag conditions, rekey-* snapshots)', () => {
+    // Act
+    const deleteInstance = allowing('rds:DeleteDBInstance').filter(
+      ({ logicalId }) => logicalId === 'RollbackFunction',
+    );
+    const deleteSnapshot = allowing('rds:DeleteDBSnapshot').filter(
+      ({ logicalId }) => logicalId === 'RollbackFunction',
+    );
+
+    // Assess
+    expect(deleteInstance.map(({ statement }) => statement.Condition)).toEqual([
+      {
+        Null: { 'aws:ResourceTag/rekey:rotation-id': 'false' },
+        StringEquals: { 'aws:ResourceTag/rekey:role': 'new-instance' },
+      },
+    ]);
+    expect(deleteSnapshot.map(({ statement }) => [statement.Resource, statement.Condition])).toEqual([
+      [
+        { 'Fn::Sub': 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:rekey-*' },
+        { Null: { 'aws:ResourceTag/rekey:rotation-id': 'false' } },
+      ],
     ]);
   });
 });

@@ -266,7 +266,7 @@ describe('preflight', () => {
 
     // Act / Assess
     await expect(preflight(event())).rejects.toMatchObject({
-      message: expect.stringContaining('is a A record, not a CNAME'),
+      message: expect.stringContaining('is of type A, not CNAME'),
     });
   });
 });
