@@ -11,8 +11,9 @@ import { InvalidInputError, isAwsError, PreconditionFailedError } from './common
 import { makeHandler } from './commons/handler.js';
 import { parseRotationInput, type RotationInput } from './commons/input.js';
 import { captureInstanceConfig, capturePlacement, userTags } from './commons/instance-config.js';
+import { describeKeyOrNull, listKeyTags } from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
-import { namesFor, rotationIdFor } from './commons/naming.js';
+import { namesFor, rotationIdFor, TAG_ROTATION_ID } from './commons/naming.js';
 import { carriesRotationId } from './commons/ownership.js';
 import { findInstance, findSnapshot } from './commons/rds.js';
 import type { CutoverPlan, Decisions, RotationPlan } from './commons/types.js';
@@ -152,6 +153,11 @@ const checkInstance = (db: DBInstance): void => {
         `Remove tags until at most ${MAX_USER_TAGS} remain, then start again.`,
     );
   }
+  if (db.Engine?.startsWith('custom-')) {
+    throw new PreconditionFailedError(
+      `${id} is an RDS Custom instance (${db.Engine}), which Rekey does not rotate: RDS Custom manages its storage differently.`,
+    );
+  }
   if (db.Engine?.startsWith('sqlserver') && db.MultiAZ) {
     throw new PreconditionFailedError(
       `${id} is a Multi-AZ SQL Server instance, which RDS cannot stop, so writes cannot be frozen. ` +
@@ -202,6 +208,14 @@ const checkNamesAreFree = async (rotationId: string, names: ReturnType<typeof na
           'Delete it, or start the rotation under another execution name.',
       );
     }
+  }
+  const { kms } = getClients();
+  const aliased = await describeKeyOrNull(kms, names.keyAlias);
+  if (aliased?.KeyId && (await listKeyTags(kms, aliased.KeyId)).get(TAG_ROTATION_ID) !== rotationId) {
+    throw new PreconditionFailedError(
+      `The KMS alias ${names.keyAlias} already exists and points at a key that does not belong to this rotation ` +
+        `(${aliased.Arn}). Delete the alias, or start the rotation under another execution name.`,
+    );
   }
 };
 

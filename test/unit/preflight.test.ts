@@ -1,4 +1,9 @@
-import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  KMSClient,
+  ListResourceTagsCommand,
+  NotFoundException,
+} from '@aws-sdk/client-kms';
 import {
   type DBInstance,
   DBInstanceNotFoundFault,
@@ -17,6 +22,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseRotationInput } from '../../functions/commons/input.js';
+import { namesFor, rotationIdFor } from '../../functions/commons/naming.js';
 import { decide, type PreflightInput, preflight } from '../../functions/preflight.js';
 import { executionInput, preflightEvent } from '../support/events.js';
 
@@ -38,6 +44,9 @@ const source = (overrides: Partial<DBInstance> = {}): DBInstance => ({
   Endpoint: { Address: ENDPOINT, Port: 5432 },
   ...overrides,
 });
+/** The names preflight plans for the sample execution. */
+const PLANNED = namesFor(rotationIdFor(preflightEvent().executionId), 'orders-db');
+
 const event = (input: unknown = executionInput('scheduled-rotation')): PreflightInput => ({
   ...preflightEvent(),
   input,
@@ -72,6 +81,9 @@ describe('preflight', () => {
         KeySpec: 'SYMMETRIC_DEFAULT',
       },
     });
+    kms
+      .on(DescribeKeyCommand, { KeyId: PLANNED.keyAlias })
+      .rejects(new NotFoundException({ message: 'Alias not found', $metadata: {} }));
     route53.on(ListHostedZonesByNameCommand).resolves({
       HostedZones: [{ Id: '/hostedzone/Z0123456789ABC', Name: 'db.example.internal.', CallerReference: 'c' }],
       IsTruncated: false,
@@ -155,6 +167,7 @@ describe('preflight', () => {
     ],
     ['an unencrypted instance', source({ StorageEncrypted: false, KmsKeyId: undefined }), 'is not encrypted'],
     ['Multi-AZ SQL Server', source({ Engine: 'sqlserver-se', MultiAZ: true }), 'cannot stop'],
+    ['an RDS Custom instance', source({ Engine: 'custom-oracle-ee' }), 'RDS Custom instance'],
     [
       'a Secrets Manager-managed master password',
       source({
@@ -218,6 +231,9 @@ describe('preflight', () => {
         KeySpec: 'SYMMETRIC_DEFAULT',
       },
     });
+    kms
+      .on(DescribeKeyCommand, { KeyId: PLANNED.keyAlias })
+      .rejects(new NotFoundException({ message: 'Alias not found', $metadata: {} }));
 
     // Act
     const plan = await preflight(event());
@@ -251,6 +267,20 @@ describe('preflight', () => {
     // Act / Assess
     await expect(preflight(event())).rejects.toMatchObject({
       message: expect.stringContaining('already exists and does not belong to this rotation'),
+    });
+  });
+
+  it('refuses when the key alias it would create points at a key that is not this rotation’s', async () => {
+    // Prepare
+    kms.on(DescribeKeyCommand, { KeyId: PLANNED.keyAlias }).resolves({
+      KeyMetadata: { KeyId: 'stranger', Arn: 'arn:aws:kms:us-east-1:123456789012:key/stranger' },
+    });
+    kms.on(ListResourceTagsCommand).resolves({ Tags: [{ TagKey: 'team', TagValue: 'x' }] });
+
+    // Act / Assess
+    await expect(preflight(event())).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining(`The KMS alias ${PLANNED.keyAlias} already exists`),
     });
   });
 
