@@ -93,6 +93,20 @@ describe('template.yaml as CloudFormation sees it', () => {
       expect(generated.map(({ where }) => where)).toEqual([]);
     });
 
+    it('generates no role that a service other than Lambda assumes without aws:SourceAccount', () => {
+      // Lambda execution roles are assumed by the function itself (the trust SAM writes for them);
+      // every other service principal is a confused-deputy risk unless the trust pins the account.
+      const unpinned = policyStatements(transformed())
+        .filter(({ statement }) => actionsOf(statement).includes('sts:AssumeRole'))
+        .filter(({ statement }) => {
+          const services = JSON.stringify((statement.Principal as { Service?: unknown })?.Service ?? []);
+          return services !== '["lambda.amazonaws.com"]' && services !== '"lambda.amazonaws.com"';
+        })
+        .filter(({ statement }) => statement.Condition?.StringEquals?.['aws:SourceAccount'] === undefined)
+        .map(({ where }) => where);
+      expect(unpinned).toEqual([]);
+    });
+
     it('scopes the state machine role: it may invoke only the functions of this stack', () => {
       const invoke = policyStatements(transformed())
         .filter(({ logicalId }) => logicalId.endsWith('StateMachineRole'))

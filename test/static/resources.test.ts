@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import type { TemplateResource, TemplateValue } from '../../cli/template.js';
+import { template } from './helpers.js';
+
+/**
+ * Static checks of the resources behind the safety features: the rotation lock table, the rule that
+ * releases the lock of a stopped execution, and the alarms that reach on-call through the topic.
+ */
+
+const resource = (logicalId: string): TemplateResource => {
+  const found = template.Resources[logicalId];
+  if (!found) throw new Error(`template.yaml has no resource ${logicalId}`);
+  return found;
+};
+const props = (logicalId: string): Record<string, TemplateValue> => resource(logicalId).Properties ?? {};
+
+const machineArn = { Ref: 'RotateInstanceStateMachine' };
+const topic = { Ref: 'NotificationTopic' };
+
+describe('the rotation lock table', () => {
+  it('keys each lock by lockKey, on demand, and expires locks by TTL on expiresAt', () => {
+    // Act
+    const table = props('RotationLockTable');
+
+    // Assess
+    expect(resource('RotationLockTable').Type).toBe('AWS::DynamoDB::Table');
+    expect(table.KeySchema).toEqual([{ AttributeName: 'lockKey', KeyType: 'HASH' }]);
+    expect(table.AttributeDefinitions).toEqual([{ AttributeName: 'lockKey', AttributeType: 'S' }]);
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it('is encrypted with KMS, has point-in-time recovery, and states what happens to it on delete', () => {
+    // Act
+    const table = props('RotationLockTable');
+
+    // Assess
+    expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(resource('RotationLockTable').DeletionPolicy).toBe('Delete');
+    expect(resource('RotationLockTable').UpdateReplacePolicy).toBe('Delete');
+  });
+
+  it('is named in the outputs, for `rekey run --lock-table`', () => {
+    expect(template.Outputs?.RotationLockTableName?.Value).toEqual({ Ref: 'RotationLockTable' });
+    expect(template.Outputs?.RotationLockTableArn?.Value).toEqual({
+      'Fn::GetAtt': ['RotationLockTable', 'Arn'],
+    });
+  });
+});
+
+describe('releasing the lock of an execution that was stopped or timed out', () => {
+  it('sends ABORTED and TIMED_OUT executions of this state machine to ReleaseLockFunction', () => {
+    // Act
+    const rule = props('ReleaseLockOnStopRule');
+
+    // Assess
+    expect(rule.State).toBe('ENABLED');
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT'], stateMachineArn: [machineArn] },
+    });
+    expect(rule.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': ['ReleaseLockFunction', 'Arn'] },
+      }),
+    ]);
+    // The function receives the event itself (detail.executionArn), not a transformed input.
+    expect((rule.Targets as Record<string, TemplateValue>[])[0]).not.toHaveProperty('InputTransformer');
+    expect((rule.Targets as Record<string, TemplateValue>[])[0]).not.toHaveProperty('Input');
+  });
+});
+
+describe('alarms', () => {
+  it('alarms on failed or timed-out executions of the state machine, to the topic', () => {
+    // Act
+    const alarm = props('RotationFailedAlarm');
+    const metrics = alarm.Metrics as Record<string, TemplateValue>[];
+    const stat = (id: string) =>
+      metrics.find((m) => m.Id === id)?.MetricStat as Record<string, TemplateValue>;
+
+    // Assess
+    expect(alarm.AlarmActions).toEqual([topic]);
+    expect(alarm).toMatchObject({
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(metrics.filter((m) => m.ReturnData === true).map((m) => m.Expression)).toEqual([
+      'FILL(failed, 0) + FILL(timedOut, 0)',
+    ]);
+    for (const [id, name] of [
+      ['failed', 'ExecutionsFailed'],
+      ['timedOut', 'ExecutionsTimedOut'],
+    ] as const) {
+      expect(stat(id)).toEqual({
+        Metric: {
+          Namespace: 'AWS/States',
+          MetricName: name,
+          Dimensions: [{ Name: 'StateMachineArn', Value: machineArn }],
+        },
+        Period: 300,
+        Stat: 'Sum',
+      });
+    }
+  });
+
+  it('counts attempts to use a key pending deletion with the KMS documentation pattern, when a trail log group is given', () => {
+    // Act
+    const filter = props('KeyPendingDeletionMetricFilter');
+    const alarm = props('KeyPendingDeletionUsedAlarm');
+    const [transformation] = filter.MetricTransformations as Record<string, TemplateValue>[];
+
+    // Assess
+    expect(template.Parameters?.CloudTrailLogGroupName?.Default).toBe('');
+    expect(template.Conditions?.HasCloudTrailLogGroup).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'CloudTrailLogGroupName' }, ''] }],
+    });
+    expect(resource('KeyPendingDeletionMetricFilter').Condition).toBe('HasCloudTrailLogGroup');
+    expect(resource('KeyPendingDeletionUsedAlarm').Condition).toBe('HasCloudTrailLogGroup');
+    expect(filter.LogGroupName).toEqual({ Ref: 'CloudTrailLogGroupName' });
+    expect(filter.FilterPattern).toBe('{ $.eventSource = kms* && $.errorMessage = "* is pending deletion."}');
+    expect(transformation?.MetricValue).toBe('1');
+    expect(alarm).toMatchObject({
+      Namespace: transformation?.MetricNamespace,
+      MetricName: transformation?.MetricName,
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+    });
+  });
+
+  it('sends every alarm of the template to the notification topic', () => {
+    // Act
+    const alarms = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+
+    // Assess
+    expect(alarms.map(([id]) => id).sort()).toEqual(['KeyPendingDeletionUsedAlarm', 'RotationFailedAlarm']);
+    for (const [id, alarm] of alarms) {
+      expect(alarm.Properties?.AlarmActions, id).toEqual([topic]);
+      expect(alarm.Properties?.ActionsEnabled, id).toBe(true);
+    }
+  });
+});
+
+describe('key administrators', () => {
+  it('passes the KeyAdministratorArns parameter (empty by default) to CreateKeyFunction only', () => {
+    // Act
+    const variables = (props('CreateKeyFunction').Environment as { Variables: Record<string, TemplateValue> })
+      .Variables;
+    const others = Object.entries(template.Resources)
+      .filter(([id, r]) => r.Type === 'AWS::Serverless::Function' && id !== 'CreateKeyFunction')
+      .filter(([, r]) => JSON.stringify(r.Properties?.Environment ?? {}).includes('KEY_ADMINISTRATOR_ARNS'));
+
+    // Assess
+    expect(template.Parameters?.KeyAdministratorArns).toMatchObject({
+      Type: 'CommaDelimitedList',
+      Default: '',
+    });
+    expect(variables.KEY_ADMINISTRATOR_ARNS).toEqual({ 'Fn::Join': [',', { Ref: 'KeyAdministratorArns' }] });
+    expect(others).toEqual([]);
+  });
+});
