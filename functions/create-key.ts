@@ -11,7 +11,7 @@ import {
 import { getClients } from './commons/clients.js';
 import { isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
-import { keyPolicyFor } from './commons/key-policy.js';
+import { keyAdministratorArnsFromEnv, keyPolicyFor } from './commons/key-policy.js';
 import { describeKeyOrNull, isPendingDeletion, listKeyTags, userTagsOf } from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
 import { TAG_ROLE, TAG_ROTATION_ID, TAG_SOURCE_DB } from './commons/naming.js';
@@ -76,7 +76,7 @@ export const createKey = async (state: RotationState): Promise<NewKey> => {
         `(rotation ${plan.rotationId}, replaces ${plan.source.kmsKeyArn})`,
       KeySpec: 'SYMMETRIC_DEFAULT',
       KeyUsage: 'ENCRYPT_DECRYPT',
-      Policy: JSON.stringify(keyPolicyFor(plan)),
+      Policy: JSON.stringify(keyPolicyFor({ ...plan, keyAdministratorArns: keyAdministratorArnsFromEnv() })),
       Tags: await tagsForNewKey(kms, plan),
     }),
   );

@@ -92,12 +92,23 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
   }
 
   const key = await scheduleUnusedKey(state);
+  if (key === 'wait') return { done: false, removed };
   if (key) removed.push(key);
   return { done: true, removed };
 };
 
-/** Schedules this rotation's new key for deletion; returns what it did, or null if there was nothing to do. */
-const scheduleUnusedKey = async (state: RotationState): Promise<string | null> => {
+/**
+ * KMS may take up to five minutes to authorize on a new tag, and the rollback's permission to
+ * schedule a key is conditioned on the `rekey:rotation-id` tag. A denial within this window of
+ * the key's creation means "not yet"; later, it is a real denial and the key is left for a person.
+ */
+export const TAG_PROPAGATION_WINDOW_MS = 10 * 60 * 1000;
+
+/**
+ * Schedules this rotation's new key for deletion. Returns what it did, `null` if there was nothing
+ * to do, or `'wait'` while a denial may still be KMS's tag propagation.
+ */
+const scheduleUnusedKey = async (state: RotationState): Promise<string | null | 'wait'> => {
   const { plan } = state;
   const { kms } = getClients();
   const metadata = await describeKeyOrNull(kms, state.newKey?.keyId ?? plan.names.keyAlias);
@@ -108,11 +119,20 @@ const scheduleUnusedKey = async (state: RotationState): Promise<string | null> =
     logger.warn('not scheduling a key that is not this rotation’s', { keyId: metadata.KeyId });
     return null;
   }
-  const { DeletionDate } = await kms.send(
-    new ScheduleKeyDeletionCommand({
-      KeyId: metadata.KeyId,
-      PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
-    }),
-  );
+  let DeletionDate: Date | undefined;
+  try {
+    ({ DeletionDate } = await kms.send(
+      new ScheduleKeyDeletionCommand({
+        KeyId: metadata.KeyId,
+        PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
+      }),
+    ));
+  } catch (error) {
+    if (!isAwsError(error, 'AccessDeniedException')) throw error;
+    const age = Date.now() - (metadata.CreationDate?.getTime() ?? 0);
+    if (age < TAG_PROPAGATION_WINDOW_MS) return 'wait';
+    logger.warn('not allowed to schedule the unused new key', { keyId: metadata.KeyId });
+    return `could not schedule the unused new key ${metadata.Arn} for deletion (AccessDeniedException): schedule it by hand`;
+  }
   return `scheduled the unused new key ${metadata.Arn} for deletion on ${DeletionDate?.toISOString() ?? `in ${UNUSED_KEY_PENDING_WINDOW_DAYS} days`}`;
 };

@@ -119,6 +119,31 @@ describe('create-key', () => {
     expect(kms).toHaveReceivedCommandWith(CreateAliasCommand, { AliasName: ALIAS, TargetKeyId: NEW_KEY_ID });
   });
 
+  it('gives the key administrators of the stack (KEY_ADMINISTRATOR_ARNS) administration but no use of the key', async () => {
+    // Prepare
+    nothingCreatedYet();
+    kms.on(ListResourceTagsCommand, { KeyId: OLD_KEY_ARN }).resolves(tags({ team: 'orders' }));
+    kms.on(GetKeyRotationStatusCommand, { KeyId: OLD_KEY_ARN }).resolves({ KeyRotationEnabled: false });
+    const admin = 'arn:aws:iam::123456789012:role/key-admins';
+    process.env.KEY_ADMINISTRATOR_ARNS = admin;
+
+    // Act
+    try {
+      await createKey(stepEvent('create-key'));
+    } finally {
+      delete process.env.KEY_ADMINISTRATOR_ARNS;
+    }
+
+    // Assess
+    const policy = JSON.parse(createKeyInput().Policy ?? '{}') as {
+      Statement: { Principal?: { AWS?: string | string[] }; Action: string | string[] }[];
+    };
+    const forAdmins = policy.Statement.filter((s) => [s.Principal?.AWS].flat().includes(admin));
+    expect(forAdmins).toHaveLength(1);
+    expect(forAdmins[0]?.Action).toContain('kms:ScheduleKeyDeletion');
+    expect(forAdmins[0]?.Action).not.toContain('kms:Decrypt');
+  });
+
   it('leaves automatic rotation off when the old key does not rotate', async () => {
     // Prepare
     nothingCreatedYet();

@@ -229,6 +229,38 @@ describe('rollback', () => {
     );
   });
 
+  it.each([
+    ['keeps polling while KMS may still be propagating the new key’s tag', 60_000, false],
+    ['leaves the key for a person once that window has passed', 3_600_000, true],
+  ])('when scheduling the unused new key is denied, %s', async (_case, ageMs, done) => {
+    // Prepare
+    kms.on(DescribeKeyCommand).resolves({
+      KeyMetadata: {
+        KeyId: 'new-key-id',
+        Arn: NEW_KEY,
+        KeyState: 'Enabled',
+        KeyManager: 'CUSTOMER',
+        CreationDate: new Date(Date.now() - ageMs),
+      },
+    });
+    kms.on(ListResourceTagsCommand).resolves({ Tags: [{ TagKey: 'rekey:rotation-id', TagValue: ROTATION }] });
+    kms
+      .on(ScheduleKeyDeletionCommand)
+      .rejects(
+        Object.assign(new Error('not authorized'), {
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
+
+    // Act
+    const result = await rollback(failedAt());
+
+    // Assess
+    expect(result.done).toBe(done);
+    if (done) expect(result.cause).toContain(`could not schedule the unused new key ${NEW_KEY} for deletion`);
+  });
+
   it('keeps everything it created when the input says keepArtifactsOnFailure, and lists it', async () => {
     // Prepare
     const state = failedAt({
