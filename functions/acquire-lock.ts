@@ -1,16 +1,16 @@
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { getClients } from './commons/clients.js';
 import { isAwsError, RotationInProgressError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import {
-  databaseLockKey,
   IDEMPOTENCY_TTL_SECONDS,
   idempotencyLockKey,
-  keyLockKey,
   LOCK_TTL_SECONDS,
   type LockItem,
+  lockKeysOf,
   lockTableName,
 } from './commons/lock.js';
+import { duplicateStartMessage, holderOf, inProgressMessage } from './commons/lock-holders.js';
 import { logger } from './commons/logger.js';
 import type { LockResult, RotationState } from './commons/types.js';
 
@@ -26,7 +26,9 @@ export const acquireLock = async (state: RotationState): Promise<LockResult> => 
   const { dynamodb } = getClients();
   const table = lockTableName();
   const idempotencyKey = plan.request.idempotencyKey;
-  const onceKey = idempotencyKey ? idempotencyLockKey(plan, idempotencyKey) : null;
+  const onceKey = idempotencyKey
+    ? idempotencyLockKey(plan.source.dbInstanceIdentifier, idempotencyKey)
+    : null;
 
   if (onceKey) {
     const earlier = await holderOf(table, onceKey);
@@ -42,7 +44,7 @@ export const acquireLock = async (state: RotationState): Promise<LockResult> => 
     acquiredAt: new Date(now * 1000).toISOString(),
     expiresAt: now + ttl,
   });
-  const lockKeys = [databaseLockKey(plan), keyLockKey(plan)];
+  const lockKeys = lockKeysOf(plan);
   const items = [
     ...lockKeys.map((key) => item(key, LOCK_TTL_SECONDS)),
     ...(onceKey ? [item(onceKey, IDEMPOTENCY_TTL_SECONDS)] : []),
@@ -72,19 +74,14 @@ export const acquireLock = async (state: RotationState): Promise<LockResult> => 
   return { acquired: true, lockKeys, acquiredAt: items[0]?.acquiredAt ?? new Date().toISOString() };
 };
 
-const holderOf = async (table: string, lockKey: string): Promise<LockItem | null> => {
-  const { Item } = await getClients().dynamodb.send(
-    new GetCommand({ TableName: table, Key: { lockKey }, ConsistentRead: true }),
-  );
-  return (Item as LockItem | undefined) ?? null;
-};
-
 const duplicate = (earlier: LockItem, idempotencyKey: string): LockResult => {
-  const message =
-    `Duplicate start: rotation ${earlier.rotationId} (execution ${earlier.executionId}) already ran for ` +
-    `${earlier.dbInstanceIdentifier} with idempotencyKey "${idempotencyKey}". Nothing was done.`;
   logger.warn('duplicate start ignored', { duplicateOf: earlier.rotationId });
-  return { acquired: false, lockKeys: [], duplicateOf: earlier.rotationId, skipped: message };
+  return {
+    acquired: false,
+    lockKeys: [],
+    duplicateOf: earlier.rotationId,
+    skipped: duplicateStartMessage(earlier, idempotencyKey),
+  };
 };
 
 const inProgress = async (table: string, lockKeys: string[], state: RotationState): Promise<Error> => {
@@ -92,19 +89,16 @@ const inProgress = async (table: string, lockKeys: string[], state: RotationStat
   const [byDatabase, byKey] = await Promise.all(lockKeys.map((key) => holderOf(table, key)));
   const holder = [byDatabase, byKey].find((h) => h && h.rotationId !== plan.rotationId);
   if (!holder) {
-    // Released between the write and the read: a rare race; the state machine retries transient errors only.
+    // Released between the write and the read: a rare race.
     return new RotationInProgressError(
       `Another rotation held the lock on ${plan.source.dbInstanceIdentifier} a moment ago. Start again in a minute.`,
     );
   }
   const what =
     holder === byDatabase
-      ? `for ${plan.source.dbInstanceIdentifier}`
-      : `for ${holder.dbInstanceIdentifier}, which shares the key ${plan.source.kmsKeyArn}`;
-  return new RotationInProgressError(
-    `rotation ${holder.rotationId} is already in progress ${what} (execution ${holder.executionId}, since ${holder.acquiredAt}). ` +
-      'Nothing was changed. Wait for it to finish, or stop that execution, then start again.',
-  );
+      ? plan.source.dbInstanceIdentifier
+      : `${holder.dbInstanceIdentifier}, which shares the key ${plan.source.kmsKeyArn}`;
+  return new RotationInProgressError(inProgressMessage(holder, what));
 };
 
 export const handler = makeHandler(acquireLock);

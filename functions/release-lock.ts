@@ -2,7 +2,7 @@ import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { getClients } from './commons/clients.js';
 import { isAwsError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
-import { databaseLockKey, keyLockKey, type LockItem, lockTableName } from './commons/lock.js';
+import { type LockItem, lockKeysOf, lockTableName } from './commons/lock.js';
 import { logger } from './commons/logger.js';
 import type { LockReleaseResult, RotationState } from './commons/types.js';
 
@@ -34,7 +34,7 @@ export const releaseLock = async (
   // too. The condition on the rotation id keeps another rotation's lock safe.
   const plan = event.plan as RotationState['plan'] | undefined;
   if (!plan) return { released: [] };
-  const lockKeys = [databaseLockKey(plan), keyLockKey(plan)];
+  const lockKeys = lockKeysOf(plan);
   const released: string[] = [];
   for (const lockKey of lockKeys) {
     if (await deleteIfMine(table, lockKey, plan.rotationId)) released.push(lockKey);

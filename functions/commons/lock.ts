@@ -26,13 +26,24 @@ export const lockTableName = (): string => {
   return name;
 };
 
-export const databaseLockKey = (plan: RotationPlan): string =>
-  `db#${plan.accountId}#${plan.region}#${plan.source.dbInstanceIdentifier}`;
+/*
+ * Keys. The table belongs to one stack, so to one account and Region: a database identifier is
+ * unique in it. The database and idempotency keys derive from the input alone, so CheckStart can
+ * read them before preflight; the key lock needs the source's key ARN, known after preflight.
+ */
+export const databaseLockKey = (dbInstanceIdentifier: string): string =>
+  `db#${dbInstanceIdentifier.toLowerCase()}`;
 
-export const keyLockKey = (plan: RotationPlan): string => `key#${plan.source.kmsKeyArn}`;
+export const keyLockKey = (kmsKeyArn: string): string => `key#${kmsKeyArn}`;
 
-export const idempotencyLockKey = (plan: RotationPlan, idempotencyKey: string): string =>
-  `once#${plan.accountId}#${plan.region}#${plan.source.dbInstanceIdentifier}#${idempotencyKey}`;
+export const idempotencyLockKey = (dbInstanceIdentifier: string, idempotencyKey: string): string =>
+  `once#${dbInstanceIdentifier.toLowerCase()}#${idempotencyKey}`;
+
+/** The lock keys a rotation holds. */
+export const lockKeysOf = (plan: RotationPlan): string[] => [
+  databaseLockKey(plan.source.dbInstanceIdentifier),
+  keyLockKey(plan.source.kmsKeyArn),
+];
 
 /** What a lock item holds. */
 export interface LockItem {

@@ -144,6 +144,13 @@ export type OldKeyOutcome =
   | { state: 'PendingDeletion'; keyArn: string; deletionDate: string; pendingWindowDays: number }
   | { state: 'Retained'; keyArn: string; reason: string; encryptedResources: string[] };
 
+/** The first step's verdict: a duplicate start ends as a no-op. */
+export interface StartCheck {
+  duplicateOf: string | null;
+  /** Why this execution did nothing (duplicate start). */
+  skipped?: string;
+}
+
 export interface LockResult {
   /** False only for a duplicate start, which ends the execution as a no-op. */
   acquired: boolean;
@@ -173,6 +180,7 @@ export interface RollbackResult extends Reconciled {
 
 export interface RotationState {
   input: unknown;
+  start?: StartCheck;
   plan: RotationPlan;
   lock?: LockResult;
   newKey?: NewKey;

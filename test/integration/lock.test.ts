@@ -2,7 +2,9 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ensureLockTable, LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { acquireLock } from '../../functions/acquire-lock.js';
+import { checkStart } from '../../functions/check-start.js';
 import { getClients } from '../../functions/commons/clients.js';
+import { rotationIdFor } from '../../functions/commons/naming.js';
 import type { RotationState } from '../../functions/commons/types.js';
 import { releaseLock } from '../../functions/release-lock.js';
 import { useEmulator } from '../support/emulator.js';
@@ -49,7 +51,7 @@ describe('the rotation lock on the emulator', () => {
       ),
     });
     expect(await lockItems()).toEqual([
-      expect.stringMatching(/^db#123456789012#us-east-1#orders-db -> rk0000000001$/),
+      expect.stringMatching(/^db#orders-db -> rk0000000001$/),
       expect.stringMatching(/^key#arn:aws:kms:.* -> rk0000000001$/),
     ]);
   });
@@ -127,5 +129,62 @@ describe('the rotation lock on the emulator', () => {
     expect(result.released).toHaveLength(2);
     // The idempotency record stays: the aborted scheduled start must not run again by itself.
     expect(await lockItems()).toEqual([expect.stringMatching(/^once#.*#k1 -> rk0000000001$/)]);
+  });
+
+  it('CheckStart fails fast, before preflight, when another rotation holds the database', async () => {
+    // Prepare
+    await acquireLock(rotation('rk0000000001'));
+
+    // Act
+    const attempt = checkStart({
+      input: stepEvent('create-key').input,
+      executionId: 'arn:aws:states:us-east-1:123456789012:execution:rekey:another',
+    });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: 'RotationInProgressError',
+      message: expect.stringContaining('rotation rk0000000001 is already in progress for orders-db'),
+    });
+  });
+
+  it('CheckStart lets the holder itself through (a retry of the same execution), and anyone once the lock is gone', async () => {
+    // Prepare
+    const executionId = 'arn:aws:states:us-east-1:123456789012:execution:rekey:holder';
+    const state = rotation(rotationIdFor(executionId));
+    await acquireLock(state);
+
+    // Act
+    const holderRetry = await checkStart({ input: state.input, executionId });
+    const other = await checkStart({ input: state.input, executionId: `${executionId}-2` }).catch(
+      (error: Error) => error,
+    );
+    await releaseLock(state);
+    const afterRelease = await checkStart({ input: state.input, executionId: `${executionId}-2` });
+
+    // Assess
+    expect(holderRetry).toEqual({ duplicateOf: null });
+    expect(other).toMatchObject({ name: 'RotationInProgressError' });
+    expect(afterRelease).toEqual({ duplicateOf: null });
+  });
+
+  it('CheckStart ends a duplicate scheduled start as a no-op and refuses bad input first', async () => {
+    // Prepare
+    await acquireLock(rotation('rk0000000001', { idempotencyKey: 'slot-1' }));
+    const input = { ...(stepEvent('create-key').input as object), idempotencyKey: 'slot-1' };
+
+    // Act
+    const duplicate = await checkStart({
+      input,
+      executionId: 'arn:aws:states:::execution:rekey:second-delivery',
+    });
+    const invalid = checkStart({ input: { ...input, reason: '' }, executionId: 'x' });
+
+    // Assess
+    expect(duplicate).toMatchObject({
+      duplicateOf: 'rk0000000001',
+      skipped: expect.stringContaining('Nothing was done'),
+    });
+    await expect(invalid).rejects.toMatchObject({ name: 'InvalidInputError' });
   });
 });
