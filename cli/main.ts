@@ -48,7 +48,7 @@ program
   .option('-r, --region <region>', 'AWS Region (default: AWS_REGION, else us-east-1)')
   .option(
     '-n, --name <execution-name>',
-    'execution name; the rotation id derives from it (default: local-<time>)',
+    'execution name; the rotation id derives from it (default: local-<time>-<random>)',
   )
   .option(
     '-l, --lock-table <name>',

@@ -8,7 +8,7 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import { ensureLockTable } from './lock-table.js';
-import { loadTemplate, taskHandlers } from './template.js';
+import { parseTemplate, taskHandlers } from './template.js';
 
 /**
  * Runs the real ASL file with the real step handlers, in this process, with
@@ -100,17 +100,35 @@ const asLambdaError = (error: unknown): Error => {
   return failure;
 };
 
+/**
+ * `local-<time>-<random>`. The rotation id, and so the lock's owner, derive from the execution name:
+ * two `rekey run` started in the same millisecond must not share one, or the re-entrant lock would
+ * let both rotate the same database at once. (Step Functions itself refuses a duplicate name.)
+ */
+export const defaultExecutionName = (now: Date = new Date()): string =>
+  `local-${now.toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+
 const substitute = (text: string, values: Record<string, string>): string =>
   text.replace(/\$\{(\w+)\}/g, (match, name: string) => values[name] ?? match);
 
-export const runStateMachine = async (options: RunOptions): Promise<RunResult> => {
-  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
-  if (options.lockTable) {
-    process.env.LOCK_TABLE_NAME = options.lockTable.name;
-    if (options.lockTable.create) await ensureLockTable(options.lockTable.name);
-  }
-  const rawAsl = readFileSync(options.aslPath ?? DEFAULT_ASL, 'utf8');
-  const handlers = taskHandlers(loadTemplate(options.templatePath ?? DEFAULT_TEMPLATE));
+interface Built {
+  handlers: ReturnType<typeof taskHandlers>;
+  rawDefinition: StateMachineDefinition;
+  machine: StateMachine;
+}
+
+/**
+ * The template's handlers and the validated machine, per ASL text, template text and Region:
+ * building them takes about 0.3 s (YAML parse, ASL validation), which a process that runs many
+ * executions (the tests) pays once. Keyed by the files' contents, so an edited file is rebuilt.
+ */
+const builtCache = new Map<string, Built>();
+
+const build = (rawAsl: string, templateText: string, templatePath: string, region: string): Built => {
+  const cacheKey = JSON.stringify([rawAsl, templateText, region]);
+  const cached = builtCache.get(cacheKey);
+  if (cached) return cached;
+  const handlers = taskHandlers(parseTemplate(templateText, templatePath));
   const fakeArns = Object.fromEntries(
     Object.keys(handlers).map((name) => [
       name,
@@ -119,6 +137,24 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
   );
   const rawDefinition = JSON.parse(rawAsl) as StateMachineDefinition;
   const definition = JSON.parse(substitute(rawAsl, fakeArns)) as StateMachineDefinition;
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+  const built = { handlers, rawDefinition, machine };
+  builtCache.set(cacheKey, built);
+  return built;
+};
+
+export const runStateMachine = async (options: RunOptions): Promise<RunResult> => {
+  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  if (options.lockTable) {
+    process.env.LOCK_TABLE_NAME = options.lockTable.name;
+    if (options.lockTable.create) await ensureLockTable(options.lockTable.name);
+  }
+  const { handlers, rawDefinition, machine } = build(
+    readFileSync(options.aslPath ?? DEFAULT_ASL, 'utf8'),
+    readFileSync(options.templatePath ?? DEFAULT_TEMPLATE, 'utf8'),
+    options.templatePath ?? DEFAULT_TEMPLATE,
+    region,
+  );
 
   const resultKeys: Record<string, string> = {};
   const taskResourceLocalHandlers: LocalHandlers = {};
@@ -151,10 +187,9 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     taskResourceLocalHandlers[stateName] = wrapped as LocalHandlers[string];
   }
 
-  const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const executionName = options.executionName ?? defaultExecutionName();
   const executionArn = `arn:aws:states:${region}:000000000000:execution:rekey-local:${executionName}`;
   const startTime = new Date().toISOString();
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const execution = machine.run(options.input as never, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
     context: {

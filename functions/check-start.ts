@@ -1,4 +1,3 @@
-import { getClients } from './commons/clients.js';
 import { RotationInProgressError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { parseRotationInput } from './commons/input.js';

@@ -4,6 +4,7 @@ import { isAwsError, PreconditionFailedError, ValidationFailedError } from './co
 import { makeHandler } from './commons/handler.js';
 import {
   type ConfigDifference,
+  type ConfigField,
   captureInstanceConfig,
   diffConfig,
   formatDiff,
@@ -71,10 +72,10 @@ export const configureInstance = async (state: RotationState): Promise<Configure
   if (!isSettled(db)) return waiting(status);
 
   const expected = plan.source.config;
-  const applicable = diffConfig(expected, captureInstanceConfig(db)).filter(
-    (d) =>
-      !applied.includes(d.field) && Object.keys(modifyParameters([d], expected, newKey.keyArn)).length > 0,
-  );
+  const differences = diffConfig(expected, captureInstanceConfig(db));
+  const appliesHere = (d: ConfigDifference) =>
+    Object.keys(modifyParameters([d], expected, newKey.keyArn)).length > 0;
+  const applicable = differences.filter((d) => !applied.includes(d.field) && appliesHere(d));
   if (applicable.length > 0) {
     const params = modifyParameters(applicable, expected, newKey.keyArn);
     try {
@@ -108,6 +109,13 @@ export const configureInstance = async (state: RotationState): Promise<Configure
     return waiting('rebooting');
   }
 
+  // `applied` misses what a ModifyDBInstance applied when its answer was lost (the re-run found
+  // nothing left to apply): add what differed after the restore, applies here, and is right now.
+  for (const field of state.restore?.differencesAfterRestore ?? []) {
+    const d = { field, expected: expected[field as ConfigField], actual: undefined } as ConfigDifference;
+    if (!applied.includes(field) && appliesHere(d) && !differences.some((x) => x.field === field))
+      applied.push(field);
+  }
   return { done: true, applied, rebooted, status };
 };
 

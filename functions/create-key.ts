@@ -5,22 +5,24 @@ import {
   GetKeyRotationStatusCommand,
   type KeyMetadata,
   type KMSClient,
-  ListKeysCommand,
-  type ListKeysCommandOutput,
 } from '@aws-sdk/client-kms';
 import { getClients } from './commons/clients.js';
 import { isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { keyAdministratorArnsFromEnv, keyPolicyFor } from './commons/key-policy.js';
-import { describeKeyOrNull, isPendingDeletion, listKeyTags, userTagsOf } from './commons/kms-keys.js';
+import {
+  describeKeyOrNull,
+  findKeyOfRotation,
+  isPendingDeletion,
+  listKeyTags,
+  userTagsOf,
+} from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
 import { TAG_ROLE, TAG_ROTATION_ID, TAG_SOURCE_DB } from './commons/naming.js';
 import type { NewKey, RotationPlan, RotationState } from './commons/types.js';
 
 /** KMS allows at most 50 tags per key; three of them are Rekey's own. */
 const MAX_TAGS_PER_KEY = 50;
-/** ListResourceTags calls in flight at once while looking for a key an earlier attempt created. */
-const TAG_LOOKUP_CONCURRENCY = 8;
 
 /**
  * Create the new customer-managed key, or find the one this rotation already created.
@@ -111,41 +113,6 @@ const assertUsable = (metadata: KeyMetadata, alias: string): void => {
   throw new PreconditionFailedError(
     `The key ${metadata.Arn} that this rotation created (alias ${alias}) is in state ${state}, so RDS cannot use it. ${fix}`,
   );
-};
-
-/**
- * The key an earlier attempt created before it died (tagged with the rotation id, no alias yet).
- * Keys pending deletion are skipped: they were given up on.
- */
-const findKeyOfRotation = async (kms: KMSClient, rotationId: string): Promise<KeyMetadata | null> => {
-  let marker: string | undefined;
-  do {
-    const page: ListKeysCommandOutput = await kms.send(new ListKeysCommand({ Limit: 1000, Marker: marker }));
-    const keyIds = (page.Keys ?? []).map((k) => k.KeyId).filter((id): id is string => !!id);
-    for (let i = 0; i < keyIds.length; i += TAG_LOOKUP_CONCURRENCY) {
-      const batch = keyIds.slice(i, i + TAG_LOOKUP_CONCURRENCY);
-      const tagged = await Promise.all(
-        batch.map(async (keyId) => ((await rotationTagOf(kms, keyId)) === rotationId ? keyId : null)),
-      );
-      for (const keyId of tagged) {
-        if (!keyId) continue;
-        const metadata = await describeKeyOrNull(kms, keyId);
-        if (metadata && !isPendingDeletion(metadata)) return metadata;
-      }
-    }
-    marker = page.Truncated ? page.NextMarker : undefined;
-  } while (marker);
-  return null;
-};
-
-/** The key's rotation id tag; a key we may not read (another team's key policy) or that just vanished is not ours. */
-const rotationTagOf = async (kms: KMSClient, keyId: string): Promise<string | undefined> => {
-  try {
-    return (await listKeyTags(kms, keyId)).get(TAG_ROTATION_ID);
-  } catch (error) {
-    if (isAwsError(error, 'AccessDeniedException', 'NotFoundException')) return undefined;
-    throw error;
-  }
 };
 
 /** Rekey's tags, then the old key's own user tags (not for the AWS-managed aws/rds key), within KMS's 50-tag limit. */

@@ -144,9 +144,7 @@ const checkInstance = (db: DBInstance): void => {
         '--no-manage-master-user-password --master-user-password ...), or rotate by hand.',
     );
   }
-  const userTagCount = (db.TagList ?? []).filter(
-    (t) => t.Key && !t.Key.startsWith('aws:') && !t.Key.startsWith('rekey:'),
-  ).length;
+  const userTagCount = Object.keys(userTags(db.TagList)).length;
   if (userTagCount > MAX_USER_TAGS) {
     throw new PreconditionFailedError(
       `${id} has ${userTagCount} tags; RDS allows 50 per resource and Rekey adds 3 of its own (rekey:*) to what it creates. ` +

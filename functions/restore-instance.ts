@@ -2,7 +2,7 @@ import { type DBInstance, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sd
 import { getClients } from './commons/clients.js';
 import { isAwsError, PreconditionFailedError, ResourceFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
-import { restoreParameters } from './commons/instance-config.js';
+import { captureInstanceConfig, diffConfig, restoreParameters } from './commons/instance-config.js';
 import { logger } from './commons/logger.js';
 import { assertInstanceOwned, rotationTags } from './commons/ownership.js';
 import { nextPoll } from './commons/polling.js';
@@ -99,7 +99,11 @@ export const restoreInstance = async (state: RotationState): Promise<RestoreResu
   }
   if (status !== 'available') return waiting(status, db);
   logger.info('the new instance is available', { dbInstanceIdentifier: id });
-  return { done: true, ...instanceFields(id, status, db) };
+  // Carried forward once known: ConfigureInstance changes the instance after this step is done.
+  const differencesAfterRestore =
+    state.restore?.differencesAfterRestore ??
+    diffConfig(plan.source.config, captureInstanceConfig(db)).map((d) => d.field);
+  return { done: true, ...instanceFields(id, status, db), differencesAfterRestore };
 };
 
 const instanceFields = (id: string, status: string, db: DBInstance | undefined) => ({

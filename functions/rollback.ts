@@ -16,8 +16,9 @@ import type { FailureInfo, RollbackResult, RotationState } from './commons/types
  *
  * - Refused (preflight, or another rotation holds the lock): this execution changed nothing.
  * - Cutover verified: clients already use the new instance; nothing is rolled back.
- * - Cutover submitted but not verified: the CNAME is pointed back at the source endpoint. The new
- *   instance is kept: clients may have written to it in between.
+ * - Cutover submitted but not verified (or the Cutover step failed, which may have moved the record
+ *   after its answer was lost): the CNAME is pointed back at the source endpoint if it points at the
+ *   new instance. The new instance is kept: clients may have written to it in between.
  * - Whenever the cutover is not verified and writes were frozen: the source is started again and
  *   awaited until `available`, and its deletion protection, if stop-source lifted it, is restored.
  * - Before any cutover: the restored instance and both snapshots are deleted and the unused new
@@ -51,7 +52,10 @@ export const rollback = async (state: RotationState): Promise<RollbackResult> =>
     nextPoll(state.rollback?.poll, 'startSource', status, 'Rolling back the failed rotation');
 
   const cutoverDone = state.cutover?.verified === true;
-  const cutoverSubmitted = !cutoverDone && Boolean(state.cutover?.changeId);
+  // A validated instance means the Cutover step ran. Without a change id it may still have moved the
+  // record: its UPSERT succeeded but the answer was lost, and the retry failed. Treat it as submitted.
+  const cutoverSubmitted =
+    !cutoverDone && plan.cutover.type === 'cname' && Boolean(state.cutover?.changeId || state.validation);
   if (cutoverSubmitted && plan.cutover.type === 'cname') {
     const reverted = await pointRecordBack(state);
     if (reverted) note(`pointed ${plan.cutover.recordName} back at ${plan.cutover.previousValue}`);
@@ -78,7 +82,8 @@ export const rollback = async (state: RotationState): Promise<RollbackResult> =>
     if (!cleanup.done) return waiting(nextCheck('deleting'));
   }
 
-  const leftBehind = removeArtifactsNow ? [] : artifactsOf(state);
+  // After the cutover, the new instance and its key hold the data clients use: not leftovers.
+  const leftBehind = removeArtifactsNow ? [] : artifactsOf(state, { inService: cutoverDone });
   const why = cutoverSubmitted
     ? 'kept because clients may have written to the new instance after the cutover started'
     : cutoverDone
@@ -113,7 +118,8 @@ const restoreDeletionProtection = async (state: RotationState): Promise<boolean>
 /** UPSERT the record back to the source endpoint if it points at the new one. True if it changed it. */
 const pointRecordBack = async (state: RotationState): Promise<boolean> => {
   const { plan } = state;
-  if (plan.cutover.type !== 'cname' || !state.cutover) return false;
+  const newValue = state.cutover?.newValue ?? state.validation?.endpointAddress;
+  if (plan.cutover.type !== 'cname' || !newValue) return false;
   const { route53 } = getClients();
   const { hostedZoneId, recordName, ttl, previousValue } = plan.cutover;
   const { ResourceRecordSets } = await route53.send(
@@ -126,7 +132,7 @@ const pointRecordBack = async (state: RotationState): Promise<boolean> => {
   );
   const record = ResourceRecordSets?.find((r) => r.Name?.toLowerCase().replace(/\.$/, '') === recordName);
   const current = record?.ResourceRecords?.[0]?.Value?.toLowerCase().replace(/\.$/, '');
-  if (current !== state.cutover.newValue.toLowerCase().replace(/\.$/, '')) return false;
+  if (current !== newValue.toLowerCase().replace(/\.$/, '')) return false;
   await route53.send(
     new ChangeResourceRecordSetsCommand({
       HostedZoneId: hostedZoneId,
@@ -149,13 +155,13 @@ const pointRecordBack = async (state: RotationState): Promise<boolean> => {
   return true;
 };
 
-/** What the rotation created that still exists, for a person to inspect or delete. */
-const artifactsOf = (state: RotationState): string[] => {
+/** What the rotation created that still exists, for a person to inspect or delete (not what is in service). */
+const artifactsOf = (state: RotationState, { inService }: { inService: boolean }): string[] => {
   const items: string[] = [];
-  if (state.restore) items.push(`DB instance ${state.restore.dbInstanceIdentifier}`);
+  if (state.restore && !inService) items.push(`DB instance ${state.restore.dbInstanceIdentifier}`);
   if (state.copySnapshot) items.push(`DB snapshot ${state.copySnapshot.snapshotIdentifier}`);
   if (state.sourceSnapshot) items.push(`DB snapshot ${state.sourceSnapshot.snapshotIdentifier}`);
-  if (state.newKey) items.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
+  if (state.newKey && !inService) items.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
   return items;
 };
 
@@ -184,6 +190,20 @@ const describeOutcome = (
     parts.push(
       `The cutover had completed: clients use the new instance (${state.cutover.newValue}), so nothing was rolled back.`,
     );
+    if (state.newKey) {
+      parts.push(
+        `Keep the new instance ${state.plan.names.newDbInstanceIdentifier} and its key ${state.newKey.keyArn}: they hold the data clients use now.`,
+      );
+    }
+    const { plan } = state;
+    if (plan.decisions.deleteOldInstance && state.retireInstance?.done !== true) {
+      const lifted = plan.source.config.deletionProtection ? ' and lifted its deletion protection' : '';
+      parts.push(
+        `The old instance ${plan.source.dbInstanceIdentifier} was not deleted: Rekey stopped it to freeze writes${lifted}. ` +
+          'RDS starts a stopped instance again by itself after 7 days: delete it by hand once you no longer need it ' +
+          '(README: Rolling back by hand).',
+      );
+    }
   }
   parts.push(undone.length > 0 ? `Undone: ${undone.join('; ')}.` : 'Nothing needed undoing.');
   if (leftBehind.length > 0) {

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { getClients } from './clients.js';
 import { isAwsError } from './errors.js';
-import { describeKeyOrNull, listKeyTags } from './kms-keys.js';
+import { describeKeyOrNull, findKeyOfRotation, listKeyTags } from './kms-keys.js';
 import { logger } from './logger.js';
 import { TAG_ROTATION_ID } from './naming.js';
 import { carriesRotationId } from './ownership.js';
@@ -77,9 +77,17 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
     }
     return { done: false, removed };
   }
+  // Gone, though this rotation created it: an earlier attempt of this rollback deleted it and its
+  // answer was lost. Say so again, so a re-run reports what the first run did.
+  if (!db && state.restore) removed.push(`deleted the new DB instance ${plan.names.newDbInstanceIdentifier}`);
 
-  for (const snapshotId of [plan.names.copySnapshotIdentifier, plan.names.sourceSnapshotIdentifier]) {
+  const created = new Map([
+    [plan.names.copySnapshotIdentifier, state.copySnapshot],
+    [plan.names.sourceSnapshotIdentifier, state.sourceSnapshot],
+  ]);
+  for (const [snapshotId, createdBy] of created) {
     const snapshot = await findSnapshot(rds, snapshotId);
+    if (!snapshot && createdBy) removed.push(`deleted the DB snapshot ${snapshotId}`);
     if (!snapshot || !carriesRotationId(snapshot.TagList, plan.rotationId)) continue;
     try {
       await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshotId }));
@@ -111,14 +119,20 @@ export const TAG_PROPAGATION_WINDOW_MS = 10 * 60 * 1000;
 const scheduleUnusedKey = async (state: RotationState): Promise<string | null | 'wait'> => {
   const { plan } = state;
   const { kms } = getClients();
-  const metadata = await describeKeyOrNull(kms, state.newKey?.keyId ?? plan.names.keyAlias);
-  if (!metadata?.KeyId || metadata.KeyState === 'PendingDeletion' || metadata.KeyManager !== 'CUSTOMER')
-    return null;
+  // Without CreateKey's result, the key may still exist: CreateKey (or the CreateAlias after it) failed
+  // or lost its answer after KMS created the key. Then it has no alias, only this rotation's tag.
+  const metadata = state.newKey
+    ? await describeKeyOrNull(kms, state.newKey.keyId)
+    : ((await describeKeyOrNull(kms, plan.names.keyAlias)) ??
+      (await findKeyOfRotation(kms, plan.rotationId)));
+  if (!metadata?.KeyId || metadata.KeyManager !== 'CUSTOMER') return null;
   const tags = await listKeyTags(kms, metadata.KeyId);
   if (tags.get(TAG_ROTATION_ID) !== plan.rotationId) {
     logger.warn('not scheduling a key that is not this rotation’s', { keyId: metadata.KeyId });
     return null;
   }
+  // Scheduled by an earlier attempt whose answer was lost: report it as that attempt would have.
+  if (metadata.KeyState === 'PendingDeletion') return scheduled(metadata.Arn, metadata.DeletionDate);
   let DeletionDate: Date | undefined;
   try {
     ({ DeletionDate } = await kms.send(
@@ -134,5 +148,8 @@ const scheduleUnusedKey = async (state: RotationState): Promise<string | null | 
     logger.warn('not allowed to schedule the unused new key', { keyId: metadata.KeyId });
     return `could not schedule the unused new key ${metadata.Arn} for deletion (AccessDeniedException): schedule it by hand`;
   }
-  return `scheduled the unused new key ${metadata.Arn} for deletion on ${DeletionDate?.toISOString() ?? `in ${UNUSED_KEY_PENDING_WINDOW_DAYS} days`}`;
+  return scheduled(metadata.Arn, DeletionDate);
 };
+
+const scheduled = (keyArn: string | undefined, deletionDate: Date | undefined): string =>
+  `scheduled the unused new key ${keyArn} for deletion on ${deletionDate?.toISOString() ?? `in ${UNUSED_KEY_PENDING_WINDOW_DAYS} days`}`;

@@ -99,6 +99,12 @@ export interface RestoreResult extends Reconciled {
   dbInstanceIdentifier: string;
   dbInstanceArn: string | null;
   status: string;
+  /**
+   * Once done: the configuration fields in which the restored instance differs from the source,
+   * which ConfigureInstance then applies. Read before ConfigureInstance changes anything, so a re-run
+   * gives the same list.
+   */
+  differencesAfterRestore?: string[];
 }
 
 export interface ConfigureResult extends Reconciled {

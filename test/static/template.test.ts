@@ -34,6 +34,8 @@ const WILDCARD_EXCEPTIONS: Record<string, string> = {
     'kms:CreateKey has no resource (the key does not exist yet); conditions require the rotation-id tag and a symmetric KMS-made key.',
   'CreateKeyFunction/ListKeys':
     'kms:ListKeys has no resource type: the step finds its own key among all keys.',
+  'RollbackFunction/ListKeys':
+    'kms:ListKeys has no resource type: rollback finds a new key whose CreateKey never returned by its rotation tag.',
   'RotateInstanceStateMachineRole/DeliverExecutionLogs':
     'CloudWatch Logs delivery APIs (CreateLogDelivery, ...) have no resource type; Step Functions documents Resource "*".',
   'RotateInstanceStateMachineRole/WriteTraces':

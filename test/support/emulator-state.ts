@@ -1,4 +1,4 @@
-import { DescribeKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, ListAliasesCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import {
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
@@ -11,7 +11,7 @@ import { getClients } from '../../functions/commons/clients.js';
 
 /**
  * Everything a rotation could change, read from the emulator as plain sorted text: KMS keys and
- * their states, DB instances (status, key, deletion protection), clusters, snapshots, every
+ * their states, aliases (but AWS's own), DB instances (status, key, deletion protection), clusters, snapshots, every
  * record of every hosted zone, and the lock table's items. Two equal snapshots mean nothing changed.
  */
 export const emulatorState = async (): Promise<string[]> => {
@@ -21,6 +21,11 @@ export const emulatorState = async (): Promise<string[]> => {
   for (const key of Keys ?? []) {
     const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }));
     lines.push(`key ${KeyMetadata?.KeyId} ${KeyMetadata?.KeyState}`);
+  }
+  const { Aliases } = await kms.send(new ListAliasesCommand({}));
+  for (const alias of Aliases ?? []) {
+    if (!alias.AliasName?.startsWith('alias/aws/'))
+      lines.push(`alias ${alias.AliasName} ${alias.TargetKeyId}`);
   }
   const { DBInstances } = await rds.send(new DescribeDBInstancesCommand({}));
   for (const db of DBInstances ?? []) {

@@ -161,6 +161,34 @@ describe('configure-instance', () => {
     expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
   });
 
+  it('reports what it applied even when the answer of its ModifyDBInstance was lost', async () => {
+    // Prepare: the restore left two fields different; the modify went through but its answer was
+    // lost, so the retry runs with the same input (no configure result) and finds nothing to apply.
+    rds
+      .on(DescribeDBInstancesCommand)
+      .resolves({ DBInstances: [newInstanceOf(stepEvent('configure-instance'))] });
+    const retried = stepEvent('configure-instance');
+    retried.restore = {
+      done: true,
+      dbInstanceIdentifier: NEW_ID,
+      dbInstanceArn: null,
+      status: 'available',
+      differencesAfterRestore: ['maxAllocatedStorage', 'preferredMaintenanceWindow', 'tags'],
+    };
+
+    // Act
+    const result = await configureInstance(retried);
+
+    // Assess: tags are not this step's to apply, so they are not claimed.
+    expect(result).toEqual({
+      done: true,
+      applied: ['maxAllocatedStorage', 'preferredMaintenanceWindow'],
+      rebooted: false,
+      status: 'available',
+    });
+    expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
+  });
+
   it('is done at once when the restore already matches the source', async () => {
     // Prepare
     rds

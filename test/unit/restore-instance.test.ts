@@ -136,8 +136,28 @@ describe('restore-instance', () => {
       dbInstanceIdentifier: NEW_ID,
       dbInstanceArn: `arn:aws:rds:us-east-1:123456789012:db:${NEW_ID}`,
       status: 'available',
+      differencesAfterRestore: [],
     });
     expect(rds).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
+  });
+
+  it('says, once done, which fields the restore left different from the source (for ConfigureInstance)', async () => {
+    // Prepare: the restore could not take the maintenance window and max storage.
+    rds.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        newInstanceOf(state(), {
+          DBInstanceStatus: 'available',
+          MaxAllocatedStorage: undefined,
+          PreferredMaintenanceWindow: 'mon:00:00-mon:00:30',
+        }),
+      ],
+    });
+
+    // Act
+    const result = await restoreInstance(state());
+
+    // Assess
+    expect(result.differencesAfterRestore).toEqual(['maxAllocatedStorage', 'preferredMaintenanceWindow']);
   });
 
   it('keeps polling when a racing attempt already started the restore (DBInstanceAlreadyExists)', async () => {

@@ -150,9 +150,10 @@ describe('rollback', () => {
     rds.on(StartDBInstanceCommand).resolves({});
     rds.on(ModifyDBInstanceCommand).resolves({});
 
-    // Act
-    const first = await rollback(failedAt());
-    const second = await rollback(failedAt({ rollback: first }));
+    // Act: the rotation failed before its snapshots (the default mocks have none).
+    const before = { sourceSnapshot: undefined, copySnapshot: undefined };
+    const first = await rollback(failedAt(before));
+    const second = await rollback(failedAt({ ...before, rollback: first }));
 
     // Assess
     expect(first).toMatchObject({ done: false, undone: ['started orders-db again'] });
@@ -244,14 +245,12 @@ describe('rollback', () => {
       },
     });
     kms.on(ListResourceTagsCommand).resolves({ Tags: [{ TagKey: 'rekey:rotation-id', TagValue: ROTATION }] });
-    kms
-      .on(ScheduleKeyDeletionCommand)
-      .rejects(
-        Object.assign(new Error('not authorized'), {
-          name: 'AccessDeniedException',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    kms.on(ScheduleKeyDeletionCommand).rejects(
+      Object.assign(new Error('not authorized'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
 
     // Act
     const result = await rollback(failedAt());
