@@ -71,7 +71,8 @@ export const createKey = async (state: RotationState): Promise<NewKey> => {
     return newKey(orphan, alias, false);
   }
 
-  const { KeyMetadata: created } = await kms.send(
+  // Exactly one CreateKey request per attempt of this step (see kmsSingleAttempt).
+  const { KeyMetadata: created } = await getClients().kmsSingleAttempt.send(
     new CreateKeyCommand({
       Description:
         `Rekey: encrypts RDS instance ${plan.source.dbInstanceIdentifier} ` +

@@ -3,9 +3,10 @@ import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '
 import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
 import { makeHandler } from './commons/handler.js';
+import { describeKeyOrNull } from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
 import { nextPoll } from './commons/polling.js';
-import { findInstance } from './commons/rds.js';
+import { findInstance, findSnapshot } from './commons/rds.js';
 import { ensureInstanceStarted } from './commons/start-instance.js';
 import type { FailureInfo, RollbackResult, RotationState } from './commons/types.js';
 
@@ -83,7 +84,7 @@ export const rollback = async (state: RotationState): Promise<RollbackResult> =>
   }
 
   // After the cutover, the new instance and its key hold the data clients use: not leftovers.
-  const leftBehind = removeArtifactsNow ? [] : artifactsOf(state, { inService: cutoverDone });
+  const leftBehind = removeArtifactsNow ? [] : await artifactsOf(state, { inService: cutoverDone });
   const why = cutoverSubmitted
     ? 'kept because clients may have written to the new instance after the cutover started'
     : cutoverDone
@@ -156,12 +157,26 @@ const pointRecordBack = async (state: RotationState): Promise<boolean> => {
 };
 
 /** What the rotation created that still exists, for a person to inspect or delete (not what is in service). */
-const artifactsOf = (state: RotationState, { inService }: { inService: boolean }): string[] => {
+const artifactsOf = async (
+  state: RotationState,
+  { inService }: { inService: boolean },
+): Promise<string[]> => {
+  // Only what still exists: RetireKey, for one, deletes the source snapshot before it schedules the old key.
+  const { rds, kms } = getClients();
   const items: string[] = [];
-  if (state.restore && !inService) items.push(`DB instance ${state.restore.dbInstanceIdentifier}`);
-  if (state.copySnapshot) items.push(`DB snapshot ${state.copySnapshot.snapshotIdentifier}`);
-  if (state.sourceSnapshot) items.push(`DB snapshot ${state.sourceSnapshot.snapshotIdentifier}`);
-  if (state.newKey && !inService) items.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
+  if (state.restore && !inService && (await findInstance(rds, state.restore.dbInstanceIdentifier))) {
+    items.push(`DB instance ${state.restore.dbInstanceIdentifier}`);
+  }
+  for (const snapshot of [state.copySnapshot, state.sourceSnapshot]) {
+    if (snapshot && (await findSnapshot(rds, snapshot.snapshotIdentifier))) {
+      items.push(`DB snapshot ${snapshot.snapshotIdentifier}`);
+    }
+  }
+  if (state.newKey && !inService) {
+    const key = await describeKeyOrNull(kms, state.newKey.keyId);
+    if (key && key.KeyState !== 'PendingDeletion')
+      items.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
+  }
   return items;
 };
 

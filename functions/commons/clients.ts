@@ -12,6 +12,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 export interface AwsClients {
   rds: RDSClient;
   kms: KMSClient;
+  /**
+   * KMS without the SDK's own retries, for CreateKey only: CreateKey has no idempotency token, so
+   * an SDK retry after a timeout could create a second key. The state machine retries the step
+   * instead, and the step finds the key the first attempt created by its tag.
+   */
+  kmsSingleAttempt: KMSClient;
   route53: Route53Client;
   /** The rotation lock table (document client: plain JavaScript values in and out). */
   dynamodb: DynamoDBDocumentClient;
@@ -29,6 +35,7 @@ export const getClients = (): AwsClients => {
     clients = {
       rds: new RDSClient(config),
       kms: new KMSClient(config),
+      kmsSingleAttempt: new KMSClient({ ...config, maxAttempts: 1 }),
       // Route 53 is a global service: its endpoint lives in us-east-1 whatever the Region.
       route53: new Route53Client({ ...config, region: endpoint ? region : 'us-east-1' }),
       dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient(config)),

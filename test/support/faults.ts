@@ -133,6 +133,7 @@ interface ServiceOf {
 const SERVICES: Record<keyof AwsClients, ServiceOf> = {
   rds: { module: rdsModule, base: rdsModule.RDSServiceException },
   kms: { module: kmsModule, base: kmsModule.KMSServiceException },
+  kmsSingleAttempt: { module: kmsModule, base: kmsModule.KMSServiceException },
   route53: { module: route53Module, base: route53Module.Route53ServiceException },
   dynamodb: { module: dynamodbModule, base: dynamodbModule.DynamoDBServiceException },
 };
