@@ -15,7 +15,7 @@ export const holderOf = async (table: string, lockKey: string): Promise<LockItem
 /** `what` names the database (and, for a key lock, the other database that shares the key). */
 export const inProgressMessage = (holder: LockItem, what: string): string =>
   `rotation ${holder.rotationId} is already in progress for ${what} (execution ${holder.executionId}, since ${holder.acquiredAt}). ` +
-  'Nothing was changed. Wait for it to finish, or stop that execution, then start again.';
+  'Wait for it to finish, or stop that execution, then start again.';
 
 export const duplicateStartMessage = (earlier: LockItem, idempotencyKey: string): string =>
   `Duplicate start: rotation ${earlier.rotationId} (execution ${earlier.executionId}) already ran for ` +
