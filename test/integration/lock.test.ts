@@ -8,15 +8,14 @@ import { rotationIdFor } from '../../functions/commons/naming.js';
 import type { RotationState } from '../../functions/commons/types.js';
 import { releaseLock } from '../../functions/release-lock.js';
 import { useEmulator } from '../support/emulator.js';
-import { stepEvent } from '../support/events.js';
+import { checkStartEvent, stepEvent } from '../support/events.js';
 
 /** The state AcquireLock receives: after preflight, before any lock. */
 const rotation = (
   rotationId: string,
   overrides: { db?: string; idempotencyKey?: string } = {},
 ): RotationState => {
-  const state = stepEvent('create-key');
-  delete state.lock;
+  const state = stepEvent('acquire-lock');
   state.plan.rotationId = rotationId;
   state.plan.executionId = `arn:aws:states:us-east-1:123456789012:execution:rekey:${rotationId}`;
   if (overrides.db) state.plan.source.dbInstanceIdentifier = overrides.db;
@@ -136,10 +135,7 @@ describe('the rotation lock on the emulator', () => {
     await acquireLock(rotation('rk0000000001'));
 
     // Act
-    const attempt = checkStart({
-      input: stepEvent('create-key').input,
-      executionId: 'arn:aws:states:us-east-1:123456789012:execution:rekey:another',
-    });
+    const attempt = checkStart(checkStartEvent());
 
     // Assess
     await expect(attempt).rejects.toMatchObject({
@@ -186,5 +182,18 @@ describe('the rotation lock on the emulator', () => {
       skipped: expect.stringContaining('Nothing was done'),
     });
     await expect(invalid).rejects.toMatchObject({ name: 'InvalidInputError' });
+  });
+
+  it('releases the lock of the sample rotation from its sample event (events/steps/release-lock.json)', async () => {
+    // Prepare
+    const state = stepEvent('release-lock');
+    await acquireLock(state);
+
+    // Act
+    const result = await releaseLock(state);
+
+    // Assess
+    expect(result.released).toEqual(['db#orders-db', `key#${state.plan.source.kmsKeyArn}`]);
+    expect(await lockItems()).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { CheckStartInput } from '../../functions/check-start.js';
 import type { RotationState } from '../../functions/commons/types.js';
 import type { PreflightInput } from '../../functions/preflight.js';
 
@@ -12,6 +13,10 @@ export const stepEvent = (name: string): RotationState =>
 /** A fresh copy of `events/steps/preflight.json`: what the state machine passes to Preflight. */
 export const preflightEvent = (): PreflightInput =>
   JSON.parse(readFileSync(`${eventsDir}steps/preflight.json`, 'utf8')) as PreflightInput;
+
+/** A fresh copy of `events/steps/check-start.json`: what the state machine passes to CheckStart. */
+export const checkStartEvent = (): CheckStartInput =>
+  JSON.parse(readFileSync(`${eventsDir}steps/check-start.json`, 'utf8')) as CheckStartInput;
 
 /** A fresh copy of an execution input in `events/`. */
 export const executionInput = (name: string): Record<string, unknown> =>
