@@ -1,32 +1,14 @@
-import {
-  ChangeResourceRecordSetsCommand,
-  GetChangeCommand,
-  ListResourceRecordSetsCommand,
-  type ResourceRecordSet,
-  type Route53Client,
-} from '@aws-sdk/client-route-53';
+import { GetChangeCommand, type ResourceRecordSet, type Route53Client } from '@aws-sdk/client-route-53';
 import { getClients } from './commons/clients.js';
+import { normaliseDns, recordsNamed, targetOf, upsertCname } from './commons/dns.js';
 import { CutoverFailedError, isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
 import { nextPoll } from './commons/polling.js';
 import type { CnameCutoverPlan, CutoverResult, RotationState } from './commons/types.js';
 
-/** Route 53 accepts a change comment of at most 256 characters. */
-const COMMENT_MAX = 256;
-
 /** The `changeStatus` reported while no change has been accepted yet (Route 53 itself says PENDING or INSYNC). */
 const NOT_SUBMITTED = 'NOT_SUBMITTED';
-
-/**
- * A DNS name or CNAME value as Route 53 compares it: case-insensitive, without the trailing dot,
- * with Route 53's octal escapes (`\052` for `*`) decoded.
- */
-export const normaliseDns = (name: string): string =>
-  name
-    .replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)))
-    .toLowerCase()
-    .replace(/\.$/, '');
 
 interface CurrentRecord {
   /** Where the record points, normalised; `null` when it holds no value. */
@@ -42,15 +24,7 @@ const readRecord = async (route53: Route53Client, plan: CnameCutoverPlan): Promi
   const { hostedZoneId, recordName } = plan;
   let records: ResourceRecordSet[];
   try {
-    const response = await route53.send(
-      new ListResourceRecordSetsCommand({
-        HostedZoneId: hostedZoneId,
-        StartRecordName: recordName,
-        StartRecordType: 'CNAME',
-        MaxItems: 1,
-      }),
-    );
-    records = response.ResourceRecordSets ?? [];
+    records = await recordsNamed(route53, hostedZoneId, recordName);
   } catch (error) {
     if (isAwsError(error, 'NoSuchHostedZone')) {
       throw new CutoverFailedError(
@@ -61,8 +35,8 @@ const readRecord = async (route53: Route53Client, plan: CnameCutoverPlan): Promi
     }
     throw error;
   }
-  const record = records[0];
-  if (!record || normaliseDns(record.Name ?? '') !== normaliseDns(recordName) || record.Type !== 'CNAME') {
+  const record = records.find((r) => r.Type === 'CNAME');
+  if (!record) {
     throw new CutoverFailedError(
       `The CNAME ${recordName} is no longer in hosted zone ${hostedZoneId}: someone deleted or replaced it during the rotation. ` +
         `Rekey did not recreate it. Recreate it pointing at the source endpoint ${plan.previousValue} ` +
@@ -75,8 +49,7 @@ const readRecord = async (route53: Route53Client, plan: CnameCutoverPlan): Promi
         'Rekey moves only simple CNAME records and did not change it. Move the records to the new endpoint by hand.',
     );
   }
-  const raw = record.ResourceRecords?.[0]?.Value ?? record.AliasTarget?.DNSName;
-  return { value: raw ? normaliseDns(raw) : null, record };
+  return { value: targetOf(record), record };
 };
 
 const describeTarget = (current: CurrentRecord): string => {
@@ -103,25 +76,13 @@ const submitChange = async (
   comment: string,
 ): Promise<{ changeId: string; changeStatus: string } | null> => {
   try {
-    const { ChangeInfo } = await route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: plan.hostedZoneId,
-        ChangeBatch: {
-          Comment: comment.slice(0, COMMENT_MAX),
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: {
-                Name: plan.recordName,
-                Type: 'CNAME',
-                TTL: plan.ttl,
-                ResourceRecords: [{ Value: newValue }],
-              },
-            },
-          ],
-        },
-      }),
-    );
+    const ChangeInfo = await upsertCname(route53, {
+      hostedZoneId: plan.hostedZoneId,
+      recordName: plan.recordName,
+      ttl: plan.ttl,
+      value: newValue,
+      comment,
+    });
     if (!ChangeInfo?.Id) {
       throw new CutoverFailedError(
         `Route 53 accepted the change of ${plan.recordName} in hosted zone ${plan.hostedZoneId} but returned no change id to wait on. ` +

@@ -4,9 +4,9 @@ import {
   GetHostedZoneCommand,
   type HostedZone,
   ListHostedZonesByNameCommand,
-  ListResourceRecordSetsCommand,
 } from '@aws-sdk/client-route-53';
 import { getClients } from './commons/clients.js';
+import { normaliseDns, recordsNamed, targetOf } from './commons/dns.js';
 import { InvalidInputError, isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { parseRotationInput, type RotationInput } from './commons/input.js';
@@ -243,8 +243,6 @@ const checkSnapshotQuota = async (): Promise<string | null> => {
   return null;
 };
 
-const normaliseDns = (name: string): string => name.toLowerCase().replace(/\.$/, '');
-
 const planCutover = async (request: RotationInput, sourceEndpoint: string): Promise<CutoverPlan> => {
   const cutover = request.cutover;
   if (cutover.type === 'none') return { type: 'none' };
@@ -263,15 +261,7 @@ const planCutover = async (request: RotationInput, sourceEndpoint: string): Prom
       throw error;
     }
   }
-  // All types of the name: starting at type CNAME would skip an A record of the same name.
-  const { ResourceRecordSets } = await route53.send(
-    new ListResourceRecordSetsCommand({
-      HostedZoneId: hostedZoneId,
-      StartRecordName: cutover.recordName,
-      MaxItems: 20,
-    }),
-  );
-  const named = (ResourceRecordSets ?? []).filter((r) => normaliseDns(r.Name ?? '') === cutover.recordName);
+  const named = await recordsNamed(route53, hostedZoneId, cutover.recordName);
   const record = named.find((r) => r.Type === 'CNAME');
   if (named.length === 0) {
     throw new PreconditionFailedError(
@@ -284,7 +274,7 @@ const planCutover = async (request: RotationInput, sourceEndpoint: string): Prom
       `cutover.recordName: ${cutover.recordName} is of type ${named.map((r) => r.Type).join(', ')}, not CNAME. Rekey only moves CNAME records.`,
     );
   }
-  const current = normaliseDns(record.ResourceRecords?.[0]?.Value ?? record.AliasTarget?.DNSName ?? '');
+  const current = targetOf(record) ?? '';
   if (current !== normaliseDns(sourceEndpoint)) {
     throw new PreconditionFailedError(
       `cutover.recordName: ${cutover.recordName} points at ${current || 'nothing'}, not at the source endpoint ${sourceEndpoint}. ` +

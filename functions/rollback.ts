@@ -1,7 +1,7 @@
 import { ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
-import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
+import { normaliseDns, recordsNamed, targetOf, upsertCname } from './commons/dns.js';
 import { makeHandler } from './commons/handler.js';
 import { describeKeyOrNull } from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
@@ -123,36 +123,15 @@ const pointRecordBack = async (state: RotationState): Promise<boolean> => {
   if (plan.cutover.type !== 'cname' || !newValue) return false;
   const { route53 } = getClients();
   const { hostedZoneId, recordName, ttl, previousValue } = plan.cutover;
-  const { ResourceRecordSets } = await route53.send(
-    new ListResourceRecordSetsCommand({
-      HostedZoneId: hostedZoneId,
-      StartRecordName: recordName,
-      StartRecordType: 'CNAME',
-      MaxItems: 1,
-    }),
-  );
-  const record = ResourceRecordSets?.find((r) => r.Name?.toLowerCase().replace(/\.$/, '') === recordName);
-  const current = record?.ResourceRecords?.[0]?.Value?.toLowerCase().replace(/\.$/, '');
-  if (current !== newValue.toLowerCase().replace(/\.$/, '')) return false;
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: hostedZoneId,
-      ChangeBatch: {
-        Comment: `Rekey ${plan.rotationId}: rollback to the source endpoint`,
-        Changes: [
-          {
-            Action: 'UPSERT',
-            ResourceRecordSet: {
-              Name: recordName,
-              Type: 'CNAME',
-              TTL: ttl,
-              ResourceRecords: [{ Value: previousValue }],
-            },
-          },
-        ],
-      },
-    }),
-  );
+  const record = (await recordsNamed(route53, hostedZoneId, recordName)).find((r) => r.Type === 'CNAME');
+  if (!record || targetOf(record) !== normaliseDns(newValue)) return false;
+  await upsertCname(route53, {
+    hostedZoneId,
+    recordName,
+    ttl,
+    value: previousValue,
+    comment: `Rekey ${plan.rotationId}: rollback to the source endpoint`,
+  });
   return true;
 };
 

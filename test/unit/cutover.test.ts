@@ -75,8 +75,6 @@ describe('cutover', () => {
     expect(route53).toHaveReceivedCommandWith(ListResourceRecordSetsCommand, {
       HostedZoneId: 'Z0123456789ABC',
       StartRecordName: RECORD,
-      StartRecordType: 'CNAME',
-      MaxItems: 1,
     });
     expect(route53).toHaveReceivedCommandWith(ChangeResourceRecordSetsCommand, {
       HostedZoneId: 'Z0123456789ABC',
