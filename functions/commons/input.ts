@@ -34,7 +34,7 @@ const cnameCutover = z.strictObject({
     .regex(/^[a-zA-Z0-9_*.-]+$/, 'must be a DNS name such as orders.db.example.internal')
     .transform((name) => name.toLowerCase().replace(/\.$/, '')),
   ttl: z
-    .number()
+    .number({ error: 'must be a whole number of seconds, e.g. 60' })
     .int('must be a whole number of seconds')
     .min(0, 'must be 0 or more seconds')
     .max(172800, 'must be at most 172800 seconds (2 days)')
@@ -46,12 +46,16 @@ const noCutover = z.strictObject({ type: z.literal('none') });
 const RotationInputObject = z.strictObject(
   {
     dbInstanceIdentifier: dbIdentifier.optional(),
-    dbClusterIdentifier: z.string().optional(),
+    dbClusterIdentifier: z
+      .string({ error: 'must be a string (and this version rotates DB instances only)' })
+      .optional(),
     cutover: z.discriminatedUnion('type', [cnameCutover, noCutover], {
       error: (issue) =>
         issue.code === 'invalid_union' && issue.input && typeof issue.input === 'object'
           ? 'must be "cname" or "none"'
-          : 'is required: {"type":"cname", "hostedZoneId", "recordName"} or {"type":"none"}',
+          : issue.input === undefined
+            ? 'is required: {"type":"cname", "recordName", "hostedZoneId"?} or {"type":"none"}'
+            : 'must be an object: {"type":"cname", "recordName", "hostedZoneId"?} or {"type":"none"}',
     }),
     writeFreeze: z.enum(['stop', 'none'], { error: 'must be "stop" or "none"' }).default('stop'),
     oldInstance: z.enum(['delete', 'retain'], { error: 'must be "delete" or "retain"' }).default('delete'),
@@ -69,7 +73,12 @@ const RotationInputObject = z.strictObject(
       .trim()
       .min(1, 'must not be empty: say why this rotation runs')
       .max(1024, 'must be at most 1024 characters'),
-    requestedBy: z.string().trim().min(1).max(256).optional(),
+    requestedBy: z
+      .string({ error: 'must be a string: who asked for this rotation, e.g. "oncall-dba"' })
+      .trim()
+      .min(1, 'must not be empty: say who asked for this rotation, or leave the field out')
+      .max(256, 'must be at most 256 characters')
+      .optional(),
     keepArtifactsOnFailure: z.boolean({ error: 'must be true or false' }).default(false),
     idempotencyKey: z
       .string()
@@ -87,20 +96,21 @@ const RotationInputObject = z.strictObject(
  */
 export const RotationInputSchema = RotationInputObject.superRefine(
   (value, ctx) => {
-    if (value.dbInstanceIdentifier && value.dbClusterIdentifier) {
+    const cluster = typeof value.dbClusterIdentifier === 'string' ? value.dbClusterIdentifier : undefined;
+    if (value.dbInstanceIdentifier && cluster) {
       ctx.addIssue({
         code: 'custom',
         path: ['dbClusterIdentifier'],
         message: 'give either dbInstanceIdentifier or dbClusterIdentifier, not both',
       });
-    } else if (value.dbClusterIdentifier) {
+    } else if (cluster) {
       ctx.addIssue({
         code: 'custom',
         path: ['dbClusterIdentifier'],
         message:
           'Aurora clusters are not supported by this version of Rekey, which rotates DB instances: give dbInstanceIdentifier',
       });
-    } else if (!value.dbInstanceIdentifier) {
+    } else if (!value.dbInstanceIdentifier && value.dbClusterIdentifier === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['dbInstanceIdentifier'],
@@ -108,7 +118,10 @@ export const RotationInputSchema = RotationInputObject.superRefine(
       });
     }
   },
-  { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  {
+    when: (payload) =>
+      typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value),
+  },
 );
 
 export type RotationInput = Omit<

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { parseRotationInput } from '../../functions/commons/input.js';
+import { executionInput } from '../support/events.js';
+
+const base = () => executionInput('break-glass');
+
+describe('parseRotationInput', () => {
+  it('accepts the sample inputs and fills in the defaults', () => {
+    expect(parseRotationInput(executionInput('scheduled-rotation'))).toMatchObject({
+      dbInstanceIdentifier: 'orders-db',
+      writeFreeze: 'stop',
+      oldInstance: 'delete',
+      oldKey: 'schedule-deletion',
+      keepArtifactsOnFailure: false,
+    });
+    expect(parseRotationInput(base()).cutover).toEqual({
+      type: 'cname',
+      recordName: 'orders.db.example.internal',
+      ttl: 60,
+    });
+  });
+
+  it.each([
+    ['not an object', [], /^\(input\): must be a JSON object \(given: \[\]\)$/],
+    [
+      'a ttl given as text',
+      { ...base(), cutover: { type: 'cname', recordName: 'a.b', ttl: '60' } },
+      /cutover\.ttl: must be a whole number of seconds/,
+    ],
+    ['an empty requestedBy', { ...base(), requestedBy: '' }, /requestedBy: must not be empty/],
+    ['a cutover given as text', { ...base(), cutover: 'cname' }, /cutover: must be an object/],
+    ['no cutover', { dbInstanceIdentifier: 'orders-db', reason: 'x' }, /cutover: is required/],
+    [
+      'a cluster identifier of the wrong type',
+      { ...base(), dbClusterIdentifier: 5 },
+      /^dbClusterIdentifier: must be a string[^;]*$/,
+    ],
+    [
+      'an identifier ending in a hyphen',
+      { ...base(), dbInstanceIdentifier: 'orders-' },
+      /dbInstanceIdentifier: must be an RDS DB instance identifier/,
+    ],
+    [
+      'an idempotency key with spaces',
+      { ...base(), idempotencyKey: 'a b' },
+      /idempotencyKey: must be printable characters without spaces/,
+    ],
+    [
+      'a boolean given as text',
+      { ...base(), keepArtifactsOnFailure: 'true' },
+      /keepArtifactsOnFailure: must be true or false/,
+    ],
+  ])('refuses %s with one message naming the field', (_case, input, message) => {
+    // Act
+    const attempt = () => parseRotationInput(input);
+
+    // Assess
+    expect(attempt).toThrow(expect.objectContaining({ name: 'InvalidInputError' }));
+    try {
+      attempt();
+    } catch (error) {
+      const problems = (error as Error).message
+        .replace(/^The rotation input is invalid\. Fix it and start again: /, '')
+        .replace(/\.$/, '');
+      expect(problems).toMatch(message);
+    }
+  });
+});
