@@ -130,7 +130,6 @@ export type RotationInput = Omit<
 > & {
   dbInstanceIdentifier: string;
 };
-export type RotationInputDocument = z.input<typeof RotationInputSchema>;
 
 const describeGiven = (value: unknown): string => {
   if (value === undefined) return 'missing';
