@@ -26,9 +26,7 @@ export const acquireLock = async (state: RotationState): Promise<LockResult> => 
   const { dynamodb } = getClients();
   const table = lockTableName();
   const idempotencyKey = plan.request.idempotencyKey;
-  const onceKey = idempotencyKey
-    ? idempotencyLockKey(plan.source.dbInstanceIdentifier, idempotencyKey)
-    : null;
+  const onceKey = idempotencyKey ? idempotencyLockKey(plan.target, idempotencyKey) : null;
 
   if (onceKey) {
     const earlier = await holderOf(table, onceKey);
@@ -40,7 +38,7 @@ export const acquireLock = async (state: RotationState): Promise<LockResult> => 
     lockKey,
     rotationId: plan.rotationId,
     executionId: plan.executionId,
-    dbInstanceIdentifier: plan.source.dbInstanceIdentifier,
+    dbInstanceIdentifier: plan.target.identifier,
     acquiredAt: new Date(now * 1000).toISOString(),
     expiresAt: now + ttl,
   });
@@ -91,12 +89,12 @@ const inProgress = async (table: string, lockKeys: string[], state: RotationStat
   if (!holder) {
     // Released between the write and the read: a rare race.
     return new RotationInProgressError(
-      `Another rotation held the lock on ${plan.source.dbInstanceIdentifier} a moment ago. Start again in a minute.`,
+      `Another rotation held the lock on ${plan.target.identifier} a moment ago. Start again in a minute.`,
     );
   }
   const what =
     holder === byDatabase
-      ? plan.source.dbInstanceIdentifier
+      ? plan.target.identifier
       : `${holder.dbInstanceIdentifier}, which shares the key ${plan.source.kmsKeyArn}`;
   return new RotationInProgressError(inProgressMessage(holder, what));
 };

@@ -1,6 +1,6 @@
 import { RotationInProgressError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
-import { parseRotationInput } from './commons/input.js';
+import { parseRotationInput, rotationTarget } from './commons/input.js';
 import { databaseLockKey, idempotencyLockKey, lockTableName } from './commons/lock.js';
 import { duplicateStartMessage, holderOf, inProgressMessage } from './commons/lock-holders.js';
 import { logger } from './commons/logger.js';
@@ -25,10 +25,11 @@ export const checkStart = async (event: CheckStartInput): Promise<StartCheck> =>
   const request = parseRotationInput(event.input);
   const rotationId = rotationIdFor(event.executionId);
   const table = lockTableName();
-  const db = request.dbInstanceIdentifier;
+  const target = rotationTarget(request);
+  const db = target.identifier;
 
   if (request.idempotencyKey) {
-    const earlier = await holderOf(table, idempotencyLockKey(db, request.idempotencyKey));
+    const earlier = await holderOf(table, idempotencyLockKey(target, request.idempotencyKey));
     if (earlier && earlier.rotationId !== rotationId) {
       logger.warn('duplicate start ignored', { duplicateOf: earlier.rotationId });
       return {
@@ -37,7 +38,7 @@ export const checkStart = async (event: CheckStartInput): Promise<StartCheck> =>
       };
     }
   }
-  const holder = await holderOf(table, databaseLockKey(db));
+  const holder = await holderOf(table, databaseLockKey(target));
   if (holder && holder.rotationId !== rotationId)
     throw new RotationInProgressError(inProgressMessage(holder, db));
   return { duplicateOf: null };

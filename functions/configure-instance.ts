@@ -1,5 +1,6 @@
 import { ModifyDBInstanceCommand, RebootDBInstanceCommand } from '@aws-sdk/client-rds';
 import { getClients } from './commons/clients.js';
+import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import {
@@ -14,7 +15,7 @@ import { logger } from './commons/logger.js';
 import { assertInstanceOwned } from './commons/ownership.js';
 import { nextPoll } from './commons/polling.js';
 import { assertInstanceHealthy, findInstance, isSettled } from './commons/rds.js';
-import { type ConfigureResult, type RotationState, required } from './commons/types.js';
+import { type ConfigureResult, type InstanceState, required } from './commons/types.js';
 
 /** ModifyDBInstance faults that mean RDS will not take a value of the source's configuration. */
 const REFUSALS = [
@@ -43,7 +44,7 @@ const REFUSALS = [
  * then reboot once if the parameter group is `pending-reboot`; then done. A field is applied at
  * most once, so a value RDS does not honour cannot loop forever: `validate-instance` reports it.
  */
-export const configureInstance = async (state: RotationState): Promise<ConfigureResult> => {
+const configureInstanceOfInstance = async (state: InstanceState): Promise<ConfigureResult> => {
   const { rds } = getClients();
   const { plan } = state;
   const newKey = required(state, 'newKey');
@@ -127,5 +128,7 @@ const refused = (id: string, differences: ConfigDifference[], error: Error): Val
       'are usable, then start a new rotation.',
     { cause: error },
   );
+
+export const configureInstance = byKind('ConfigureInstance', { instance: configureInstanceOfInstance });
 
 export const handler = makeHandler(configureInstance);

@@ -1,5 +1,6 @@
 import { CopyDBSnapshotCommand, type DBSnapshot } from '@aws-sdk/client-rds';
 import { getClients } from './commons/clients.js';
+import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { userTags } from './commons/instance-config.js';
@@ -8,7 +9,7 @@ import { logger } from './commons/logger.js';
 import { assertSnapshotOwned, rotationTags } from './commons/ownership.js';
 import { nextPoll } from './commons/polling.js';
 import { assertSnapshotHealthy, findSnapshot } from './commons/rds.js';
-import { type RotationState, required, type SnapshotResult } from './commons/types.js';
+import { type InstanceState, required, type SnapshotResult } from './commons/types.js';
 
 /**
  * Copy the source snapshot with `KmsKeyId` = the new key: this is where the data is re-encrypted.
@@ -19,7 +20,7 @@ import { type RotationState, required, type SnapshotResult } from './commons/typ
  * with `Tags` gets exactly those tags and CopyTags is ignored. So CopyTags stays false and the
  * source snapshot's user tags are passed in `Tags`, next to this rotation's own tags.
  */
-export const copySnapshot = async (state: RotationState): Promise<SnapshotResult> => {
+const copySnapshotOfInstance = async (state: InstanceState): Promise<SnapshotResult> => {
   const { rds } = getClients();
   const { plan } = state;
   const newKey = required(state, 'newKey');
@@ -129,5 +130,7 @@ const snapshotFields = (id: string, status: string, snapshot: DBSnapshot | undef
   kmsKeyId: snapshot?.KmsKeyId ?? null,
   status,
 });
+
+export const copySnapshot = byKind('CopySnapshot', { instance: copySnapshotOfInstance });
 
 export const handler = makeHandler(copySnapshot);

@@ -75,7 +75,7 @@ export const createKey = async (state: RotationState): Promise<NewKey> => {
   const { KeyMetadata: created } = await getClients().kmsSingleAttempt.send(
     new CreateKeyCommand({
       Description:
-        `Rekey: encrypts RDS instance ${plan.source.dbInstanceIdentifier} ` +
+        `Rekey: encrypts RDS ${plan.kind === 'cluster' ? 'cluster' : 'instance'} ${plan.target.identifier} ` +
         `(rotation ${plan.rotationId}, replaces ${plan.source.kmsKeyArn})`,
       KeySpec: 'SYMMETRIC_DEFAULT',
       KeyUsage: 'ENCRYPT_DECRYPT',
@@ -120,7 +120,7 @@ const assertUsable = (metadata: KeyMetadata, alias: string): void => {
 const tagsForNewKey = async (kms: KMSClient, plan: RotationPlan) => {
   const ours: [string, string][] = [
     [TAG_ROTATION_ID, plan.rotationId],
-    [TAG_SOURCE_DB, plan.source.dbInstanceIdentifier],
+    [TAG_SOURCE_DB, plan.target.identifier],
     [TAG_ROLE, 'new-key'],
   ];
   const inherited =

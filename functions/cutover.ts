@@ -1,11 +1,12 @@
 import { GetChangeCommand, type ResourceRecordSet, type Route53Client } from '@aws-sdk/client-route-53';
 import { getClients } from './commons/clients.js';
+import { byKind } from './commons/dispatch.js';
 import { normaliseDns, recordsNamed, targetOf, upsertCname } from './commons/dns.js';
 import { CutoverFailedError, isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
 import { nextPoll } from './commons/polling.js';
-import type { CnameCutoverPlan, CutoverResult, RotationState } from './commons/types.js';
+import type { CnameCutoverPlan, CutoverResult, InstanceState } from './commons/types.js';
 
 /** The `changeStatus` reported while no change has been accepted yet (Route 53 itself says PENDING or INSYNC). */
 const NOT_SUBMITTED = 'NOT_SUBMITTED';
@@ -112,7 +113,7 @@ const submitChange = async (
  * - with a change id, wait until Route 53 reports it INSYNC, then read the record back: it must
  *   point at the new endpoint (`verified`), which is what allows the old instance to be retired.
  */
-export const cutover = async (state: RotationState): Promise<CutoverResult> => {
+const cutoverOfInstance = async (state: InstanceState): Promise<CutoverResult> => {
   const { plan } = state;
   if (plan.cutover.type !== 'cname') {
     throw new PreconditionFailedError(
@@ -201,5 +202,7 @@ export const cutover = async (state: RotationState): Promise<CutoverResult> => {
     poll: nextPoll(previous?.poll, 'cutover', submitted.changeStatus, what),
   };
 };
+
+export const cutover = byKind('Cutover', { instance: cutoverOfInstance });
 
 export const handler = makeHandler(cutover);

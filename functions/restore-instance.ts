@@ -1,5 +1,6 @@
 import { type DBInstance, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { getClients } from './commons/clients.js';
+import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError, ResourceFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { captureInstanceConfig, diffConfig, restoreParameters } from './commons/instance-config.js';
@@ -7,7 +8,7 @@ import { logger } from './commons/logger.js';
 import { assertInstanceOwned, rotationTags } from './commons/ownership.js';
 import { nextPoll } from './commons/polling.js';
 import { assertInstanceHealthy, findInstance } from './commons/rds.js';
-import type { RestoreResult, RotationState } from './commons/types.js';
+import type { InstanceState, RestoreResult } from './commons/types.js';
 
 /**
  * RDS faults of RestoreDBInstanceFromDBSnapshot that mean the restore cannot succeed as asked:
@@ -48,7 +49,7 @@ const REFUSAL_NAMES = [...REFUSALS, ...REFUSALS.map((name) => name.replace(/Faul
  * the rest. Tags: the source's user tags plus this rotation's, which make a re-run adopt the
  * instance and refuse one that is not this rotation's.
  */
-export const restoreInstance = async (state: RotationState): Promise<RestoreResult> => {
+const restoreInstanceOfInstance = async (state: InstanceState): Promise<RestoreResult> => {
   const { rds } = getClients();
   const { plan } = state;
   const id = plan.names.newDbInstanceIdentifier;
@@ -111,5 +112,7 @@ const instanceFields = (id: string, status: string, db: DBInstance | undefined) 
   dbInstanceArn: db?.DBInstanceArn ?? null,
   status,
 });
+
+export const restoreInstance = byKind('RestoreInstance', { instance: restoreInstanceOfInstance });
 
 export const handler = makeHandler(restoreInstance);

@@ -5,12 +5,13 @@ import {
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { getClients } from './commons/clients.js';
+import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
 import { nextPoll } from './commons/polling.js';
 import { findInstance } from './commons/rds.js';
-import type { RetireInstanceResult, RotationState } from './commons/types.js';
+import type { InstanceState, RetireInstanceResult } from './commons/types.js';
 
 /** RDS answers this when asked to delete an instance whose deletion protection is on. */
 const PROTECTED = 'InvalidParameterCombination';
@@ -34,7 +35,7 @@ const NOT_FOUND = ['DBInstanceNotFoundFault', 'DBInstanceNotFound'];
  * and in the re-encrypted snapshot, and a snapshot taken now would be under the old key and keep
  * that key from being retired.
  */
-export const retireInstance = async (state: RotationState): Promise<RetireInstanceResult> => {
+const retireInstanceOfInstance = async (state: InstanceState): Promise<RetireInstanceResult> => {
   const { plan } = state;
   const id = plan.source.dbInstanceIdentifier;
   const { rds } = getClients();
@@ -150,5 +151,7 @@ const deleteInstance = async (rds: RDSClient, id: string): Promise<'gone' | 'del
     throw error;
   }
 };
+
+export const retireInstance = byKind('RetireInstance', { instance: retireInstanceOfInstance });
 
 export const handler = makeHandler(retireInstance);

@@ -64,7 +64,7 @@ export const retireKey = async (state: RotationState): Promise<OldKeyOutcome> =>
     const why = state.retireInstance?.reason ? ` (${state.retireInstance.reason})` : '';
     return retained(
       keyArn,
-      `The old instance ${plan.source.dbInstanceIdentifier} was not deleted${why} and is still encrypted under the old key, so the key stays.`,
+      `The old ${plan.kind === 'cluster' ? 'cluster' : 'instance'} ${plan.target.identifier} was not deleted${why} and is still encrypted under the old key, so the key stays.`,
     );
   }
   const pendingWindowDays = validPendingWindow(plan.request.oldKeyPendingWindowDays, keyArn);
@@ -296,9 +296,11 @@ const resourcesEncryptedUnder = async (
   });
   for (const backup of backups) {
     // A backup of the source instance is under the old key even when the response leaves the key out (moto does).
-    const ofSource = backup.DbiResourceId
-      ? backup.DbiResourceId === plan.source.dbiResourceId
-      : backup.DBInstanceIdentifier === plan.source.dbInstanceIdentifier;
+    const ofSource =
+      plan.kind === 'instance' &&
+      (backup.DbiResourceId
+        ? backup.DbiResourceId === plan.source.dbiResourceId
+        : backup.DBInstanceIdentifier === plan.source.dbInstanceIdentifier);
     if (!under(backup.KmsKeyId) && !(ofSource && !backup.KmsKeyId)) continue;
     add({
       kind: 'db-instance-automated-backup',

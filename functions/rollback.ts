@@ -1,6 +1,7 @@
 import { ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
 import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
+import { byKind } from './commons/dispatch.js';
 import { normaliseDns, recordsNamed, targetOf, upsertCname } from './commons/dns.js';
 import { makeHandler } from './commons/handler.js';
 import { describeKeyOrNull } from './commons/kms-keys.js';
@@ -8,7 +9,7 @@ import { logger } from './commons/logger.js';
 import { nextPoll } from './commons/polling.js';
 import { findInstance, findSnapshot } from './commons/rds.js';
 import { ensureInstanceStarted } from './commons/start-instance.js';
-import type { FailureInfo, RollbackResult, RotationState } from './commons/types.js';
+import type { FailureInfo, InstanceState, RollbackResult } from './commons/types.js';
 
 /**
  * Runs after any failure. It undoes what is safe to undo given how far the rotation got, and
@@ -27,9 +28,9 @@ import type { FailureInfo, RollbackResult, RotationState } from './commons/types
  *
  * It is a reconciling loop like the other steps: it carries `undone` forward between polls.
  */
-export const rollback = async (state: RotationState): Promise<RollbackResult> => {
+const rollbackOfInstance = async (state: InstanceState): Promise<RollbackResult> => {
   // Absent when preflight itself failed.
-  const plan = state.plan as RotationState['plan'] | undefined;
+  const plan = state.plan as InstanceState['plan'] | undefined;
   if (!plan || state.lock?.acquired !== true) {
     return {
       done: true,
@@ -100,7 +101,7 @@ export const rollback = async (state: RotationState): Promise<RollbackResult> =>
  * old instance. Derived from the plan, not from the freeze result, so a lifted protection whose
  * response was lost is restored too. True if it turned the protection on.
  */
-const restoreDeletionProtection = async (state: RotationState): Promise<boolean> => {
+const restoreDeletionProtection = async (state: InstanceState): Promise<boolean> => {
   const { plan } = state;
   if (!plan.source.config.deletionProtection || !plan.decisions.deleteOldInstance) return false;
   const { rds } = getClients();
@@ -117,7 +118,7 @@ const restoreDeletionProtection = async (state: RotationState): Promise<boolean>
 };
 
 /** UPSERT the record back to the source endpoint if it points at the new one. True if it changed it. */
-const pointRecordBack = async (state: RotationState): Promise<boolean> => {
+const pointRecordBack = async (state: InstanceState): Promise<boolean> => {
   const { plan } = state;
   const newValue = state.cutover?.newValue ?? state.validation?.endpointAddress;
   if (plan.cutover.type !== 'cname' || !newValue) return false;
@@ -137,7 +138,7 @@ const pointRecordBack = async (state: RotationState): Promise<boolean> => {
 
 /** What the rotation created that still exists, for a person to inspect or delete (not what is in service). */
 const artifactsOf = async (
-  state: RotationState,
+  state: InstanceState,
   { inService }: { inService: boolean },
 ): Promise<string[]> => {
   // Only what still exists: RetireKey, for one, deletes the source snapshot before it schedules the old key.
@@ -177,7 +178,7 @@ const describeOutcome = (
   leftBehind: string[],
   whyLeft: string,
   cutoverDone: boolean,
-  state: RotationState,
+  state: InstanceState,
 ): string => {
   const parts = [messageOf(failure).replace(/\.?$/, '.')];
   if (cutoverDone && state.cutover) {
@@ -212,5 +213,7 @@ const describeOutcome = (
   );
   return parts.join(' ');
 };
+
+export const rollback = byKind('Rollback', { instance: rollbackOfInstance });
 
 export const handler = makeHandler(rollback);

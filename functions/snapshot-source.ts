@@ -1,12 +1,13 @@
 import { CreateDBSnapshotCommand, type DBSnapshot } from '@aws-sdk/client-rds';
 import { getClients } from './commons/clients.js';
+import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
 import { assertSnapshotOwned, rotationTags } from './commons/ownership.js';
 import { nextPoll } from './commons/polling.js';
 import { assertSnapshotHealthy, findSnapshot } from './commons/rds.js';
-import type { RotationState, SnapshotResult } from './commons/types.js';
+import type { InstanceState, SnapshotResult } from './commons/types.js';
 
 /**
  * Snapshot the source (still under the old key) and wait until the snapshot is `available`.
@@ -17,7 +18,7 @@ import type { RotationState, SnapshotResult } from './commons/types.js';
  * CopyTagsToSnapshot (RDS User Guide, "Copying tags to DB instance snapshots"), so the source's
  * user tags are passed explicitly when the source copies tags to its snapshots.
  */
-export const snapshotSource = async (state: RotationState): Promise<SnapshotResult> => {
+const snapshotSourceOfInstance = async (state: InstanceState): Promise<SnapshotResult> => {
   const { rds } = getClients();
   const { plan } = state;
   const id = plan.names.sourceSnapshotIdentifier;
@@ -94,5 +95,7 @@ const snapshotFields = (id: string, status: string, snapshot: DBSnapshot | undef
   kmsKeyId: snapshot?.KmsKeyId ?? null,
   status,
 });
+
+export const snapshotSource = byKind('SnapshotSource', { instance: snapshotSourceOfInstance });
 
 export const handler = makeHandler(snapshotSource);

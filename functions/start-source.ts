@@ -1,10 +1,11 @@
 import { getClients } from './commons/clients.js';
+import { byKind } from './commons/dispatch.js';
 import { PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
 import { findInstance } from './commons/rds.js';
 import { ensureInstanceStarted } from './commons/start-instance.js';
-import type { RotationState, StartSourceResult } from './commons/types.js';
+import type { InstanceState, StartSourceResult } from './commons/types.js';
 
 /**
  * Cutover "none": the new instance stands beside the source and clients keep using the source.
@@ -13,7 +14,7 @@ import type { RotationState, StartSourceResult } from './commons/types.js';
  *
  * `started` says whether Rekey issued the start; it stays true on every poll after that.
  */
-export const startSource = async (state: RotationState): Promise<StartSourceResult> => {
+const startSourceOfInstance = async (state: InstanceState): Promise<StartSourceResult> => {
   const { plan } = state;
   const id = plan.source.dbInstanceIdentifier;
   if (plan.cutover.type !== 'none') {
@@ -45,5 +46,7 @@ export const startSource = async (state: RotationState): Promise<StartSourceResu
     ? { done: true, status: result.status, started }
     : { done: false, status: result.status, started, poll: result.poll };
 };
+
+export const startSource = byKind('StartSource', { instance: startSourceOfInstance });
 
 export const handler = makeHandler(startSource);

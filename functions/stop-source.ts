@@ -1,11 +1,12 @@
 import { ModifyDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { getClients } from './commons/clients.js';
+import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
 import { nextPoll } from './commons/polling.js';
 import { assertInstanceHealthy, findInstance } from './commons/rds.js';
-import type { FreezeResult, RotationState } from './commons/types.js';
+import type { FreezeResult, InstanceState } from './commons/types.js';
 
 const NOT_NOW = ['InvalidDBInstanceStateFault', 'InvalidDBInstanceState'];
 
@@ -21,7 +22,7 @@ const NOT_NOW = ['InvalidDBInstanceStateFault', 'InvalidDBInstanceState'];
  * and starting the old database again after the cutover would let clients with a stale DNS answer
  * write to a database that is about to be deleted. Rollback turns the protection on again.
  */
-export const stopSource = async (state: RotationState): Promise<FreezeResult> => {
+const stopSourceOfInstance = async (state: InstanceState): Promise<FreezeResult> => {
   const { rds } = getClients();
   const { plan } = state;
   const id = plan.source.dbInstanceIdentifier;
@@ -74,5 +75,7 @@ export const stopSource = async (state: RotationState): Promise<FreezeResult> =>
   }
   return waiting('stopping');
 };
+
+export const stopSource = byKind('StopSource', { instance: stopSourceOfInstance });
 
 export const handler = makeHandler(stopSource);

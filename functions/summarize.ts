@@ -1,12 +1,13 @@
+import { byKind } from './commons/dispatch.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
-import { type RotationOutput, type RotationState, required } from './commons/types.js';
+import { type InstanceState, type RotationOutput, required } from './commons/types.js';
 
 /**
  * The execution output: every resource, key, time and decision of a successful rotation, in
  * one object a person (or a compliance reviewer, months later) can read without the history.
  */
-export const summarize = async (state: RotationState): Promise<RotationOutput> => {
+const summarizeOfInstance = async (state: InstanceState): Promise<RotationOutput> => {
   const { plan } = state;
   const newKey = required(state, 'newKey');
   const validation = required(state, 'validation');
@@ -16,6 +17,7 @@ export const summarize = async (state: RotationState): Promise<RotationOutput> =
 
   const output: RotationOutput = {
     rotationId: plan.rotationId,
+    strategy: { requested: plan.strategy.requested, used: plan.strategy.used, reason: plan.strategy.reason },
     sourceDbInstanceIdentifier: plan.source.dbInstanceIdentifier,
     newDbInstanceIdentifier: validation.dbInstanceIdentifier,
     newEndpoint: { address: validation.endpointAddress, port: validation.port },
@@ -55,5 +57,7 @@ export const summarize = async (state: RotationState): Promise<RotationOutput> =
   logger.info('rotation complete', { output });
   return output;
 };
+
+export const summarize = byKind('Summarize', { instance: summarizeOfInstance });
 
 export const handler = makeHandler(summarize);

@@ -1,4 +1,5 @@
 import { getClients } from './commons/clients.js';
+import { byKind } from './commons/dispatch.js';
 import { ValidationFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { captureInstanceConfig, diffConfig, formatDiff } from './commons/instance-config.js';
@@ -7,7 +8,7 @@ import { logger } from './commons/logger.js';
 import { TAG_ROTATION_ID } from './commons/naming.js';
 import { carriesRotationId } from './commons/ownership.js';
 import { findInstance } from './commons/rds.js';
-import { type RotationState, required, type ValidationResult } from './commons/types.js';
+import { type InstanceState, required, type ValidationResult } from './commons/types.js';
 
 const describeError = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -18,7 +19,7 @@ const describeError = (error: unknown): string =>
  * the source's configuration field by field. Read-only. Every problem is reported at once, so one
  * failed execution tells a person everything to fix.
  */
-export const validateInstance = async (state: RotationState): Promise<ValidationResult> => {
+const validateInstanceOfInstance = async (state: InstanceState): Promise<ValidationResult> => {
   const { rds, kms } = getClients();
   const { plan } = state;
   const newKey = required(state, 'newKey');
@@ -92,5 +93,7 @@ export const validateInstance = async (state: RotationState): Promise<Validation
     checkedAt: new Date().toISOString(),
   };
 };
+
+export const validateInstance = byKind('ValidateInstance', { instance: validateInstanceOfInstance });
 
 export const handler = makeHandler(validateInstance);

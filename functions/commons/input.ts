@@ -8,15 +8,24 @@ import { DB_IDENTIFIER_MAX, DB_IDENTIFIER_PATTERN } from './naming.js';
  * default. Every refusal names the field, what is expected and what was given.
  */
 
-const dbIdentifier = z
-  .string({
-    error: 'must be a string: the identifier of the DB instance whose key to rotate, e.g. "orders-db"',
-  })
-  .max(DB_IDENTIFIER_MAX, `must be at most ${DB_IDENTIFIER_MAX} characters`)
-  .regex(
-    DB_IDENTIFIER_PATTERN,
-    'must be an RDS DB instance identifier: letters, digits and single hyphens, starting with a letter',
-  );
+const identifier = (what: string, example: string) =>
+  z
+    .string({
+      error: `must be a string: the identifier of the ${what} whose key to rotate, e.g. "${example}"`,
+    })
+    .max(DB_IDENTIFIER_MAX, `must be at most ${DB_IDENTIFIER_MAX} characters`)
+    .regex(
+      DB_IDENTIFIER_PATTERN,
+      `must be an RDS ${what} identifier: letters, digits and single hyphens, starting with a letter`,
+    );
+
+const dnsName = (required: string) =>
+  z
+    .string({ error: required })
+    .min(1)
+    .max(255, 'must be at most 255 characters')
+    .regex(/^[a-zA-Z0-9_*.-]+$/, 'must be a DNS name such as orders.db.example.internal')
+    .transform((name) => name.toLowerCase().replace(/\.$/, ''));
 
 const cnameCutover = z.strictObject({
   type: z.literal('cname'),
@@ -25,14 +34,13 @@ const cnameCutover = z.strictObject({
     .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone id such as Z0123456789ABC')
     .transform((id) => id.replace(/^\/hostedzone\//, ''))
     .optional(),
-  recordName: z
-    .string({
-      error: 'is required with type "cname": the DNS name clients use, e.g. orders.db.example.internal',
-    })
-    .min(1)
-    .max(255, 'must be at most 255 characters')
-    .regex(/^[a-zA-Z0-9_*.-]+$/, 'must be a DNS name such as orders.db.example.internal')
-    .transform((name) => name.toLowerCase().replace(/\.$/, '')),
+  recordName: dnsName(
+    'is required with type "cname": the DNS name clients use, e.g. orders.db.example.internal',
+  ),
+  /** Aurora only: a CNAME that points at the cluster's reader endpoint, moved to the new reader endpoint. */
+  readerRecordName: dnsName(
+    'must be a DNS name: the CNAME that points at the cluster reader endpoint',
+  ).optional(),
   ttl: z
     .number({ error: 'must be a whole number of seconds, e.g. 60' })
     .int('must be a whole number of seconds')
@@ -42,20 +50,25 @@ const cnameCutover = z.strictObject({
 });
 
 const noCutover = z.strictObject({ type: z.literal('none') });
+const renameCutover = z.strictObject({ type: z.literal('rename') });
+
+const CUTOVER_SHAPES =
+  '{"type":"cname", "recordName", "hostedZoneId"?}, {"type":"rename"} or {"type":"none"}';
 
 const RotationInputObject = z.strictObject(
   {
-    dbInstanceIdentifier: dbIdentifier.optional(),
-    dbClusterIdentifier: z
-      .string({ error: 'must be a string (and this version rotates DB instances only)' })
-      .optional(),
-    cutover: z.discriminatedUnion('type', [cnameCutover, noCutover], {
+    dbInstanceIdentifier: identifier('DB instance', 'orders-db').optional(),
+    dbClusterIdentifier: identifier('Aurora DB cluster', 'orders-cluster').optional(),
+    strategy: z
+      .enum(['snapshot', 'blue-green', 'auto'], { error: 'must be "snapshot", "blue-green" or "auto"' })
+      .default('snapshot'),
+    cutover: z.discriminatedUnion('type', [cnameCutover, renameCutover, noCutover], {
       error: (issue) =>
         issue.code === 'invalid_union' && issue.input && typeof issue.input === 'object'
-          ? 'must be "cname" or "none"'
+          ? 'must be "cname", "rename" or "none"'
           : issue.input === undefined
-            ? 'is required: {"type":"cname", "recordName", "hostedZoneId"?} or {"type":"none"}'
-            : 'must be an object: {"type":"cname", "recordName", "hostedZoneId"?} or {"type":"none"}',
+            ? `is required: ${CUTOVER_SHAPES}`
+            : `must be an object: ${CUTOVER_SHAPES}`,
     }),
     writeFreeze: z.enum(['stop', 'none'], { error: 'must be "stop" or "none"' }).default('stop'),
     oldInstance: z.enum(['delete', 'retain'], { error: 'must be "delete" or "retain"' }).default('delete'),
@@ -91,30 +104,43 @@ const RotationInputObject = z.strictObject(
 );
 
 /**
- * Exactly one target. This version rotates DB instances; an Aurora cluster is refused by name.
- * It runs even when other fields are wrong (`when`), so every problem is reported at once.
+ * Exactly one target, and the combinations that cannot work. It runs even when other fields are
+ * wrong (`when`), so every problem is reported at once.
  */
 export const RotationInputSchema = RotationInputObject.superRefine(
   (value, ctx) => {
-    const cluster = typeof value.dbClusterIdentifier === 'string' ? value.dbClusterIdentifier : undefined;
-    if (value.dbInstanceIdentifier && cluster) {
+    const raw = value as Record<string, unknown>;
+    const instance = raw.dbInstanceIdentifier;
+    const cluster = raw.dbClusterIdentifier;
+    if (typeof instance === 'string' && typeof cluster === 'string') {
       ctx.addIssue({
         code: 'custom',
         path: ['dbClusterIdentifier'],
         message: 'give either dbInstanceIdentifier or dbClusterIdentifier, not both',
       });
-    } else if (cluster) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['dbClusterIdentifier'],
-        message:
-          'Aurora clusters are not supported by this version of Rekey, which rotates DB instances: give dbInstanceIdentifier',
-      });
-    } else if (!value.dbInstanceIdentifier && value.dbClusterIdentifier === undefined) {
+    } else if (instance === undefined && cluster === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['dbInstanceIdentifier'],
-        message: 'is required: the identifier of the DB instance whose key to rotate, e.g. "orders-db"',
+        message:
+          'is required: the DB instance whose key to rotate, e.g. "orders-db" (or dbClusterIdentifier for an Aurora cluster)',
+      });
+    }
+    const cutover = raw.cutover as { type?: unknown; readerRecordName?: unknown } | undefined;
+    if (cutover?.type === 'cname' && cutover.readerRecordName !== undefined && cluster === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cutover', 'readerRecordName'],
+        message:
+          'applies only to an Aurora cluster (dbClusterIdentifier): a DB instance has no reader endpoint',
+      });
+    }
+    if (raw.strategy === 'blue-green' && cutover?.type === 'rename') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cutover', 'type'],
+        message:
+          'cannot be "rename" with strategy "blue-green": a Blue/Green switchover keeps the endpoints by itself. Use "none" (or "cname" to have the record checked)',
       });
     }
   },
@@ -124,12 +150,21 @@ export const RotationInputSchema = RotationInputObject.superRefine(
   },
 );
 
-export type RotationInput = Omit<
-  z.output<typeof RotationInputSchema>,
-  'dbInstanceIdentifier' | 'dbClusterIdentifier'
-> & {
-  dbInstanceIdentifier: string;
-};
+export type RotationInput = z.output<typeof RotationInputSchema>;
+
+/** What a rotation targets: one DB instance, or one Aurora cluster with its member instances. */
+export type TargetKind = 'instance' | 'cluster';
+
+export interface RotationTarget {
+  kind: TargetKind;
+  identifier: string;
+}
+
+/** The target of a parsed input (the schema guarantees exactly one identifier). */
+export const rotationTarget = (request: RotationInput): RotationTarget =>
+  request.dbClusterIdentifier !== undefined
+    ? { kind: 'cluster', identifier: request.dbClusterIdentifier }
+    : { kind: 'instance', identifier: request.dbInstanceIdentifier ?? '' };
 
 const describeGiven = (value: unknown): string => {
   if (value === undefined) return 'missing';
@@ -161,11 +196,7 @@ export const formatInputIssues = (error: z.ZodError, raw: unknown): string[] =>
 /** Parses the execution input or throws `InvalidInputError` listing every problem at once. */
 export const parseRotationInput = (raw: unknown): RotationInput => {
   const result = RotationInputSchema.safeParse(raw);
-  if (result.success) {
-    // The refinement guarantees an instance identifier and no cluster identifier.
-    const { dbClusterIdentifier: _cluster, ...input } = result.data;
-    return input as RotationInput;
-  }
+  if (result.success) return result.data;
   const problems = formatInputIssues(result.error, raw);
   throw new InvalidInputError(
     `The rotation input is invalid. Fix it and start again: ${problems.join('; ')}.`,

@@ -1,3 +1,4 @@
+import type { RotationTarget } from './input.js';
 import type { RotationPlan } from './types.js';
 
 /**
@@ -31,17 +32,17 @@ export const lockTableName = (): string => {
  * unique in it. The database and idempotency keys derive from the input alone, so CheckStart can
  * read them before preflight; the key lock needs the source's key ARN, known after preflight.
  */
-export const databaseLockKey = (dbInstanceIdentifier: string): string =>
-  `db#${dbInstanceIdentifier.toLowerCase()}`;
+export const databaseLockKey = (target: RotationTarget): string =>
+  `${target.kind === 'cluster' ? 'cluster' : 'db'}#${target.identifier.toLowerCase()}`;
 
 export const keyLockKey = (kmsKeyArn: string): string => `key#${kmsKeyArn}`;
 
-export const idempotencyLockKey = (dbInstanceIdentifier: string, idempotencyKey: string): string =>
-  `once#${dbInstanceIdentifier.toLowerCase()}#${idempotencyKey}`;
+export const idempotencyLockKey = (target: RotationTarget, idempotencyKey: string): string =>
+  `once#${target.kind === 'cluster' ? 'cluster:' : ''}${target.identifier.toLowerCase()}#${idempotencyKey}`;
 
 /** The lock keys a rotation holds. */
 export const lockKeysOf = (plan: RotationPlan): string[] => [
-  databaseLockKey(plan.source.dbInstanceIdentifier),
+  databaseLockKey(plan.target),
   keyLockKey(plan.source.kmsKeyArn),
 ];
 

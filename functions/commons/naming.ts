@@ -28,6 +28,8 @@ const trimIdentifier = (value: string, max: number): string => value.slice(0, ma
 
 export interface RotationNames {
   newDbInstanceIdentifier: string;
+  /** Where a rename cutover moves the source: `<id>-old-<rotation id>`. */
+  asideDbInstanceIdentifier: string;
   sourceSnapshotIdentifier: string;
   copySnapshotIdentifier: string;
   keyAlias: string;
@@ -37,8 +39,10 @@ export const namesFor = (rotationId: string, sourceDbInstanceIdentifier: string)
   const source = sourceDbInstanceIdentifier.toLowerCase();
   const suffix = `-${rotationId}`;
   const base = trimIdentifier(source, DB_IDENTIFIER_MAX - suffix.length);
+  const aside = `-old-${rotationId}`;
   return {
     newDbInstanceIdentifier: `${base}${suffix}`,
+    asideDbInstanceIdentifier: `${trimIdentifier(source, DB_IDENTIFIER_MAX - aside.length)}${aside}`,
     sourceSnapshotIdentifier: `rekey-${base}-${rotationId}-source`,
     copySnapshotIdentifier: `rekey-${base}-${rotationId}-reencrypted`,
     keyAlias: `alias/rekey/${source}/${rotationId}`,

@@ -2,7 +2,7 @@ import type { DBInstance, DBSnapshot, Tag } from '@aws-sdk/client-rds';
 import { PreconditionFailedError } from './errors.js';
 import { isUserTagKey, TAG_ROLE, TAG_ROTATION_ID, TAG_SOURCE_DB } from './naming.js';
 import { rdsTags } from './rds.js';
-import type { RotationPlan } from './types.js';
+import type { InstancePlan, RotationPlan } from './types.js';
 
 /**
  * What a rotation creates carries `rekey:rotation-id`, `rekey:source-db` and `rekey:role`. A step
@@ -20,7 +20,7 @@ export const rotationTags = (
   rdsTags({
     ...Object.fromEntries(Object.entries(userTags).filter(([key]) => isUserTagKey(key))),
     [TAG_ROTATION_ID]: plan.rotationId,
-    [TAG_SOURCE_DB]: plan.source.dbInstanceIdentifier,
+    [TAG_SOURCE_DB]: plan.target.identifier,
     [TAG_ROLE]: role,
   });
 
@@ -34,11 +34,13 @@ const tagValue = (tags: Tag[] | undefined, key: string): string | undefined =>
  * Throws `PreconditionFailedError` unless `snapshot` is this rotation's: taken from the source DB
  * instance and tagged with this rotation's id.
  */
-export const assertSnapshotOwned = (snapshot: DBSnapshot, plan: RotationPlan, what: string): void => {
+export const assertSnapshotOwned = (snapshot: DBSnapshot, plan: InstancePlan, what: string): void => {
   const id = snapshot.DBSnapshotIdentifier ?? '(unknown)';
   const sourceId = plan.source.dbInstanceIdentifier;
+  // A rename cutover moves the source aside before the freeze, so its snapshot names the aside identifier.
+  const sourceIds = [sourceId, ...(plan.cutover.type === 'rename' ? [plan.cutover.asideIdentifier] : [])];
   const problems: string[] = [];
-  if (snapshot.DBInstanceIdentifier !== sourceId) {
+  if (!sourceIds.includes(snapshot.DBInstanceIdentifier ?? '')) {
     problems.push(
       `it was taken from DB instance ${snapshot.DBInstanceIdentifier ?? '(unknown)'}, not ${sourceId}`,
     );

@@ -1,4 +1,5 @@
-import type { RotationInput } from './input.js';
+import type { ClusterConfig, MemberConfig } from './cluster-config.js';
+import type { RotationInput, RotationTarget } from './input.js';
 import type { ConfigDifference, InstanceConfig, Placement } from './instance-config.js';
 import type { RotationNames } from './naming.js';
 import type { Poll } from './polling.js';
@@ -18,7 +19,30 @@ export interface CnameCutoverPlan {
   previousValue: string;
 }
 
-export type CutoverPlan = CnameCutoverPlan | { type: 'none' };
+export interface ClusterCnameCutoverPlan extends CnameCutoverPlan {
+  /** The CNAME of the reader endpoint, when the input names one. */
+  reader: { hostedZoneId: string; recordName: string; previousValue: string } | null;
+}
+
+export interface RenameCutoverPlan {
+  type: 'rename';
+  /** The identifier the source is renamed to, out of the way: `<id>-old-<rotation id>`. */
+  asideIdentifier: string;
+  /** The endpoint clients use, which the new database takes over with the original identifier. */
+  endpointAddress: string;
+}
+
+export type CutoverPlan = CnameCutoverPlan | ClusterCnameCutoverPlan | RenameCutoverPlan | { type: 'none' };
+
+/** Which strategy moves the data, and why (`auto` decides in preflight). */
+export interface StrategyDecision {
+  requested: 'snapshot' | 'blue-green' | 'auto';
+  used: 'snapshot' | 'blue-green';
+  /** One sentence: why this strategy, for the output and the evidence. */
+  reason: string;
+  /** Why Blue/Green cannot be used for this database; empty when it can. */
+  blueGreenIneligible: string[];
+}
 
 /** What the rotation will do, decided once in preflight and explained in `notes`. */
 export interface Decisions {
@@ -35,6 +59,11 @@ export interface Decisions {
   notes: string[];
 }
 
+export interface ReadReplicaDescription {
+  dbInstanceIdentifier: string;
+  dbInstanceArn: string;
+}
+
 export interface SourceDescription {
   dbInstanceIdentifier: string;
   dbInstanceArn: string;
@@ -46,9 +75,32 @@ export interface SourceDescription {
   keyManager: string;
   config: InstanceConfig;
   placement: Placement;
+  /** In-Region read replicas (only a Blue/Green rotation carries them over; a snapshot rotation refuses them). */
+  readReplicas: ReadReplicaDescription[];
 }
 
-export interface RotationPlan {
+export interface ClusterMemberDescription {
+  dbInstanceIdentifier: string;
+  dbInstanceArn: string;
+  isWriter: boolean;
+  config: MemberConfig;
+}
+
+export interface ClusterSourceDescription {
+  dbClusterIdentifier: string;
+  dbClusterArn: string;
+  /** The writer (cluster) endpoint. */
+  endpointAddress: string;
+  readerEndpointAddress: string | null;
+  port: number | null;
+  kmsKeyArn: string;
+  /** `CUSTOMER` or `AWS` (the `aws/rds` key, which can never be scheduled for deletion). */
+  keyManager: string;
+  config: ClusterConfig;
+  members: ClusterMemberDescription[];
+}
+
+interface PlanBase {
   rotationId: string;
   executionId: string;
   startedAt: string;
@@ -56,11 +108,24 @@ export interface RotationPlan {
   region: string;
   accountId: string;
   request: RotationInput;
-  source: SourceDescription;
+  target: RotationTarget;
+  strategy: StrategyDecision;
   names: RotationNames;
   cutover: CutoverPlan;
   decisions: Decisions;
 }
+
+export interface InstancePlan extends PlanBase {
+  kind: 'instance';
+  source: SourceDescription;
+}
+
+export interface ClusterPlan extends PlanBase {
+  kind: 'cluster';
+  source: ClusterSourceDescription;
+}
+
+export type RotationPlan = InstancePlan | ClusterPlan;
 
 /** A step that acts and then waits: `done: false` sends the state machine round its Wait loop. */
 export interface Reconciled {
@@ -184,10 +249,10 @@ export interface RollbackResult extends Reconciled {
   cause: string;
 }
 
-export interface RotationState {
+export interface RotationState<P extends RotationPlan = RotationPlan> {
   input: unknown;
   start?: StartCheck;
-  plan: RotationPlan;
+  plan: P;
   lock?: LockResult;
   newKey?: NewKey;
   freeze?: FreezeResult;
@@ -207,9 +272,14 @@ export interface RotationState {
   lockReleaseError?: FailureInfo;
 }
 
+export type InstanceState = RotationState<InstancePlan>;
+export type ClusterState = RotationState<ClusterPlan>;
+
 /** The output of a successful execution (the `Summarize` step). */
 export interface RotationOutput {
   rotationId: string;
+  /** The strategy used and why (`auto` records what it chose). */
+  strategy: { requested: string; used: string; reason: string };
   sourceDbInstanceIdentifier: string;
   newDbInstanceIdentifier: string;
   newEndpoint: { address: string; port: number | null };

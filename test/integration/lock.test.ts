@@ -18,7 +18,10 @@ const rotation = (
   const state = stepEvent('acquire-lock');
   state.plan.rotationId = rotationId;
   state.plan.executionId = `arn:aws:states:us-east-1:123456789012:execution:rekey:${rotationId}`;
-  if (overrides.db) state.plan.source.dbInstanceIdentifier = overrides.db;
+  if (overrides.db) {
+    state.plan.source.dbInstanceIdentifier = overrides.db;
+    state.plan.target.identifier = overrides.db;
+  }
   if (overrides.idempotencyKey) state.plan.request.idempotencyKey = overrides.idempotencyKey;
   return state;
 };

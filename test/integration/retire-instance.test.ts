@@ -7,7 +7,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { seedSample } from '../../cli/seed.js';
 import { getClients } from '../../functions/commons/clients.js';
-import type { RetireInstanceResult, RotationState } from '../../functions/commons/types.js';
+import type { InstanceState, RetireInstanceResult } from '../../functions/commons/types.js';
 import { retireInstance } from '../../functions/retire-instance.js';
 import { useEmulator } from '../support/emulator.js';
 import { stepEvent } from '../support/events.js';
@@ -37,7 +37,7 @@ const createInstance = (id: string) =>
   );
 
 /** The seeded source (deletion protection on, running) and the new instance beside it. */
-const prepare = async (): Promise<RotationState> => {
+const prepare = async (): Promise<InstanceState> => {
   await seedSample();
   const state = stepEvent('retire-instance');
   await createInstance(state.plan.names.newDbInstanceIdentifier);
@@ -59,7 +59,7 @@ const liftProtectionAndStop = async () => {
 };
 
 /** Runs the step the way the state machine does: again, with its own output, until done. */
-const runUntilDone = async (state: RotationState): Promise<RetireInstanceResult[]> => {
+const runUntilDone = async (state: InstanceState): Promise<RetireInstanceResult[]> => {
   const results: RetireInstanceResult[] = [];
   let current = state;
   for (let i = 0; i < 6; i += 1) {

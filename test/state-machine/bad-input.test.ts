@@ -129,7 +129,7 @@ const CASES: Case[] = [
     name: 'an unknown cutover type',
     input: () => withCutover({ type: 'dns', recordName: SAMPLE.recordName }),
     error: 'InvalidInputError',
-    cause: /cutover.type: must be "cname" or "none" \(given: "dns"\)/,
+    cause: /cutover.type: must be "cname", "rename" or "none" \(given: "dns"\)/,
   },
   {
     name: 'a hosted zone that does not exist',

@@ -1,6 +1,6 @@
 import type { DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
 import type { InstanceConfig } from '../../functions/commons/instance-config.js';
-import type { RotationState } from '../../functions/commons/types.js';
+import type { InstanceState } from '../../functions/commons/types.js';
 
 /**
  * A DescribeDBInstances answer for an instance whose configuration is `config`: the inverse of
@@ -49,7 +49,7 @@ export const dbInstanceFrom = (config: InstanceConfig, overrides: Partial<DBInst
 });
 
 /** The new instance as this rotation restored it and configured it: available, under the new key, tagged. */
-export const newInstanceOf = (state: RotationState, overrides: Partial<DBInstance> = {}): DBInstance => {
+export const newInstanceOf = (state: InstanceState, overrides: Partial<DBInstance> = {}): DBInstance => {
   const { plan } = state;
   const id = plan.names.newDbInstanceIdentifier;
   const config = plan.source.config;
@@ -73,7 +73,7 @@ export const newInstanceOf = (state: RotationState, overrides: Partial<DBInstanc
 
 /** A snapshot this rotation created under `identifier`. */
 export const rotationSnapshot = (
-  state: RotationState,
+  state: InstanceState,
   identifier: string,
   role: string,
   overrides: Partial<DBSnapshot> = {},

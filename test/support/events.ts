@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CheckStartInput } from '../../functions/check-start.js';
-import type { RotationState } from '../../functions/commons/types.js';
+import type { InstanceState } from '../../functions/commons/types.js';
 import type { PreflightInput } from '../../functions/preflight.js';
 
 const eventsDir = fileURLToPath(new URL('../../events/', import.meta.url));
 
 /** A fresh copy of `events/steps/<name>.json`: the execution state a step receives (also used by `sam local invoke`). */
-export const stepEvent = (name: string): RotationState =>
-  JSON.parse(readFileSync(`${eventsDir}steps/${name}.json`, 'utf8')) as RotationState;
+export const stepEvent = (name: string): InstanceState =>
+  JSON.parse(readFileSync(`${eventsDir}steps/${name}.json`, 'utf8')) as InstanceState;
 
 /** A fresh copy of `events/steps/preflight.json`: what the state machine passes to Preflight. */
 export const preflightEvent = (): PreflightInput =>
