@@ -1,3 +1,4 @@
+import type { DBInstance } from '@aws-sdk/client-rds';
 import { GetChangeCommand, type ResourceRecordSet, type Route53Client } from '@aws-sdk/client-route-53';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
@@ -5,8 +6,17 @@ import { normaliseDns, recordsNamed, targetOf, upsertCname } from './commons/dns
 import { CutoverFailedError, isAwsError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
+import { carriesRotationId } from './commons/ownership.js';
 import { nextPoll } from './commons/polling.js';
-import type { CnameCutoverPlan, CutoverResult, InstanceState } from './commons/types.js';
+import { findInstance } from './commons/rds.js';
+import { reconcileRename } from './commons/rename.js';
+import type {
+  CnameCutoverPlan,
+  CnameCutoverResult,
+  CutoverResult,
+  InstanceState,
+  RenameCutoverResult,
+} from './commons/types.js';
 
 /** The `changeStatus` reported while no change has been accepted yet (Route 53 itself says PENDING or INSYNC). */
 const NOT_SUBMITTED = 'NOT_SUBMITTED';
@@ -113,7 +123,10 @@ const submitChange = async (
  * - with a change id, wait until Route 53 reports it INSYNC, then read the record back: it must
  *   point at the new endpoint (`verified`), which is what allows the old instance to be retired.
  */
-const cutoverOfInstance = async (state: InstanceState): Promise<CutoverResult> => {
+const cutoverOfInstance = async (state: InstanceState): Promise<CutoverResult> =>
+  state.plan.cutover.type === 'rename' ? renameCutover(state) : cnameCutover(state);
+
+const cnameCutover = async (state: InstanceState): Promise<CnameCutoverResult> => {
   const { plan } = state;
   if (plan.cutover.type !== 'cname') {
     throw new PreconditionFailedError(
@@ -132,7 +145,7 @@ const cutoverOfInstance = async (state: InstanceState): Promise<CutoverResult> =
   const { route53 } = getClients();
   const previousValue = normaliseDns(cname.previousValue);
   const newValue = normaliseDns(validation.endpointAddress);
-  const previous = state.cutover;
+  const previous = state.cutover?.type === 'cname' ? state.cutover : undefined;
   const what = `Switching ${cname.recordName} to ${newValue}`;
   const result = { type: 'cname', previousValue, newValue } as const;
 
@@ -201,6 +214,92 @@ const cutoverOfInstance = async (state: InstanceState): Promise<CutoverResult> =
     verified: false,
     poll: nextPoll(previous?.poll, 'cutover', submitted.changeStatus, what),
   };
+};
+
+/**
+ * Rename cutover: the new instance takes the source's identifier, so clients keep their hostname.
+ * Two renames, in order, each checked before it is made: the source moves aside (already done
+ * before the stop when writes were frozen), then the new instance takes the original identifier.
+ * Verified once the new instance answers under the original identifier, `available`, with the
+ * original endpoint address. Rollback undoes the renames in reverse order.
+ */
+const renameCutover = async (state: InstanceState): Promise<RenameCutoverResult> => {
+  const { plan } = state;
+  const validation = state.validation;
+  if (plan.cutover.type !== 'rename' || !validation) {
+    throw new PreconditionFailedError(
+      'The rename cutover needs a rename plan and a validated new instance. Nothing was renamed. ' +
+        'This is a state machine wiring error: report it with the execution ARN.',
+    );
+  }
+  const { rds } = getClients();
+  const original = plan.source.dbInstanceIdentifier;
+  const aside = plan.cutover.asideIdentifier;
+  const endpoint = normaliseDns(plan.cutover.endpointAddress);
+  const previous = state.cutover?.type === 'rename' ? state.cutover : undefined;
+  const result = {
+    type: 'rename',
+    oldIdentifier: aside,
+    newIdentifier: original,
+    previousValue: endpoint,
+    newValue: endpoint,
+    sourceMoveRequested: previous?.sourceMoveRequested ?? false,
+    newRenameRequested: previous?.newRenameRequested ?? false,
+  } as const;
+  const waiting = (
+    phase: RenameCutoverResult['phase'],
+    status: string,
+    requested: Partial<RenameCutoverResult>,
+  ): RenameCutoverResult => ({
+    ...result,
+    ...requested,
+    phase,
+    status,
+    done: false,
+    verified: false,
+    poll: nextPoll(
+      previous?.poll,
+      'cutover',
+      status,
+      `Renaming ${validation.dbInstanceIdentifier} to ${original}`,
+    ),
+  });
+  const isOurs = (db: DBInstance) => carriesRotationId(db.TagList, plan.rotationId);
+
+  const movedAside = await reconcileRename(rds, {
+    from: original,
+    to: aside,
+    expectedAtTarget: () => true,
+    requested: result.sourceMoveRequested,
+    what: `Moving the source ${original} aside to ${aside}`,
+  });
+  if (!movedAside.done) {
+    // The original name may already be ours: the new instance got it and the source is settling aside.
+    return waiting('moving-source-aside', movedAside.status, { sourceMoveRequested: movedAside.requested });
+  }
+
+  const renamed = await reconcileRename(rds, {
+    from: validation.dbInstanceIdentifier,
+    to: original,
+    expectedAtTarget: isOurs,
+    requested: result.newRenameRequested,
+    what: `Giving the new instance ${validation.dbInstanceIdentifier} the original identifier ${original}`,
+  });
+  const requested = { sourceMoveRequested: true, newRenameRequested: renamed.requested };
+  if (!renamed.done) return waiting('renaming-new-instance', renamed.status, requested);
+
+  const db = await findInstance(rds, original);
+  const address = normaliseDns(db?.Endpoint?.Address ?? '');
+  if (db?.DBInstanceStatus !== 'available' || address !== endpoint) {
+    // RDS publishes the new endpoint within about 10 minutes of a rename.
+    return waiting(
+      'renaming-new-instance',
+      address ? `${db?.DBInstanceStatus} at ${address}` : 'no endpoint yet',
+      requested,
+    );
+  }
+  logger.info('rename cutover verified', { dbInstanceIdentifier: original, endpoint, aside });
+  return { ...result, ...requested, phase: 'done', status: 'available', done: true, verified: true };
 };
 
 export const cutover = byKind('Cutover', { instance: cutoverOfInstance });

@@ -37,7 +37,8 @@ const NOT_FOUND = ['DBInstanceNotFoundFault', 'DBInstanceNotFound'];
  */
 const retireInstanceOfInstance = async (state: InstanceState): Promise<RetireInstanceResult> => {
   const { plan } = state;
-  const id = plan.source.dbInstanceIdentifier;
+  // A rename cutover gave the original identifier to the new instance; the source is aside.
+  const id = plan.cutover.type === 'rename' ? plan.cutover.asideIdentifier : plan.source.dbInstanceIdentifier;
   const { rds } = getClients();
 
   if (!plan.decisions.deleteOldInstance) {

@@ -1,4 +1,4 @@
-import { ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
+import { type DBInstance, ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
 import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
@@ -6,8 +6,10 @@ import { normaliseDns, recordsNamed, targetOf, upsertCname } from './commons/dns
 import { makeHandler } from './commons/handler.js';
 import { describeKeyOrNull } from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
+import { carriesRotationId } from './commons/ownership.js';
 import { nextPoll } from './commons/polling.js';
 import { findInstance, findSnapshot } from './commons/rds.js';
+import { locateSource, reconcileRename } from './commons/rename.js';
 import { ensureInstanceStarted } from './commons/start-instance.js';
 import type { FailureInfo, InstanceState, RollbackResult } from './commons/types.js';
 
@@ -56,15 +58,28 @@ const rollbackOfInstance = async (state: InstanceState): Promise<RollbackResult>
   const cutoverDone = state.cutover?.verified === true;
   // A validated instance means the Cutover step ran. Without a change id it may still have moved the
   // record: its UPSERT succeeded but the answer was lost, and the retry failed. Treat it as submitted.
+  if (!cutoverDone && plan.cutover.type === 'rename') {
+    const undo = await undoRenames(state, plan.cutover.asideIdentifier);
+    for (const line of undo.lines) note(line);
+    if (!undo.done) return waiting(undo.poll);
+  }
+  // Rename: the same holds once the new instance had the original identifier (clients could reach it).
   const cutoverSubmitted =
-    !cutoverDone && plan.cutover.type === 'cname' && Boolean(state.cutover?.changeId || state.validation);
+    !cutoverDone &&
+    (plan.cutover.type === 'cname'
+      ? Boolean((state.cutover?.type === 'cname' && state.cutover.changeId) || state.validation)
+      : plan.cutover.type === 'rename' &&
+        ((state.cutover?.type === 'rename' && state.cutover.newRenameRequested) ||
+          undone.some((line) => line.startsWith(RENAMED_NEW_BACK))));
   if (cutoverSubmitted && plan.cutover.type === 'cname') {
     const reverted = await pointRecordBack(state);
     if (reverted) note(`pointed ${plan.cutover.recordName} back at ${plan.cutover.previousValue}`);
   }
 
   if (!cutoverDone && plan.decisions.stopSource) {
-    const id = plan.source.dbInstanceIdentifier;
+    // Aside when its original identifier could not be given back (see undoRenames).
+    const id =
+      (await locateSource(getClients().rds, plan))?.DBInstanceIdentifier ?? plan.source.dbInstanceIdentifier;
     const started = await ensureInstanceStarted(
       getClients().rds,
       id,
@@ -74,7 +89,7 @@ const rollbackOfInstance = async (state: InstanceState): Promise<RollbackResult>
     );
     if (started.started) note(`started ${id} again`);
     if (!started.done) return waiting(started.poll);
-    if (await restoreDeletionProtection(state)) note(`turned deletion protection on again for ${id}`);
+    if (await restoreDeletionProtection(state, id)) note(`turned deletion protection on again for ${id}`);
   }
 
   const removeArtifactsNow = !cutoverDone && !cutoverSubmitted && !plan.request.keepArtifactsOnFailure;
@@ -96,20 +111,89 @@ const rollbackOfInstance = async (state: InstanceState): Promise<RollbackResult>
   return { done: true, undone, leftBehind, cause };
 };
 
+const RENAMED_NEW_BACK = 'renamed the new instance back';
+
+interface UndoRenames {
+  done: boolean;
+  lines: string[];
+  poll?: RollbackResult['poll'];
+}
+
+/**
+ * Rename cutover, in reverse order: the new instance gives the original identifier back, then the
+ * source returns from the aside name (started first if stopped: RDS cannot rename a stopped
+ * instance). Keyed on names, so a re-run after a lost answer picks up where it was.
+ */
+const undoRenames = async (state: InstanceState, aside: string): Promise<UndoRenames> => {
+  const { plan } = state;
+  const { rds } = getClients();
+  const original = plan.source.dbInstanceIdentifier;
+  const newId = plan.names.newDbInstanceIdentifier;
+  const lines: string[] = [];
+  const poll = (status: string) =>
+    nextPoll(state.rollback?.poll, 'startSource', status, `Undoing the renames of ${original}`);
+  const isOurs = (db: DBInstance) => carriesRotationId(db.TagList, plan.rotationId);
+
+  const atOriginal = await findInstance(rds, original);
+  if (atOriginal && isOurs(atOriginal)) {
+    const back = await reconcileRename(rds, {
+      from: original,
+      to: newId,
+      expectedAtTarget: isOurs,
+      requested: false,
+      what: `Giving ${original} back: renaming the new instance to ${newId}`,
+    });
+    if (back.requested) lines.push(`${RENAMED_NEW_BACK} from ${original} to ${newId}`);
+    return { done: false, lines, poll: poll(back.status) };
+  }
+  const source = await findInstance(rds, aside);
+  if (!source) return { done: true, lines };
+  if (atOriginal) {
+    // Someone else's instance took the name: never rename onto it. The source stays aside.
+    lines.push(
+      `could not rename the source back: ${original} now names another DB instance, so the source keeps the name ${aside} ` +
+        `(rename it back by hand once ${original} is free: aws rds modify-db-instance --db-instance-identifier ${aside} ` +
+        `--new-db-instance-identifier ${original} --apply-immediately)`,
+    );
+    return { done: true, lines };
+  }
+  if (source.DBInstanceStatus === 'stopped' || source.DBInstanceStatus === 'starting') {
+    const started = await ensureInstanceStarted(
+      rds,
+      aside,
+      state.rollback?.poll,
+      'startSource',
+      `Starting ${aside} again to rename it back`,
+    );
+    if (started.started) lines.push(`started ${aside} again`);
+    return { done: false, lines, poll: started.poll ?? poll(started.status) };
+  }
+  const home = await reconcileRename(rds, {
+    from: aside,
+    to: original,
+    // Checked just above that nothing holds the original name.
+    expectedAtTarget: () => false,
+    requested: false,
+    what: `Renaming the source ${aside} back to ${original}`,
+  });
+  if (home.requested) lines.push(`renamed the source ${aside} back to ${original}`);
+  return { done: false, lines, poll: poll(home.status) };
+};
+
 /**
  * Stop-source lifts the source's deletion protection before the stop when the plan deletes the
  * old instance. Derived from the plan, not from the freeze result, so a lifted protection whose
  * response was lost is restored too. True if it turned the protection on.
  */
-const restoreDeletionProtection = async (state: InstanceState): Promise<boolean> => {
+const restoreDeletionProtection = async (state: InstanceState, id: string): Promise<boolean> => {
   const { plan } = state;
   if (!plan.source.config.deletionProtection || !plan.decisions.deleteOldInstance) return false;
   const { rds } = getClients();
-  const db = await findInstance(rds, plan.source.dbInstanceIdentifier);
+  const db = await findInstance(rds, id);
   if (!db || db.DeletionProtection) return false;
   await rds.send(
     new ModifyDBInstanceCommand({
-      DBInstanceIdentifier: plan.source.dbInstanceIdentifier,
+      DBInstanceIdentifier: id,
       DeletionProtection: true,
       ApplyImmediately: true,
     }),
@@ -194,7 +278,7 @@ const describeOutcome = (
     if (plan.decisions.deleteOldInstance && state.retireInstance?.done !== true) {
       const lifted = plan.source.config.deletionProtection ? ' and lifted its deletion protection' : '';
       parts.push(
-        `The old instance ${plan.source.dbInstanceIdentifier} was not deleted: Rekey stopped it to freeze writes${lifted}. ` +
+        `The old instance ${plan.cutover.type === 'rename' ? plan.cutover.asideIdentifier : plan.source.dbInstanceIdentifier} was not deleted: Rekey stopped it to freeze writes${lifted}. ` +
           'RDS starts a stopped instance again by itself after 7 days: delete it by hand once you no longer need it ' +
           '(README: Rolling back by hand).',
       );

@@ -7,6 +7,7 @@ import { logger } from './commons/logger.js';
 import { assertSnapshotOwned, rotationTags } from './commons/ownership.js';
 import { nextPoll } from './commons/polling.js';
 import { assertSnapshotHealthy, findSnapshot } from './commons/rds.js';
+import { frozenSourceIdentifier } from './commons/rename.js';
 import type { InstanceState, SnapshotResult } from './commons/types.js';
 
 /**
@@ -22,7 +23,8 @@ const snapshotSourceOfInstance = async (state: InstanceState): Promise<SnapshotR
   const { rds } = getClients();
   const { plan } = state;
   const id = plan.names.sourceSnapshotIdentifier;
-  const sourceId = plan.source.dbInstanceIdentifier;
+  // A rename cutover moved the source aside before stopping it.
+  const sourceId = frozenSourceIdentifier(plan);
   const what = `The snapshot ${id} of ${sourceId}`;
   const waiting = (status: string, snapshot?: DBSnapshot): SnapshotResult => ({
     done: false,

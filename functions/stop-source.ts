@@ -6,6 +6,7 @@ import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
 import { nextPoll } from './commons/polling.js';
 import { assertInstanceHealthy, findInstance } from './commons/rds.js';
+import { frozenSourceIdentifier, reconcileRename } from './commons/rename.js';
 import type { FreezeResult, InstanceState } from './commons/types.js';
 
 const NOT_NOW = ['InvalidDBInstanceStateFault', 'InvalidDBInstanceState'];
@@ -25,8 +26,12 @@ const NOT_NOW = ['InvalidDBInstanceStateFault', 'InvalidDBInstanceState'];
 const stopSourceOfInstance = async (state: InstanceState): Promise<FreezeResult> => {
   const { rds } = getClients();
   const { plan } = state;
-  const id = plan.source.dbInstanceIdentifier;
   const previous = state.freeze;
+  if (plan.cutover.type === 'rename') {
+    const moving = await moveAside(state, plan.cutover.asideIdentifier);
+    if (moving) return moving;
+  }
+  const id = frozenSourceIdentifier(plan);
   const db = await findInstance(rds, id);
   if (!db) {
     throw new PreconditionFailedError(
@@ -36,17 +41,25 @@ const stopSourceOfInstance = async (state: InstanceState): Promise<FreezeResult>
   assertInstanceHealthy(db, 'source');
   const status = db.DBInstanceStatus ?? 'unknown';
   const lifted = previous?.deletionProtectionLifted ?? false;
+  const movedAside = previous?.movedAside;
   const waiting = (seen: string, deletionProtectionLifted = lifted): FreezeResult => ({
     done: false,
     stoppedByRekey: true,
     deletionProtectionLifted,
+    ...(movedAside !== undefined && { movedAside }),
     status: seen,
     poll: nextPoll(previous?.poll, 'stopSource', seen, `Stopping ${id}`),
   });
 
   if (status === 'stopped') {
     logger.info('source is stopped', { dbInstanceIdentifier: id });
-    return { done: true, stoppedByRekey: true, deletionProtectionLifted: lifted, status };
+    return {
+      done: true,
+      stoppedByRekey: true,
+      deletionProtectionLifted: lifted,
+      ...(movedAside !== undefined && { movedAside }),
+      status,
+    };
   }
   if (status !== 'available') return waiting(status);
 
@@ -74,6 +87,40 @@ const stopSourceOfInstance = async (state: InstanceState): Promise<FreezeResult>
     if (!isAwsError(error, ...NOT_NOW)) throw error;
   }
   return waiting('stopping');
+};
+
+/**
+ * Rename cutover: move the running source aside (RDS cannot rename a stopped instance), lifting
+ * its deletion protection in the same call when the plan deletes it. Its hostname disappears at
+ * once, so clients stop writing to it. `null` once it is aside and settled.
+ */
+const moveAside = async (state: InstanceState, aside: string): Promise<FreezeResult | null> => {
+  const { plan } = state;
+  const previous = state.freeze;
+  const original = plan.source.dbInstanceIdentifier;
+  const liftProtection = plan.decisions.deleteOldInstance && plan.source.config.deletionProtection;
+  const progress = await reconcileRename(getClients().rds, {
+    from: original,
+    to: aside,
+    // The aside name carries this rotation's id and preflight found it free: whatever holds it is the source.
+    expectedAtTarget: () => true,
+    requested: previous?.movedAside === true,
+    ...(liftProtection && { alsoModify: { DeletionProtection: false } }),
+    what: `Moving ${original} aside to ${aside} before the stop (rename cutover)`,
+  });
+  const lifted = previous?.deletionProtectionLifted === true || (liftProtection && progress.requested);
+  if (progress.done) {
+    logger.info('source moved aside', { from: original, to: aside });
+    return null;
+  }
+  return {
+    done: false,
+    stoppedByRekey: true,
+    deletionProtectionLifted: lifted,
+    movedAside: progress.requested,
+    status: progress.status,
+    poll: nextPoll(previous?.poll, 'stopSource', progress.status, `Moving ${original} aside to ${aside}`),
+  };
 };
 
 export const stopSource = byKind('StopSource', { instance: stopSourceOfInstance });

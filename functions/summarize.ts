@@ -14,13 +14,15 @@ const summarizeOfInstance = async (state: InstanceState): Promise<RotationOutput
   const oldKey = required(state, 'oldKey');
   const retired = state.retireInstance;
   const configure = state.configure;
+  const renamed = state.cutover?.type === 'rename' ? state.cutover : undefined;
 
   const output: RotationOutput = {
     rotationId: plan.rotationId,
     strategy: { requested: plan.strategy.requested, used: plan.strategy.used, reason: plan.strategy.reason },
     sourceDbInstanceIdentifier: plan.source.dbInstanceIdentifier,
-    newDbInstanceIdentifier: validation.dbInstanceIdentifier,
-    newEndpoint: { address: validation.endpointAddress, port: validation.port },
+    // A rename cutover gave the new instance the source's identifier and endpoint.
+    newDbInstanceIdentifier: renamed ? renamed.newIdentifier : validation.dbInstanceIdentifier,
+    newEndpoint: { address: renamed ? renamed.newValue : validation.endpointAddress, port: validation.port },
     oldKeyArn: plan.source.kmsKeyArn,
     newKeyArn: newKey.keyArn,
     snapshotIdentifiers: {
@@ -32,15 +34,7 @@ const summarizeOfInstance = async (state: InstanceState): Promise<RotationOutput
       oldKey.state === 'PendingDeletion'
         ? { state: 'PendingDeletion', deletionDate: oldKey.deletionDate }
         : { state: 'Retained', reason: oldKey.reason },
-    cutover:
-      state.cutover && plan.cutover.type === 'cname'
-        ? {
-            type: 'cname',
-            recordName: plan.cutover.recordName,
-            previousValue: state.cutover.previousValue,
-            newValue: state.cutover.newValue,
-          }
-        : { type: 'none' },
+    cutover: cutoverOutput(state),
     writeFreeze: plan.request.writeFreeze,
     configurationChangesAfterRestore: configure?.applied ?? [],
     notes: state.lockReleaseError
@@ -56,6 +50,27 @@ const summarizeOfInstance = async (state: InstanceState): Promise<RotationOutput
   };
   logger.info('rotation complete', { output });
   return output;
+};
+
+const cutoverOutput = (state: InstanceState): RotationOutput['cutover'] => {
+  const { plan, cutover } = state;
+  if (cutover?.type === 'cname' && plan.cutover.type === 'cname') {
+    return {
+      type: 'cname',
+      recordName: plan.cutover.recordName,
+      previousValue: cutover.previousValue,
+      newValue: cutover.newValue,
+    };
+  }
+  if (cutover?.type === 'rename') {
+    return {
+      type: 'rename',
+      identifier: cutover.newIdentifier,
+      endpoint: cutover.newValue,
+      oldInstanceRenamedTo: cutover.oldIdentifier,
+    };
+  }
+  return { type: 'none' };
 };
 
 export const summarize = byKind('Summarize', { instance: summarizeOfInstance });

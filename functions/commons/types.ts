@@ -150,6 +150,8 @@ export interface FreezeResult extends Reconciled {
    * protection lifted while it still runs; rollback turns it on again.
    */
   deletionProtectionLifted?: boolean;
+  /** Rename cutover: true once Rekey asked RDS to move the source aside (before stopping it). */
+  movedAside?: boolean;
   status: string;
 }
 
@@ -190,7 +192,28 @@ export interface ValidationResult {
   checkedAt: string;
 }
 
-export interface CutoverResult extends Reconciled {
+export type CutoverResult = CnameCutoverResult | RenameCutoverResult;
+
+export interface RenameCutoverResult extends Reconciled {
+  type: 'rename';
+  /** Where the rename stands: the source moved aside, then the new instance given the original identifier. */
+  phase: 'moving-source-aside' | 'renaming-new-instance' | 'done';
+  /** Set once asked, so a lost answer is not mistaken for a missing instance. */
+  sourceMoveRequested: boolean;
+  newRenameRequested: boolean;
+  /** The source, moved aside. */
+  oldIdentifier: string;
+  /** The new instance, now under the original identifier. */
+  newIdentifier: string;
+  /** The endpoint clients use: the same before and after. */
+  previousValue: string;
+  newValue: string;
+  status: string;
+  /** The new instance answers under the original identifier with the original endpoint address. */
+  verified: boolean;
+}
+
+export interface CnameCutoverResult extends Reconciled {
   type: 'cname';
   changeId: string | null;
   changeStatus: string;
@@ -288,7 +311,10 @@ export interface RotationOutput {
   snapshotIdentifiers: { source: string; reencrypted: string };
   oldInstance: 'deleted' | 'retained';
   oldKey: { state: 'PendingDeletion'; deletionDate: string } | { state: 'Retained'; reason: string };
-  cutover: { type: 'cname'; recordName: string; previousValue: string; newValue: string } | { type: 'none' };
+  cutover:
+    | { type: 'cname'; recordName: string; previousValue: string; newValue: string }
+    | { type: 'rename'; identifier: string; endpoint: string; oldInstanceRenamedTo: string }
+    | { type: 'none' };
   writeFreeze: 'stop' | 'none';
   configurationChangesAfterRestore: string[];
   notes: string[];

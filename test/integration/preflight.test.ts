@@ -62,6 +62,58 @@ describe('preflight on the emulator', () => {
     expect(second.names).toEqual(first.names);
   });
 
+  it('plans a rename cutover: the aside name and the endpoint clients keep', async () => {
+    // Prepare
+    const sample = await seedSample();
+
+    // Act
+    const plan = await preflight(event(executionInput('rename-cutover')));
+
+    // Assess
+    expect(plan.cutover).toEqual({
+      type: 'rename',
+      asideIdentifier: `orders-db-old-${plan.rotationId}`,
+      endpointAddress: sample.endpointAddress,
+    });
+    expect(plan.strategy).toMatchObject({ requested: 'snapshot', used: 'snapshot' });
+  });
+
+  it('refuses a rename cutover when the aside name is taken (RDS would refuse the rename; the emulator would overwrite)', async () => {
+    // Prepare
+    await seedSample();
+    const { rotationId } = await preflight(event(executionInput('break-glass')));
+    await getClients().rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: `orders-db-old-${rotationId}`,
+        Engine: 'postgres',
+        DBInstanceClass: 'db.t3.micro',
+        AllocatedStorage: 20,
+        MasterUsername: 'u',
+        MasterUserPassword: 'password-1234',
+      }),
+    );
+
+    // Act / Assess
+    await expect(preflight(event(executionInput('rename-cutover')))).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      message: expect.stringContaining(
+        `moves the source aside to orders-db-old-${rotationId}, but a DB instance of that name already exists`,
+      ),
+    });
+  });
+
+  it('chooses Blue/Green under "auto" for an eligible database, and plans no stop', async () => {
+    // Prepare
+    await seedSample();
+
+    // Act
+    const plan = await preflight(event({ ...executionInput('break-glass'), strategy: 'auto' }));
+
+    // Assess
+    expect(plan.strategy).toMatchObject({ requested: 'auto', used: 'blue-green', blueGreenIneligible: [] });
+    expect(plan.decisions).toMatchObject({ stopSource: false, switchClients: true, deleteOldInstance: true });
+  });
+
   it('refuses a database that does not exist, naming it', async () => {
     // Act / Assess
     await expect(

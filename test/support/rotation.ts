@@ -78,7 +78,7 @@ export const cnameValue = async (sample: SeededSample): Promise<string | undefin
   return ResourceRecordSets?.[0]?.ResourceRecords?.[0]?.Value;
 };
 
-const allInstances = async (): Promise<DBInstance[]> =>
+export const allInstances = async (): Promise<DBInstance[]> =>
   (await getClients().rds.send(new DescribeDBInstancesCommand({}))).DBInstances ?? [];
 
 const manualSnapshots = async () =>

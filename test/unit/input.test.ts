@@ -28,6 +28,26 @@ describe('parseRotationInput', () => {
       /cutover\.ttl: must be a whole number of seconds/,
     ],
     ['an empty requestedBy', { ...base(), requestedBy: '' }, /requestedBy: must not be empty/],
+    [
+      'a rename cutover with the Blue/Green strategy',
+      { ...base(), strategy: 'blue-green', cutover: { type: 'rename' } },
+      /^cutover\.type: cannot be "rename" with strategy "blue-green": a Blue\/Green switchover keeps the endpoints/,
+    ],
+    [
+      'a reader record for a DB instance',
+      { ...base(), cutover: { type: 'cname', recordName: 'a.b', readerRecordName: 'r.b' } },
+      /^cutover\.readerRecordName: applies only to an Aurora cluster/,
+    ],
+    [
+      'an unknown strategy',
+      { ...base(), strategy: 'fast' },
+      /^strategy: must be "snapshot", "blue-green" or "auto"/,
+    ],
+    [
+      'both an instance and a cluster',
+      { ...base(), dbClusterIdentifier: 'orders-aurora' },
+      /^dbClusterIdentifier: give either dbInstanceIdentifier or dbClusterIdentifier, not both/,
+    ],
     ['a cutover given as text', { ...base(), cutover: 'cname' }, /cutover: must be an object/],
     ['no cutover', { dbInstanceIdentifier: 'orders-db', reason: 'x' }, /cutover: is required/],
     [
