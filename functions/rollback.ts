@@ -79,7 +79,9 @@ const rollbackOfInstance = async (state: InstanceState): Promise<RollbackResult>
   if (!cutoverDone && plan.decisions.stopSource) {
     // Aside when its original identifier could not be given back (see undoRenames).
     const id =
-      (await locateSource(getClients().rds, plan))?.DBInstanceIdentifier ?? plan.source.dbInstanceIdentifier;
+      (plan.cutover.type === 'rename' &&
+        (await locateSource(getClients().rds, plan))?.DBInstanceIdentifier) ||
+      plan.source.dbInstanceIdentifier;
     const started = await ensureInstanceStarted(
       getClients().rds,
       id,
