@@ -1,4 +1,5 @@
 import { GetChangeCommand, type ResourceRecordSet, type Route53Client } from '@aws-sdk/client-route-53';
+import { cutoverCluster } from './cluster/cutover.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { normaliseDns, recordsNamed, targetOf, upsertCname } from './commons/dns.js';
@@ -203,6 +204,6 @@ const cutoverOfInstance = async (state: InstanceState): Promise<CutoverResult> =
   };
 };
 
-export const cutover = byKind('Cutover', { instance: cutoverOfInstance });
+export const cutover = byKind('Cutover', { instance: cutoverOfInstance, cluster: cutoverCluster });
 
 export const handler = makeHandler(cutover);
