@@ -114,7 +114,13 @@ export const retireCluster = async (state: ClusterState): Promise<RetireInstance
     return waiting('modifying');
   }
   try {
-    await rds.send(new DeleteDBClusterCommand({ DBClusterIdentifier: identifier, SkipFinalSnapshot: true }));
+    await rds.send(
+      new DeleteDBClusterCommand({
+        DBClusterIdentifier: identifier,
+        SkipFinalSnapshot: true,
+        DeleteAutomatedBackups: true,
+      }),
+    );
     logger.info('deleting the old cluster', { dbClusterIdentifier: identifier });
   } catch (error) {
     if (isAwsError(error, ...CLUSTER_NOT_FOUND)) return { done: true, outcome: 'deleted', status: 'deleted' };
