@@ -215,9 +215,7 @@ describe('the rotate-instance state machine on an Aurora cluster (emulator)', ()
     expect(source?.Endpoint).toBe(sample.endpointAddress);
     for (const member of sample.members)
       expect((await findInstance(rds, member))?.DBInstanceStatus).toBe('available');
-    const { DBClusters } = await rds.send(
-      new (await import('@aws-sdk/client-rds')).DescribeDBClustersCommand({}),
-    );
+    const { DBClusters } = await rds.send(new DescribeDBClustersCommand({}));
     expect(DBClusters?.map((c) => c.DBClusterIdentifier)).toEqual(['orders-aurora']);
     for (const member of CLUSTER_SAMPLE.members) {
       expect(await findInstance(rds, `${member.id}-${/orders-aurora-(rk\w+)/.exec(cause)?.[1]}`)).toBeNull();
