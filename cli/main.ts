@@ -4,7 +4,7 @@ import { runDemo } from './demo.js';
 import { startEmulator, useEndpoint } from './emulator.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
 import { type RunResult, runStateMachine } from './runner.js';
-import { seedSample } from './seed.js';
+import { seedClusterSample, seedSample } from './seed.js';
 
 const program = new Command()
   .name('rekey')
@@ -99,14 +99,17 @@ program
 
 program
   .command('seed')
-  .description('Create the sample resources events/break-glass.json names, on an emulator.')
+  .description(
+    'Create the sample resources events/break-glass.json and events/aurora-cluster.json name, on an emulator.',
+  )
   .option('-e, --endpoint <url>', 'emulator endpoint; default: start one and keep it running until Ctrl-C')
   .action(async (options: { endpoint?: string }) => {
     const emulator = options.endpoint ? undefined : await startEmulator();
     const endpoint = options.endpoint ?? (emulator?.endpoint as string);
     useEndpoint(endpoint);
     const sample = await seedSample();
-    process.stdout.write(`${JSON.stringify({ endpoint, ...sample })}\n`);
+    const cluster = await seedClusterSample({ hostedZoneId: sample.hostedZoneId });
+    process.stdout.write(`${JSON.stringify({ endpoint, ...sample, cluster })}\n`);
     if (emulator) {
       process.stderr.write(`Emulator running at ${endpoint}; press Ctrl-C to stop it.\n`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));

@@ -1,4 +1,5 @@
 import { ModifyDBInstanceCommand, RebootDBInstanceCommand } from '@aws-sdk/client-rds';
+import { configureCluster } from './cluster/configure.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from './commons/errors.js';
@@ -129,6 +130,9 @@ const refused = (id: string, differences: ConfigDifference[], error: Error): Val
     { cause: error },
   );
 
-export const configureInstance = byKind('ConfigureInstance', { instance: configureInstanceOfInstance });
+export const configureInstance = byKind('ConfigureInstance', {
+  instance: configureInstanceOfInstance,
+  cluster: configureCluster,
+});
 
 export const handler = makeHandler(configureInstance);

@@ -1,4 +1,5 @@
 import { CopyDBSnapshotCommand, type DBSnapshot } from '@aws-sdk/client-rds';
+import { copyClusterSnapshot } from './cluster/copy.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from './commons/errors.js';
@@ -131,6 +132,9 @@ const snapshotFields = (id: string, status: string, snapshot: DBSnapshot | undef
   status,
 });
 
-export const copySnapshot = byKind('CopySnapshot', { instance: copySnapshotOfInstance });
+export const copySnapshot = byKind('CopySnapshot', {
+  instance: copySnapshotOfInstance,
+  cluster: copyClusterSnapshot,
+});
 
 export const handler = makeHandler(copySnapshot);

@@ -1,5 +1,6 @@
 import type { DBInstance } from '@aws-sdk/client-rds';
 import { GetChangeCommand, type ResourceRecordSet, type Route53Client } from '@aws-sdk/client-route-53';
+import { cutoverCluster } from './cluster/cutover.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { normaliseDns, recordsNamed, targetOf, upsertCname } from './commons/dns.js';
@@ -11,6 +12,7 @@ import { nextPoll } from './commons/polling.js';
 import { findInstance } from './commons/rds.js';
 import { reconcileRename } from './commons/rename.js';
 import type {
+  ClusterCutoverResult,
   CnameCutoverPlan,
   CnameCutoverResult,
   CutoverResult,
@@ -302,6 +304,9 @@ const renameCutover = async (state: InstanceState): Promise<RenameCutoverResult>
   return { ...result, ...requested, phase: 'done', status: 'available', done: true, verified: true };
 };
 
-export const cutover = byKind('Cutover', { instance: cutoverOfInstance });
+export const cutover = byKind<CutoverResult | ClusterCutoverResult>('Cutover', {
+  instance: cutoverOfInstance,
+  cluster: cutoverCluster,
+});
 
 export const handler = makeHandler(cutover);

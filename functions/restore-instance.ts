@@ -1,4 +1,5 @@
 import { type DBInstance, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
+import { restoreCluster } from './cluster/restore.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError, ResourceFailedError } from './commons/errors.js';
@@ -113,6 +114,9 @@ const instanceFields = (id: string, status: string, db: DBInstance | undefined) 
   status,
 });
 
-export const restoreInstance = byKind('RestoreInstance', { instance: restoreInstanceOfInstance });
+export const restoreInstance = byKind('RestoreInstance', {
+  instance: restoreInstanceOfInstance,
+  cluster: restoreCluster,
+});
 
 export const handler = makeHandler(restoreInstance);

@@ -4,6 +4,7 @@ import {
   ModifyDBInstanceCommand,
   type RDSClient,
 } from '@aws-sdk/client-rds';
+import { retireCluster } from './cluster/retire.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError } from './commons/errors.js';
@@ -153,6 +154,9 @@ const deleteInstance = async (rds: RDSClient, id: string): Promise<'gone' | 'del
   }
 };
 
-export const retireInstance = byKind('RetireInstance', { instance: retireInstanceOfInstance });
+export const retireInstance = byKind('RetireInstance', {
+  instance: retireInstanceOfInstance,
+  cluster: retireCluster,
+});
 
 export const handler = makeHandler(retireInstance);

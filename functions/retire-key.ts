@@ -1,5 +1,6 @@
 import { type KeyMetadata, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import {
+  DeleteDBClusterSnapshotCommand,
   DeleteDBSnapshotCommand,
   DescribeDBClusterAutomatedBackupsCommand,
   DescribeDBClusterSnapshotsCommand,
@@ -84,8 +85,10 @@ export const retireKey = async (state: RotationState): Promise<OldKeyOutcome> =>
   }
 
   const encrypted = await resourcesEncryptedUnder(rds, keyArn, plan);
+  // A cluster rotation's source snapshot is a DB cluster snapshot with the same name pattern.
+  const ownKind: ResourceKind = plan.kind === 'cluster' ? 'db-cluster-snapshot' : 'db-snapshot';
   const isOwnArtifact = (r: EncryptedResource) =>
-    r.kind === 'db-snapshot' && r.id === plan.names.sourceSnapshotIdentifier;
+    r.kind === ownKind && r.id === plan.names.sourceSnapshotIdentifier;
   const blocking = encrypted.filter((r) => !isOwnArtifact(r));
   if (blocking.length > 0) {
     logger.warn('the old key is still in use; it is kept', {
@@ -107,7 +110,9 @@ export const retireKey = async (state: RotationState): Promise<OldKeyOutcome> =>
     };
   }
 
-  if (encrypted.some(isOwnArtifact)) await deleteSourceSnapshot(rds, plan.names.sourceSnapshotIdentifier);
+  if (encrypted.some(isOwnArtifact)) {
+    await deleteSourceSnapshot(rds, plan.names.sourceSnapshotIdentifier, plan.kind === 'cluster');
+  }
   return scheduleDeletion(keyArn, key.KeyId, pendingWindowDays);
 };
 
@@ -165,12 +170,32 @@ const scheduleDeletion = async (
   }
 };
 
-const deleteSourceSnapshot = async (rds: RDSClient, snapshotIdentifier: string): Promise<void> => {
+const deleteSourceSnapshot = async (
+  rds: RDSClient,
+  snapshotIdentifier: string,
+  clusterSnapshot = false,
+): Promise<void> => {
   try {
+    if (clusterSnapshot) {
+      await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshotIdentifier }));
+      logger.info('deleted the source cluster snapshot (superseded by the re-encrypted copy)', {
+        snapshotIdentifier,
+      });
+      return;
+    }
     await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshotIdentifier }));
     logger.info('deleted the source snapshot (superseded by the re-encrypted copy)', { snapshotIdentifier });
   } catch (error) {
-    if (!isAwsError(error, 'DBSnapshotNotFoundFault', 'DBSnapshotNotFound')) throw error;
+    if (
+      !isAwsError(
+        error,
+        'DBSnapshotNotFoundFault',
+        'DBSnapshotNotFound',
+        'DBClusterSnapshotNotFoundFault',
+        'DBClusterSnapshotNotFound',
+      )
+    )
+      throw error;
   }
 };
 

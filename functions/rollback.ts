@@ -1,4 +1,5 @@
 import { type DBInstance, ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
+import { rollbackCluster } from './cluster/rollback.js';
 import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
@@ -300,6 +301,6 @@ const describeOutcome = (
   return parts.join(' ');
 };
 
-export const rollback = byKind('Rollback', { instance: rollbackOfInstance });
+export const rollback = byKind('Rollback', { instance: rollbackOfInstance, cluster: rollbackCluster });
 
 export const handler = makeHandler(rollback);

@@ -1,4 +1,5 @@
 import { CreateDBSnapshotCommand, type DBSnapshot } from '@aws-sdk/client-rds';
+import { snapshotCluster } from './cluster/snapshot.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError } from './commons/errors.js';
@@ -98,6 +99,9 @@ const snapshotFields = (id: string, status: string, snapshot: DBSnapshot | undef
   status,
 });
 
-export const snapshotSource = byKind('SnapshotSource', { instance: snapshotSourceOfInstance });
+export const snapshotSource = byKind('SnapshotSource', {
+  instance: snapshotSourceOfInstance,
+  cluster: snapshotCluster,
+});
 
 export const handler = makeHandler(snapshotSource);

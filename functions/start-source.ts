@@ -1,3 +1,4 @@
+import { startCluster } from './cluster/start.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { PreconditionFailedError } from './commons/errors.js';
@@ -47,6 +48,6 @@ const startSourceOfInstance = async (state: InstanceState): Promise<StartSourceR
     : { done: false, status: result.status, started, poll: result.poll };
 };
 
-export const startSource = byKind('StartSource', { instance: startSourceOfInstance });
+export const startSource = byKind('StartSource', { instance: startSourceOfInstance, cluster: startCluster });
 
 export const handler = makeHandler(startSource);

@@ -1,4 +1,5 @@
 import { ModifyDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import { stopCluster } from './cluster/stop.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { isAwsError, PreconditionFailedError } from './commons/errors.js';
@@ -123,6 +124,6 @@ const moveAside = async (state: InstanceState, aside: string): Promise<FreezeRes
   };
 };
 
-export const stopSource = byKind('StopSource', { instance: stopSourceOfInstance });
+export const stopSource = byKind('StopSource', { instance: stopSourceOfInstance, cluster: stopCluster });
 
 export const handler = makeHandler(stopSource);

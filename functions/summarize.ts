@@ -1,7 +1,13 @@
+import { summarizeCluster } from './cluster/summarize.js';
 import { byKind } from './commons/dispatch.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
-import { type InstanceState, type RotationOutput, required } from './commons/types.js';
+import {
+  type ClusterRotationOutput,
+  type InstanceState,
+  type RotationOutput,
+  required,
+} from './commons/types.js';
 
 /**
  * The execution output: every resource, key, time and decision of a successful rotation, in
@@ -73,6 +79,9 @@ const cutoverOutput = (state: InstanceState): RotationOutput['cutover'] => {
   return { type: 'none' };
 };
 
-export const summarize = byKind('Summarize', { instance: summarizeOfInstance });
+export const summarize = byKind<RotationOutput | ClusterRotationOutput>('Summarize', {
+  instance: summarizeOfInstance,
+  cluster: summarizeCluster,
+});
 
 export const handler = makeHandler(summarize);

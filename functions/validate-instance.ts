@@ -1,3 +1,4 @@
+import { validateCluster } from './cluster/validate.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { ValidationFailedError } from './commons/errors.js';
@@ -94,6 +95,9 @@ const validateInstanceOfInstance = async (state: InstanceState): Promise<Validat
   };
 };
 
-export const validateInstance = byKind('ValidateInstance', { instance: validateInstanceOfInstance });
+export const validateInstance = byKind('ValidateInstance', {
+  instance: validateInstanceOfInstance,
+  cluster: validateCluster,
+});
 
 export const handler = makeHandler(validateInstance);

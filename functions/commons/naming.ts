@@ -33,6 +33,16 @@ export interface RotationNames {
   sourceSnapshotIdentifier: string;
   copySnapshotIdentifier: string;
   keyAlias: string;
+  /** Aurora only: the new cluster, its members and where a rename cutover moves the source cluster. */
+  cluster?: ClusterNames;
+}
+
+export interface ClusterNames {
+  newDbClusterIdentifier: string;
+  /** Where a rename cutover moves the source cluster: `<cluster>-old-<rotation id>`. */
+  asideDbClusterIdentifier: string;
+  /** Source member identifier -> the identifier of the member created in the new cluster: `<member>-<rotation id>`. */
+  newMemberIdentifiers: Record<string, string>;
 }
 
 export const namesFor = (rotationId: string, sourceDbInstanceIdentifier: string): RotationNames => {
@@ -46,5 +56,29 @@ export const namesFor = (rotationId: string, sourceDbInstanceIdentifier: string)
     sourceSnapshotIdentifier: `rekey-${base}-${rotationId}-source`,
     copySnapshotIdentifier: `rekey-${base}-${rotationId}-reencrypted`,
     keyAlias: `alias/rekey/${source}/${rotationId}`,
+  };
+};
+
+/** Names for an Aurora cluster rotation: the snapshots are cluster snapshots with the same pattern. */
+export const clusterNamesFor = (
+  rotationId: string,
+  sourceDbClusterIdentifier: string,
+  memberIdentifiers: string[],
+): RotationNames & { cluster: ClusterNames } => {
+  const names = namesFor(rotationId, sourceDbClusterIdentifier);
+  const suffix = `-${rotationId}`;
+  const newMemberIdentifiers = Object.fromEntries(
+    memberIdentifiers.map((member) => [
+      member,
+      `${trimIdentifier(member.toLowerCase(), DB_IDENTIFIER_MAX - suffix.length)}${suffix}`,
+    ]),
+  );
+  return {
+    ...names,
+    cluster: {
+      newDbClusterIdentifier: names.newDbInstanceIdentifier,
+      asideDbClusterIdentifier: names.asideDbInstanceIdentifier,
+      newMemberIdentifiers,
+    },
   };
 };

@@ -89,6 +89,8 @@ export interface ClusterMemberDescription {
 export interface ClusterSourceDescription {
   dbClusterIdentifier: string;
   dbClusterArn: string;
+  /** Survives a rename: how later steps know the cluster under a name is still the source. */
+  dbClusterResourceId?: string | null;
   /** The writer (cluster) endpoint. */
   endpointAddress: string;
   readerEndpointAddress: string | null;
@@ -144,6 +146,8 @@ export interface NewKey {
 export interface FreezeResult extends Reconciled {
   /** True when Rekey issued the stop (so rollback must start the source again). */
   stoppedByRekey: boolean;
+  /** Aurora, rename cutover: the source cluster was renamed to the aside identifier before the stop. */
+  renamedAside?: boolean;
   /**
    * True when Rekey turned the source's deletion protection off before stopping it. RDS cannot
    * modify a stopped instance, so an old instance that will be deleted after the cutover has its
@@ -172,6 +176,17 @@ export interface RestoreResult extends Reconciled {
    * gives the same list.
    */
   differencesAfterRestore?: string[];
+  /** Aurora: the new cluster (also in `dbInstanceIdentifier`, which names the new database). */
+  dbClusterIdentifier?: string;
+  /** Aurora: the members created in the new cluster, writer first. */
+  members?: RestoredMember[];
+}
+
+export interface RestoredMember {
+  sourceDbInstanceIdentifier: string;
+  dbInstanceIdentifier: string;
+  isWriter: boolean;
+  status: string;
 }
 
 export interface ConfigureResult extends Reconciled {
@@ -179,9 +194,12 @@ export interface ConfigureResult extends Reconciled {
   applied: string[];
   rebooted: boolean;
   status: string;
+  /** Aurora: the members rebooted to apply a parameter group (each at most once). */
+  rebootedMembers?: string[];
 }
 
 export interface ValidationResult {
+  /** The new DB instance, or for Aurora the new cluster. */
   dbInstanceIdentifier: string;
   dbInstanceArn: string;
   endpointAddress: string;
@@ -190,8 +208,15 @@ export interface ValidationResult {
   status: string;
   differences: ConfigDifference[];
   checkedAt: string;
+  /** Aurora: the new cluster's reader endpoint. `endpointAddress` is its writer (cluster) endpoint. */
+  readerEndpointAddress?: string | null;
+  /** Aurora: the new cluster's resource id, which survives the rename cutover. */
+  dbClusterResourceId?: string | null;
+  /** Aurora: the validated members. */
+  members?: { sourceDbInstanceIdentifier: string; dbInstanceIdentifier: string; isWriter: boolean }[];
 }
 
+/** A DB instance's cutover. */
 export type CutoverResult = CnameCutoverResult | RenameCutoverResult;
 
 export interface RenameCutoverResult extends Reconciled {
@@ -221,6 +246,29 @@ export interface CnameCutoverResult extends Reconciled {
   newValue: string;
   /** The record, read back after INSYNC, points at the new endpoint. */
   verified: boolean;
+}
+
+/** An Aurora cluster's cutover: the writer record (and reader record), or the cluster rename. */
+export interface ClusterCutoverResult extends Reconciled {
+  type: 'cname' | 'rename';
+  changeId: string | null;
+  changeStatus: string;
+  previousValue: string;
+  newValue: string;
+  /** The record, read back after INSYNC, points at the new endpoint. */
+  verified: boolean;
+  /** Aurora, cname: the reader record, moved the same way. */
+  reader?: {
+    recordName: string;
+    changeId: string | null;
+    changeStatus: string;
+    previousValue: string;
+    newValue: string;
+  } | null;
+  /** Aurora, rename: what a rename cutover did, for rollback and the summary. */
+  renamed?: { sourceAside: boolean; newToOriginal: boolean };
+  /** A remark for the summary, e.g. an endpoint that differs from the original. */
+  note?: string;
 }
 
 export interface StartSourceResult extends Reconciled {
@@ -284,7 +332,7 @@ export interface RotationState<P extends RotationPlan = RotationPlan> {
   restore?: RestoreResult;
   configure?: ConfigureResult;
   validation?: ValidationResult;
-  cutover?: CutoverResult;
+  cutover?: P extends ClusterPlan ? ClusterCutoverResult : CutoverResult;
   startSource?: StartSourceResult;
   retireInstance?: RetireInstanceResult;
   oldKey?: OldKeyOutcome;
@@ -335,3 +383,27 @@ export const required = <K extends keyof RotationState>(
   }
   return value as NonNullable<RotationState[K]>;
 };
+
+/** The output of a successful Aurora cluster rotation: the instance output's shape, for a cluster. */
+export interface ClusterRotationOutput
+  extends Omit<
+    RotationOutput,
+    'sourceDbInstanceIdentifier' | 'newDbInstanceIdentifier' | 'oldInstance' | 'cutover'
+  > {
+  kind: 'cluster';
+  sourceDbClusterIdentifier: string;
+  newDbClusterIdentifier: string;
+  newReaderEndpoint: string | null;
+  members: { source: string; new: string; writer: boolean }[];
+  oldCluster: 'deleted' | 'retained';
+  cutover:
+    | {
+        type: 'cname';
+        recordName: string;
+        previousValue: string;
+        newValue: string;
+        reader: { recordName: string; previousValue: string; newValue: string } | null;
+      }
+    | { type: 'rename'; identifier: string; endpoint: string; oldClusterRenamedTo: string }
+    | { type: 'none' };
+}

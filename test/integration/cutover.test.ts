@@ -7,13 +7,13 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import { type SeededSample, seedSample } from '../../cli/seed.js';
 import { getClients } from '../../functions/commons/clients.js';
-import type { CutoverResult, RotationState } from '../../functions/commons/types.js';
+import type { CutoverResult, InstanceState } from '../../functions/commons/types.js';
 import { cutover } from '../../functions/cutover.js';
 import { useEmulator } from '../support/emulator.js';
 import { stepEvent } from '../support/events.js';
 
 /** The seeded source and record, plus a second instance standing in for the restored, validated one. */
-const prepare = async (): Promise<{ seeded: SeededSample; state: RotationState; newEndpoint: string }> => {
+const prepare = async (): Promise<{ seeded: SeededSample; state: InstanceState; newEndpoint: string }> => {
   const seeded = await seedSample();
   const state = stepEvent('cutover');
   const newId = state.plan.names.newDbInstanceIdentifier;
@@ -44,11 +44,11 @@ const readRecord = async (seeded: SeededSample): Promise<ResourceRecordSet | und
 };
 
 /** Runs the step the way the state machine does: again, with its own output, until done. */
-const runUntilDone = async (state: RotationState): Promise<CutoverResult[]> => {
+const runUntilDone = async (state: InstanceState): Promise<CutoverResult[]> => {
   const results: CutoverResult[] = [];
   let current = state;
   for (let i = 0; i < 5; i += 1) {
-    const result = await cutover(current);
+    const result = (await cutover(current)) as CutoverResult;
     results.push(result);
     if (result.done) return results;
     current = { ...current, cutover: result };

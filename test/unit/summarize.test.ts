@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RotationState } from '../../functions/commons/types.js';
+import type { RotationOutput, RotationState } from '../../functions/commons/types.js';
 import { summarize } from '../../functions/summarize.js';
 import { stepEvent } from '../support/events.js';
 
@@ -61,7 +61,7 @@ describe('summarize', () => {
     );
 
     // Assess
-    expect(output.oldInstance).toBe('retained');
+    expect((output as RotationOutput).oldInstance).toBe('retained');
     expect(output.oldKey).toEqual({ state: 'Retained', reason: 'the old instance is kept' });
   });
 
