@@ -1,7 +1,14 @@
 import { byKind } from './commons/dispatch.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
-import { type InstanceState, type RotationOutput, required } from './commons/types.js';
+import {
+  type BlueGreenRotationOutput,
+  type InstanceState,
+  type RotationOutput,
+  type RotationState,
+  required,
+} from './commons/types.js';
+import { summarizeBlueGreen } from './summarize-blue-green.js';
 
 /**
  * The execution output: every resource, key, time and decision of a successful rotation, in
@@ -58,6 +65,9 @@ const summarizeOfInstance = async (state: InstanceState): Promise<RotationOutput
   return output;
 };
 
-export const summarize = byKind('Summarize', { instance: summarizeOfInstance });
+const summarizeByKind = byKind('Summarize', { instance: summarizeOfInstance });
+
+export const summarize = (state: RotationState): Promise<RotationOutput | BlueGreenRotationOutput> =>
+  state.plan.strategy?.used === 'blue-green' ? summarizeBlueGreen(state) : summarizeByKind(state);
 
 export const handler = makeHandler(summarize);

@@ -206,7 +206,8 @@ export const decide = (
     keepOldInstanceReason = 'oldInstance is "retain" in the input.';
   } else if (!switchClients) {
     keepOldInstanceReason = 'cutover is "none": clients still use the old instance.';
-  } else if (!stopSource) {
+  } else if (!stopSource && !blueGreen) {
+    // Blue/Green loses no write (replication until the switchover), so the old instance can go.
     keepOldInstanceReason =
       'writeFreeze is "none": writes made after the snapshot exist only in the old instance, so it is kept for you to reconcile.';
   }
