@@ -1,4 +1,8 @@
-import { DeleteBlueGreenDeploymentCommand } from '@aws-sdk/client-rds';
+import {
+  DeleteBlueGreenDeploymentCommand,
+  ModifyDBClusterCommand,
+  ModifyDBInstanceCommand,
+} from '@aws-sdk/client-rds';
 import { deploymentOfState, describeResource, membersOf, resourceOfArn } from './commons/blue-green.js';
 import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
@@ -70,6 +74,10 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
     if (deployment) {
       const id = deployment.BlueGreenDeploymentIdentifier ?? '';
       if (deployment.Status !== 'DELETING') {
+        // RDS (and the emulator) refuse DeleteTarget while a green resource has deletion protection,
+        // which the green copies from the blue. Lift it first: these resources never served a client.
+        const protectedGreen = await liftGreenDeletionProtection(greens);
+        if (protectedGreen) return waiting(`lifting deletion protection on ${protectedGreen}`);
         try {
           await rds.send(
             new DeleteBlueGreenDeploymentCommand({ BlueGreenDeploymentIdentifier: id, DeleteTarget: true }),
@@ -113,12 +121,14 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
         leftBehind.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
     }
   }
-  const parts = [messageOf(state.failure).replace(/\.?$/, '.')];
-  parts.push(
-    status === 'SWITCHOVER_FAILED' || state.failure?.Error === 'CutoverFailedError'
-      ? `The switchover did not complete; RDS rolled it back, so ${plan.target.identifier} still serves clients under the old key.`
-      : `No switchover happened: ${plan.target.identifier} was not changed and still serves clients under the old key.`,
-  );
+  const message = messageOf(state.failure).replace(/\.?$/, '.');
+  const parts = [message];
+  if (!message.includes('No switchover was asked'))
+    parts.push(
+      status === 'SWITCHOVER_FAILED' || state.failure?.Error === 'CutoverFailedError'
+        ? `The switchover did not complete; RDS rolled it back, so ${plan.target.identifier} still serves clients under the old key.`
+        : `No switchover happened: ${plan.target.identifier} was not changed and still serves clients under the old key.`,
+    );
   parts.push(undone.length > 0 ? `Undone: ${undone.join('; ')}.` : 'Nothing needed undoing.');
   if (leftBehind.length > 0) {
     parts.push(
@@ -133,6 +143,35 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
     leftBehind,
   });
   return { done: true, undone, leftBehind, cause: parts.join(' ') };
+};
+
+/** Lifts deletion protection on the green resources; returns one still protected (busy), or null. */
+const liftGreenDeletionProtection = async (greens: string[]): Promise<string | null> => {
+  const { rds } = getClients();
+  for (const arn of greens) {
+    const green = await describeResource(rds, arn);
+    if (!green?.deletionProtection) continue;
+    if (green.status !== 'available') return green.identifier;
+    if (green.kind === 'db-cluster') {
+      await rds.send(
+        new ModifyDBClusterCommand({
+          DBClusterIdentifier: green.identifier,
+          DeletionProtection: false,
+          ApplyImmediately: true,
+        }),
+      );
+    } else {
+      await rds.send(
+        new ModifyDBInstanceCommand({
+          DBInstanceIdentifier: green.identifier,
+          DeletionProtection: false,
+          ApplyImmediately: true,
+        }),
+      );
+    }
+    logger.info('lifted deletion protection on a green resource', { id: green.identifier });
+  }
+  return null;
 };
 
 /** After the switchover: what still exists, for a person (nothing here is deleted by the rollback). */

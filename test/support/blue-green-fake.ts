@@ -13,6 +13,7 @@ import {
   InvalidBlueGreenDeploymentStateFault,
   ModifyDBInstanceCommand,
   RDSClient,
+  RDSServiceException,
   RestoreDBInstanceFromDBSnapshotCommand,
   type Tag,
   type TargetResourceConfiguration,
@@ -315,6 +316,17 @@ export const installBlueGreenFake = (options: BlueGreenFakeOptions = {}): BlueGr
     if (input.DeleteTarget === true) {
       if (d.status === 'SWITCHOVER_COMPLETED') {
         throw stateFault(`The blue/green deployment ${id} has switched over: DeleteTarget is not allowed.`);
+      }
+      // Like RDS and the emulator: a protected green is not deleted.
+      for (const m of d.members) {
+        if ((await describeInstance(m.greenId))?.DeletionProtection) {
+          throw new RDSServiceException({
+            name: 'InvalidParameterCombination',
+            $fault: 'client',
+            message: 'Cannot delete protected DB Instance, please disable deletion protection and try again.',
+            ...metadata,
+          });
+        }
       }
       for (const m of d.members) await deleteInstance(m.greenId);
     }
