@@ -184,11 +184,9 @@ describe('blue-green steps', () => {
 
     it('finds its deployment on a re-run instead of creating a second one, tags the green and is done once all is available', async () => {
       // Prepare
-      rds
-        .on(DescribeBlueGreenDeploymentsCommand)
-        .resolves({
-          BlueGreenDeployments: [deployment('AVAILABLE', [['orders-db', 'orders-db-green-abc123']])],
-        });
+      rds.on(DescribeBlueGreenDeploymentsCommand).resolves({
+        BlueGreenDeployments: [deployment('AVAILABLE', [['orders-db', 'orders-db-green-abc123']])],
+      });
       instances(instance('orders-db-green-abc123'));
       rds.on(AddTagsToResourceCommand).resolves({});
 
@@ -268,11 +266,9 @@ describe('blue-green steps', () => {
         ...blueGreenState(),
         greenDeployment: green([['orders-db', 'orders-db-green-abc123']]),
       };
-      rds
-        .on(DescribeBlueGreenDeploymentsCommand)
-        .resolves({
-          BlueGreenDeployments: [deployment('AVAILABLE', [['orders-db', 'orders-db-green-abc123']])],
-        });
+      rds.on(DescribeBlueGreenDeploymentsCommand).resolves({
+        BlueGreenDeployments: [deployment('AVAILABLE', [['orders-db', 'orders-db-green-abc123']])],
+      });
       instances(instance('orders-db-green-abc123', { KmsKeyId: NEW_KEY_ID }));
 
       // Act
@@ -297,11 +293,9 @@ describe('blue-green steps', () => {
         ...blueGreenState(['orders-r1']),
         greenDeployment: green([['orders-db', 'orders-db-green-abc123']]),
       };
-      rds
-        .on(DescribeBlueGreenDeploymentsCommand)
-        .resolves({
-          BlueGreenDeployments: [deployment('AVAILABLE', [['orders-db', 'orders-db-green-abc123']])],
-        });
+      rds.on(DescribeBlueGreenDeploymentsCommand).resolves({
+        BlueGreenDeployments: [deployment('AVAILABLE', [['orders-db', 'orders-db-green-abc123']])],
+      });
       instances(instance('orders-db-green-abc123', { KmsKeyId: OLD_KEY }));
 
       // Act / Assess
@@ -348,11 +342,9 @@ describe('blue-green steps', () => {
 
     it('asks once with a 300 s SwitchoverTimeout when the deployment is AVAILABLE, then polls', async () => {
       // Prepare
-      rds
-        .on(DescribeBlueGreenDeploymentsCommand)
-        .resolves({
-          BlueGreenDeployments: [deployment('AVAILABLE', [['orders-db', 'orders-db-green-abc123']])],
-        });
+      rds.on(DescribeBlueGreenDeploymentsCommand).resolves({
+        BlueGreenDeployments: [deployment('AVAILABLE', [['orders-db', 'orders-db-green-abc123']])],
+      });
       rds
         .on(SwitchoverBlueGreenDeploymentCommand)
         .resolves({ BlueGreenDeployment: deployment('SWITCHOVER_IN_PROGRESS', []) });
@@ -371,13 +363,11 @@ describe('blue-green steps', () => {
 
     it('does not ask again while the switchover is in progress', async () => {
       // Prepare
-      rds
-        .on(DescribeBlueGreenDeploymentsCommand)
-        .resolves({
-          BlueGreenDeployments: [
-            deployment('SWITCHOVER_IN_PROGRESS', [['orders-db', 'orders-db-green-abc123']]),
-          ],
-        });
+      rds.on(DescribeBlueGreenDeploymentsCommand).resolves({
+        BlueGreenDeployments: [
+          deployment('SWITCHOVER_IN_PROGRESS', [['orders-db', 'orders-db-green-abc123']]),
+        ],
+      });
 
       // Act
       const result = await switchover(validated());
@@ -389,11 +379,9 @@ describe('blue-green steps', () => {
 
     it('is done at SWITCHOVER_COMPLETED and records the renamed members', async () => {
       // Prepare
-      rds
-        .on(DescribeBlueGreenDeploymentsCommand)
-        .resolves({
-          BlueGreenDeployments: [deployment('SWITCHOVER_COMPLETED', [['orders-db-old1', 'orders-db']])],
-        });
+      rds.on(DescribeBlueGreenDeploymentsCommand).resolves({
+        BlueGreenDeployments: [deployment('SWITCHOVER_COMPLETED', [['orders-db-old1', 'orders-db']])],
+      });
 
       // Act
       const result = await switchover(validated());
@@ -410,11 +398,9 @@ describe('blue-green steps', () => {
 
     it('fails with CutoverFailedError at SWITCHOVER_FAILED, saying RDS rolled back and the blue database serves', async () => {
       // Prepare
-      rds
-        .on(DescribeBlueGreenDeploymentsCommand)
-        .resolves({
-          BlueGreenDeployments: [deployment('SWITCHOVER_FAILED', [['orders-db', 'orders-db-green-abc123']])],
-        });
+      rds.on(DescribeBlueGreenDeploymentsCommand).resolves({
+        BlueGreenDeployments: [deployment('SWITCHOVER_FAILED', [['orders-db', 'orders-db-green-abc123']])],
+      });
 
       // Act / Assess
       await expect(switchover(validated())).rejects.toMatchObject({
@@ -531,11 +517,9 @@ describe('blue-green steps', () => {
         greenDeployment: green([['orders-db', 'orders-db-green-abc123']]),
         failure: { Error: 'ValidationFailedError', Cause: 'wrong key' },
       };
-      rds
-        .on(DescribeBlueGreenDeploymentsCommand)
-        .resolves({
-          BlueGreenDeployments: [deployment('AVAILABLE', [['orders-db', 'orders-db-green-abc123']])],
-        });
+      rds.on(DescribeBlueGreenDeploymentsCommand).resolves({
+        BlueGreenDeployments: [deployment('AVAILABLE', [['orders-db', 'orders-db-green-abc123']])],
+      });
       instances(instance('orders-db-green-abc123'));
       rds.on(DeleteBlueGreenDeploymentCommand).resolves({});
 
@@ -571,11 +555,9 @@ describe('blue-green steps', () => {
         },
         failure: { Error: 'TransientAwsError', Cause: 'RetireBlue gave up' },
       };
-      rds
-        .on(DescribeBlueGreenDeploymentsCommand)
-        .resolves({
-          BlueGreenDeployments: [deployment('SWITCHOVER_COMPLETED', [['orders-db-old1', 'orders-db']])],
-        });
+      rds.on(DescribeBlueGreenDeploymentsCommand).resolves({
+        BlueGreenDeployments: [deployment('SWITCHOVER_COMPLETED', [['orders-db-old1', 'orders-db']])],
+      });
       instances(instance('orders-db-old1', { KmsKeyId: OLD_KEY }));
       rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [] });
 
