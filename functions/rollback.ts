@@ -1,4 +1,5 @@
 import { type DBInstance, ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
+import { rollbackBlueGreen } from './blue-green-rollback.js';
 import { rollbackCluster } from './cluster/rollback.js';
 import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
@@ -12,7 +13,7 @@ import { nextPoll } from './commons/polling.js';
 import { findInstance, findSnapshot } from './commons/rds.js';
 import { locateSource, reconcileRename } from './commons/rename.js';
 import { ensureInstanceStarted } from './commons/start-instance.js';
-import type { FailureInfo, InstanceState, RollbackResult } from './commons/types.js';
+import type { FailureInfo, InstanceState, RollbackResult, RotationState } from './commons/types.js';
 
 /**
  * Runs after any failure. It undoes what is safe to undo given how far the rotation got, and
@@ -301,6 +302,12 @@ const describeOutcome = (
   return parts.join(' ');
 };
 
-export const rollback = byKind('Rollback', { instance: rollbackOfInstance, cluster: rollbackCluster });
+const rollbackByKind = byKind('Rollback', { instance: rollbackOfInstance, cluster: rollbackCluster });
+
+/** A Blue/Green rotation that took its lock has its own compensation (blue-green-rollback.ts). */
+export const rollback = (state: RotationState): Promise<RollbackResult> =>
+  state.plan?.strategy?.used === 'blue-green' && state.lock?.acquired === true
+    ? rollbackBlueGreen(state)
+    : rollbackByKind(state);
 
 export const handler = makeHandler(rollback);

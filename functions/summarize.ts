@@ -3,11 +3,14 @@ import { byKind } from './commons/dispatch.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
 import {
+  type BlueGreenRotationOutput,
   type ClusterRotationOutput,
   type InstanceState,
   type RotationOutput,
+  type RotationState,
   required,
 } from './commons/types.js';
+import { summarizeBlueGreen } from './summarize-blue-green.js';
 
 /**
  * The execution output: every resource, key, time and decision of a successful rotation, in
@@ -79,9 +82,14 @@ const cutoverOutput = (state: InstanceState): RotationOutput['cutover'] => {
   return { type: 'none' };
 };
 
-export const summarize = byKind<RotationOutput | ClusterRotationOutput>('Summarize', {
+const summarizeByKind = byKind<RotationOutput | ClusterRotationOutput>('Summarize', {
   instance: summarizeOfInstance,
   cluster: summarizeCluster,
 });
+
+export const summarize = (
+  state: RotationState,
+): Promise<RotationOutput | ClusterRotationOutput | BlueGreenRotationOutput> =>
+  state.plan.strategy?.used === 'blue-green' ? summarizeBlueGreen(state) : summarizeByKind(state);
 
 export const handler = makeHandler(summarize);

@@ -9,7 +9,13 @@ import type { InstancePlan, RotationPlan } from './types.js';
  * that finds a resource under one of its names adopts it only if it carries this rotation's id:
  * Rekey never adopts (and so never deletes or cuts over to) a resource it did not create.
  */
-export type RekeyRole = 'source-snapshot' | 'reencrypted-snapshot' | 'new-instance' | 'new-cluster';
+export type RekeyRole =
+  | 'source-snapshot'
+  | 'reencrypted-snapshot'
+  | 'new-instance'
+  | 'new-cluster'
+  | 'blue-green-deployment'
+  | 'green';
 
 /** `userTags` plus this rotation's tags; a user tag can never override a `rekey:*` tag. */
 export const rotationTags = (

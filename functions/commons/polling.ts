@@ -30,6 +30,11 @@ export const POLL_LIMITS = {
   cutover: 40, // ~3 h; Route 53 is INSYNC within about a minute
   retireInstance: 60, // ~5 h
   startSource: 60, // ~5 h; used by the normal path (cutover "none") and by rollback
+  // Blue/Green: the execution's TimeoutSeconds must outlast the caps of both paths together (the
+  // static test adds every loop), which leaves these budgets.
+  createGreen: 40, // ~3 h; RDS copies the database into the green environment (a large one may need a rerun)
+  switchover: 10, // ~33 min; a switchover takes about a minute and RDS rolls it back after SwitchoverTimeout (300 s)
+  retireBlue: 20, // ~1.4 h; delete the deployment, then the old blue resources
 } as const;
 
 export type PollLimitName = keyof typeof POLL_LIMITS;

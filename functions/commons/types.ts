@@ -320,6 +320,66 @@ export interface RollbackResult extends Reconciled {
   cause: string;
 }
 
+/** One resource of a Blue/Green deployment: a blue (source) member and its green (target) counterpart. */
+export interface BlueGreenMember {
+  /** ARN of the blue resource (`...:db:<id>` or `...:cluster:<id>`), as the deployment names it. */
+  sourceArn: string;
+  /** ARN of the green resource; empty while RDS has not created it yet. */
+  targetArn: string;
+  /** The member's switchover status (PROVISIONING, AVAILABLE, SWITCHOVER_COMPLETED, ...). */
+  status: string;
+}
+
+/** CreateGreen: the Blue/Green deployment this rotation created (or found), and its green resources. */
+export interface GreenDeploymentResult extends Reconciled {
+  deploymentId: string;
+  deploymentName: string;
+  /** The deployment's status (PROVISIONING, AVAILABLE, ...). */
+  status: string;
+  /** False when a re-run found the deployment this rotation had already created. */
+  created: boolean;
+  members: BlueGreenMember[];
+}
+
+/** One green resource as ValidateGreen found it. */
+export interface GreenResourceCheck {
+  kind: 'db-instance' | 'db-cluster';
+  identifier: string;
+  arn: string;
+  status: string;
+  kmsKeyArn: string | null;
+  /** The blue resource it replaces. */
+  sourceArn: string;
+}
+
+/** ValidateGreen: every green resource is available and under the new key (else it throws). */
+export interface GreenValidationResult {
+  deploymentId: string;
+  resources: GreenResourceCheck[];
+  checkedAt: string;
+}
+
+/** Switchover: the one SwitchoverBlueGreenDeployment call and the wait for SWITCHOVER_COMPLETED. */
+export interface SwitchoverResult extends Reconciled {
+  deploymentId: string;
+  status: string;
+  /** True once this rotation has asked RDS to switch over (the deployment's status says so on a re-run). */
+  requested: boolean;
+  switchoverTimeoutSeconds: number;
+  /** Once done: the members after the switchover (blue ones renamed `<id>-old1`, green ones under the original names). */
+  members: BlueGreenMember[];
+  completedAt?: string;
+}
+
+/** RetireBlue (written where RetireKey reads RetireInstance's result): the deployment and the old blue resources. */
+export interface RetireBlueResult extends RetireInstanceResult {
+  deploymentDeleted: boolean;
+  /** The old blue resources deleted (identifiers after the switchover, e.g. `orders-db-old1`). */
+  deleted: string[];
+  /** The old blue resources kept (when the plan keeps the old database). */
+  retained: string[];
+}
+
 export interface RotationState<P extends RotationPlan = RotationPlan> {
   input: unknown;
   start?: StartCheck;
@@ -334,7 +394,10 @@ export interface RotationState<P extends RotationPlan = RotationPlan> {
   validation?: ValidationResult;
   cutover?: P extends ClusterPlan ? ClusterCutoverResult : CutoverResult;
   startSource?: StartSourceResult;
-  retireInstance?: RetireInstanceResult;
+  retireInstance?: RetireInstanceResult | RetireBlueResult;
+  greenDeployment?: GreenDeploymentResult;
+  greenValidation?: GreenValidationResult;
+  switchover?: SwitchoverResult;
   oldKey?: OldKeyOutcome;
   failure?: FailureInfo;
   rollback?: RollbackResult;
@@ -365,6 +428,32 @@ export interface RotationOutput {
     | { type: 'none' };
   writeFreeze: 'stop' | 'none';
   configurationChangesAfterRestore: string[];
+  notes: string[];
+  reason: string;
+  requestedBy: string | null;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** The output of a successful Blue/Green rotation (the `Summarize` step). */
+export interface BlueGreenRotationOutput {
+  rotationId: string;
+  strategy: { requested: string; used: string; reason: string };
+  kind: 'instance' | 'cluster';
+  /** The database clients use, before and after: the switchover keeps its name and endpoint. */
+  sourceIdentifier: string;
+  endpoint: { address: string; port: number | null };
+  blueGreenDeployment: { identifier: string; name: string; deleted: boolean };
+  /** The green resources now in service, each under the new key. */
+  greenResources: { kind: string; identifier: string; arn: string; kmsKeyArn: string | null }[];
+  /** The old blue resources (renamed `-old1` by the switchover). */
+  oldResources: { deleted: string[]; retained: string[] };
+  oldKeyArn: string;
+  newKeyArn: string;
+  oldInstance: 'deleted' | 'retained';
+  oldKey: { state: 'PendingDeletion'; deletionDate: string } | { state: 'Retained'; reason: string };
+  switchover: { timeoutSeconds: number; completedAt: string | null };
+  cutover: { type: 'cname'; recordName: string; value: string } | { type: 'none' };
   notes: string[];
   reason: string;
   requestedBy: string | null;

@@ -460,6 +460,11 @@ describe('IAM of the lock and of compensation', () => {
         Null: { 'aws:ResourceTag/rekey:rotation-id': 'false' },
         StringEquals: { 'aws:ResourceTag/rekey:role': 'new-instance' },
       },
+      // Blue/Green: the green resources CreateGreen tagged, deleted through DeleteTarget.
+      {
+        Null: { 'aws:ResourceTag/rekey:rotation-id': 'false' },
+        StringEquals: { 'aws:ResourceTag/rekey:role': 'green' },
+      },
     ]);
     expect(deleteSnapshot.map(({ statement }) => [statement.Resource, statement.Condition])).toEqual([
       [
