@@ -17,9 +17,10 @@ export interface Poll {
 
 /**
  * Iteration caps per loop. Backoff is 15, 30, 60, 120, 240 s, then 300 s, so N attempts cover
- * about (465 + (N - 5) * 300) seconds. The state machine's own TimeoutSeconds (4 days) is larger
- * than the sum of these budgets (about 89 hours), so a loop's cap always fires first and the
- * rollback runs; an execution timeout would skip it.
+ * about (465 + (N - 5) * 300) seconds. An execution takes one path: the snapshot loops (about
+ * 84 hours together) or the Blue/Green loops (about 19 hours), plus the rollback. The state
+ * machine's own TimeoutSeconds (4 days) is larger than either sum, so a loop's cap always fires
+ * first and the rollback runs; an execution timeout would skip it.
  */
 export const POLL_LIMITS = {
   stopSource: 40, // ~3 h; a stop usually takes minutes
@@ -30,9 +31,8 @@ export const POLL_LIMITS = {
   cutover: 40, // ~3 h; Route 53 is INSYNC within about a minute
   retireInstance: 60, // ~5 h
   startSource: 60, // ~5 h; used by the normal path (cutover "none") and by rollback
-  // Blue/Green: the execution's TimeoutSeconds must outlast the caps of both paths together (the
-  // static test adds every loop), which leaves these budgets.
-  createGreen: 40, // ~3 h; RDS copies the database into the green environment (a large one may need a rerun)
+  // Blue/Green (an execution takes one path; the static test checks each path against TimeoutSeconds).
+  createGreen: 150, // ~12 h; RDS restores the database into the green environment and lets it catch up
   switchover: 10, // ~33 min; a switchover takes about a minute and RDS rolls it back after SwitchoverTimeout (300 s)
   retireBlue: 20, // ~1.4 h; delete the deployment, then the old blue resources
 } as const;

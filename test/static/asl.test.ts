@@ -33,6 +33,9 @@ const KNOWN_ERROR_NAMES = new Set<string>([...REKEY_ERROR_NAMES, ...SERVICE_ERRO
  * Loops whose Task is not named after its POLL_LIMITS key, with the cap they use and why.
  * A loop not listed here uses POLL_LIMITS[<Task name in camelCase>].
  */
+/** The loops only a Blue/Green rotation runs; every other loop belongs to the snapshot path (or the rollback). */
+const BLUE_GREEN_LOOPS = ['CreateGreen', 'Switchover', 'RetireBlue'];
+
 const LOOP_CAP_ALIASES: Record<string, { cap: PollLimitName; why: string }> = {
   Rollback: {
     cap: 'startSource',
@@ -167,23 +170,35 @@ describe.each(aslFiles)('%s', (file) => {
       );
     });
 
-    it('times out later than all loop caps together, so a cap fires first and the rollback runs', () => {
-      // Prepare: the time each loop's Wait states sleep before its cap fires (waitSecondsFor).
-      const budgets = loops.map((task) => ({ task, seconds: waitBudgetSeconds(capOf(task)?.cap ?? 0) }));
-      const sleeping = budgets.reduce((sum, { seconds }) => sum + seconds, 0);
-
-      // Act
+    it('times out later than the loop caps of either path together, so a cap fires first and the rollback runs', () => {
+      // Prepare: an execution takes one path (snapshot, or Blue/Green) and may end in the rollback.
+      // The time each loop's Wait states sleep before its cap fires (waitSecondsFor), per path.
+      const blueGreenOnly = loops.filter((task) => BLUE_GREEN_LOOPS.includes(task));
+      expect(blueGreenOnly.sort()).toEqual([...BLUE_GREEN_LOOPS].sort());
+      const paths = {
+        snapshot: loops.filter((task) => !BLUE_GREEN_LOOPS.includes(task)),
+        'blue-green': loops.filter((task) => BLUE_GREEN_LOOPS.includes(task) || task === 'Rollback'),
+      };
       const timeout = definition.TimeoutSeconds ?? Number.POSITIVE_INFINITY;
 
-      // Assess: an execution timeout would end the execution without running the rollback.
-      expect(
-        timeout,
-        budgets.map(({ task, seconds }) => `${task} ${(seconds / 3600).toFixed(1)} h`).join(', '),
-      ).toBeGreaterThan(sleeping);
-      // The margin also has to hold the Lambda run time of every poll (a Describe call or two:
-      // allow 5 s each).
-      const polls = loops.reduce((sum, task) => sum + (capOf(task)?.cap ?? 0), 0);
-      expect(timeout - sleeping).toBeGreaterThan(polls * 5);
+      for (const [path, pathLoops] of Object.entries(paths)) {
+        // Act
+        const budgets = pathLoops.map((task) => ({
+          task,
+          seconds: waitBudgetSeconds(capOf(task)?.cap ?? 0),
+        }));
+        const sleeping = budgets.reduce((sum, { seconds }) => sum + seconds, 0);
+
+        // Assess: an execution timeout would end the execution without running the rollback.
+        expect(
+          timeout,
+          `${path}: ${budgets.map(({ task, seconds }) => `${task} ${(seconds / 3600).toFixed(1)} h`).join(', ')}`,
+        ).toBeGreaterThan(sleeping);
+        // The margin also has to hold the Lambda run time of every poll (a Describe call or two:
+        // allow 5 s each).
+        const polls = pathLoops.reduce((sum, task) => sum + (capOf(task)?.cap ?? 0), 0);
+        expect(timeout - sleeping).toBeGreaterThan(polls * 5);
+      }
     });
   });
 });
