@@ -85,7 +85,12 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
       note(`renamed the new cluster back from ${original} to ${names.newDbClusterIdentifier}`);
       return waiting('renaming');
     }
-    if (state.cutover?.renamed?.newToOriginal) cutoverSubmitted = true;
+    // It held the name if the cutover says so, or if an earlier poll of this rollback took it back.
+    if (
+      state.cutover?.renamed?.newToOriginal ||
+      undone.some((line) => line.startsWith('renamed the new cluster back from'))
+    )
+      cutoverSubmitted = true;
     // 2. The source takes its identifier back: started first, since a stopped cluster cannot be modified.
     const aside = plan.cutover.asideIdentifier;
     const source = await findCluster(rds, aside);
