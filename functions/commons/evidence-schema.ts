@@ -1,0 +1,160 @@
+/**
+ * The evidence record: one JSON document per rotation, written to the evidence bucket at the end
+ * of every execution (success or failure), and what `rekey report` and `rekey history` read.
+ * Compliance reviewers read it months later, after Step Functions has forgotten the execution.
+ *
+ * Versioned: `schemaVersion` changes whenever a field changes meaning or is removed. Adding an
+ * optional field keeps the version. Timestamps are ISO 8601 in UTC; ARNs are full ARNs.
+ */
+export const EVIDENCE_SCHEMA_VERSION = 'rekey.evidence/v1';
+
+/** Where records go in the bucket: newest first is the reverse order of `startedAt` within a target. */
+export const evidenceKey = (target: string, startedAt: string, rotationId: string): string =>
+  `rotations/${target.toLowerCase()}/${startedAt}-${rotationId}.json`;
+
+export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+
+export interface KeyEvidence {
+  arn: string;
+  alias: string | null;
+  keyManager: 'CUSTOMER' | 'AWS' | string;
+  /** At the time the record was written, e.g. `Enabled` or `PendingDeletion`. */
+  keyState: string | null;
+  creationDate: string | null;
+  /** When KMS deletes it (PendingDeletion only). */
+  deletionDate: string | null;
+  pendingWindowDays: number | null;
+  description: string | null;
+}
+
+export type ResourceAction =
+  | 'created'
+  | 'changed'
+  | 'renamed'
+  | 'stopped'
+  | 'started'
+  | 'deleted'
+  | 'scheduled-for-deletion'
+  | 'retained';
+
+export interface ResourceEvidence {
+  kind:
+    | 'db-instance'
+    | 'db-cluster'
+    | 'db-snapshot'
+    | 'db-cluster-snapshot'
+    | 'kms-key'
+    | 'kms-alias'
+    | 'blue-green-deployment'
+    | 'dns-record';
+  identifier: string;
+  arn: string | null;
+  action: ResourceAction;
+  /** When it happened, from the execution history (the step that did it), when known. */
+  at: string | null;
+  /** One sentence: what changed, e.g. "deletion protection lifted" or "renamed to orders-db-old-rk…". */
+  detail: string | null;
+}
+
+export interface StepEvidence {
+  /** The state name, e.g. `CopySnapshot`. */
+  name: string;
+  startedAt: string;
+  finishedAt: string | null;
+  /** From first entry to last exit, waits included. */
+  durationMs: number | null;
+  /** Task invocations (polls and retries included). */
+  invocations: number;
+  /** Seconds spent in this step's Wait states. */
+  waitedSeconds: number;
+  outcome: 'succeeded' | 'failed' | 'running';
+}
+
+export interface HistoryEventEvidence {
+  id: number;
+  timestamp: string;
+  type: string;
+  stateName: string | null;
+  /** Error name and cause for failure events, otherwise null. */
+  detail: string | null;
+}
+
+export interface CloudTrailEventEvidence {
+  eventId: string;
+  eventTime: string;
+  eventName: string;
+  eventSource: string;
+  username: string | null;
+  resources: string[];
+}
+
+export interface EvidenceRecord {
+  schemaVersion: typeof EVIDENCE_SCHEMA_VERSION;
+  rotationId: string;
+  generatedAt: string;
+  execution: {
+    arn: string;
+    name: string;
+    stateMachineArn: string | null;
+    /** The Step Functions console page of the execution (kept 90 days after it closes). */
+    consoleUrl: string | null;
+    startedAt: string;
+    finishedAt: string;
+    status: ExecutionStatus;
+    error: string | null;
+    cause: string | null;
+  };
+  /** Who started the execution: CloudTrail's StartExecution event when available. */
+  startedBy: {
+    principal: string | null;
+    source: 'cloudtrail' | 'unknown';
+    /** `requestedBy` from the input, as the caller stated it (not authenticated). */
+    requestedBy: string | null;
+    sourceIpAddress: string | null;
+    userAgent: string | null;
+  };
+  /** The execution input, as given. */
+  input: unknown;
+  reason: string | null;
+  target: { kind: 'instance' | 'cluster'; identifier: string; region: string; accountId: string } | null;
+  strategy: { requested: string; used: string; reason: string } | null;
+  keys: { old: KeyEvidence | null; new: KeyEvidence | null };
+  resources: ResourceEvidence[];
+  validation: {
+    passed: boolean;
+    checkedAt: string | null;
+    expectedKeyArn: string | null;
+    actualKeyArn: string | null;
+    /** Configuration parity: one entry per field that differs (empty when equal). */
+    differences: { field: string; source: unknown; target: unknown }[];
+  } | null;
+  cutover: {
+    type: 'cname' | 'rename' | 'switchover' | 'none';
+    /** What clients used before and after: a record value, an endpoint. */
+    before: string | null;
+    after: string | null;
+    verified: boolean;
+    detail: string | null;
+  } | null;
+  oldKeyOutcome: {
+    state: 'PendingDeletion' | 'Retained' | 'Untouched';
+    deletionDate: string | null;
+    reason: string | null;
+  };
+  steps: StepEvidence[];
+  history: {
+    source: 'states:GetExecutionHistory' | 'local-runner' | 'unavailable';
+    events: HistoryEventEvidence[];
+    truncated: boolean;
+  };
+  cloudTrail: {
+    available: boolean;
+    /** Why not, when not available (e.g. "LookupEvents answered HTTP 500"). */
+    reason: string | null;
+    /** The resource names looked up (LookupAttributes ResourceName). */
+    lookedUp: string[];
+    events: CloudTrailEventEvidence[];
+  };
+  rollback: { undone: string[]; leftBehind: string[] } | null;
+  notes: string[];
+}
