@@ -143,13 +143,14 @@ const assertIsOldBlue = (state: RotationState, resource: DescribedResource): voi
   }
   const greenArns = (state.switchover?.members ?? []).map((m) => m.targetArn);
   if (greenArns.includes(resource.arn)) problems.push('the deployment names it as a green resource');
-  const primaryResourceId = plan.kind === 'instance' ? plan.source.dbiResourceId : null;
-  if (
-    resource.kind === 'db-instance' &&
-    !resource.replicaOf &&
-    primaryResourceId &&
-    resource.resourceId !== primaryResourceId
-  ) {
+  // The primary instance, or the cluster, must be the one preflight described (resource ids survive renames).
+  const isPrimary =
+    plan.kind === 'instance'
+      ? resource.kind === 'db-instance' && !resource.replicaOf
+      : resource.kind === 'db-cluster';
+  const primaryResourceId =
+    plan.kind === 'instance' ? plan.source.dbiResourceId : (plan.source.dbClusterResourceId ?? null);
+  if (isPrimary && primaryResourceId && resource.resourceId !== primaryResourceId) {
     problems.push(
       `its resource id is ${resource.resourceId}, not ${primaryResourceId} (the source preflight described)`,
     );
