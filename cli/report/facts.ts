@@ -126,7 +126,7 @@ export const headline = (record: EvidenceRecord): string => {
   const verb = record.execution.status === 'SUCCEEDED' ? 'rotated' : 'tried to rotate';
   const who = whoLabel(record);
   return (
-    `${who.charAt(0).toUpperCase()}${who.slice(1)} ${verb} the key of ${targetLabel(record)} from ${from} to ${to} on ${when}: ` +
+    `${who.replace(/^an unknown/, 'An unknown')} ${verb} the key of ${targetLabel(record)} from ${from} to ${to} on ${when}: ` +
     `${status}. Old key: ${oldKeyOutcomeLabel(record)}.`
   );
 };

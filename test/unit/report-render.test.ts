@@ -67,7 +67,9 @@ describe('renderHtml', () => {
     const summary = text(section(html(record), 'summary'));
 
     // Assess
-    expect(summary).toContain('arn:aws:sts::123456789012:assumed-role/OncallDBA/jane.doe@example.com');
+    expect(text(section(html(record), 'summary').querySelector('p.headline'))).toMatch(
+      /^arn:aws:sts::123456789012:assumed-role\/OncallDBA\/jane\.doe@example\.com, requested by "oncall-dba" .* rotated the key of DB instance orders-db from arn:aws:kms:.*:key\/1b7e4c9a-.* to arn:aws:kms:.*:key\/5c0f8b2e-.* on 2025-03-11 06:00:02 UTC: succeeded\. Old key: pending deletion; KMS deletes it on 2025-03-18 00:00:00 UTC\.$/,
+    );
     expect(summary).toContain('oncall-dba (as stated in the input, not authenticated)');
     expect(summary).toContain('DB instance orders-db in eu-west-1, account 123456789012');
     expect(summary).toContain('2025-03-11 06:00:02 UTC to 2025-03-11 06:54:41 UTC (54m 39s)');
