@@ -117,4 +117,6 @@ program
     }
   });
 
+(await import('./report.js')).registerReportCommand(program);
+
 await program.parseAsync(process.argv);

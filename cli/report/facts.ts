@@ -1,0 +1,370 @@
+import type {
+  EvidenceRecord,
+  KeyEvidence,
+  ResourceEvidence,
+} from '../../functions/commons/evidence-schema.js';
+
+/**
+ * What both renderers say, derived once from the evidence record: formatted times and durations,
+ * the one-sentence answer a reviewer looks for first, the before/after rows and the key events.
+ * Everything here returns plain text; each renderer escapes it for its own format.
+ */
+
+/** The section ids (HTML) and headings (both formats). Stable: tests and links rely on them. */
+export const SECTIONS = {
+  summary: 'Summary',
+  timeline: 'Timeline',
+  'before-after': 'Before and after',
+  'key-lifecycle': 'Key lifecycle',
+  resources: 'Resources',
+  events: 'Events',
+  rollback: 'Rollback',
+  notes: 'Notes',
+  input: 'Execution input',
+} as const;
+export type SectionId = keyof typeof SECTIONS;
+
+export const sectionIds = (record: EvidenceRecord): SectionId[] =>
+  (Object.keys(SECTIONS) as SectionId[]).filter((id) => {
+    if (id === 'rollback') return hasRollback(record);
+    if (id === 'notes') return record.notes.length > 0;
+    return true;
+  });
+
+export const hasRollback = (record: EvidenceRecord): boolean =>
+  record.rollback !== null || record.execution.status === 'FAILED';
+
+const parseTime = (value: string | null | undefined): number | null => {
+  if (!value) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : ms;
+};
+
+export { parseTime };
+
+/** `2025-03-11 06:00:02 UTC`; anything unparseable is shown as given. */
+export const formatTime = (value: string | null | undefined): string => {
+  if (!value) return '—';
+  const ms = parseTime(value);
+  if (ms === null) return value;
+  return `${new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, '')} UTC`;
+};
+
+export const formatDate = (value: string | null | undefined): string => {
+  if (!value) return '—';
+  const ms = parseTime(value);
+  return ms === null ? value : new Date(ms).toISOString().slice(0, 10);
+};
+
+/** `1h 02m 03s`, `12m 04s`, `7s`, `0.4s`. */
+export const formatDuration = (ms: number | null | undefined): string => {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms < 1000) return ms <= 0 ? '0s' : `${(ms / 1000).toFixed(1)}s`;
+  const total = Math.round(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (h > 0) return `${h}h ${pad(m)}m ${pad(s)}s`;
+  if (m > 0) return `${m}m ${pad(s)}s`;
+  return `${s}s`;
+};
+
+export const executionDurationMs = (record: EvidenceRecord): number | null => {
+  const start = parseTime(record.execution.startedAt);
+  const end = parseTime(record.execution.finishedAt);
+  return start === null || end === null ? null : end - start;
+};
+
+export const resultLabel = (record: EvidenceRecord): string => {
+  switch (record.execution.status) {
+    case 'SUCCEEDED':
+      return 'Succeeded';
+    case 'FAILED':
+      return record.rollback ? 'Failed, rolled back' : 'Failed';
+    case 'SKIPPED':
+      return 'Skipped (nothing was changed)';
+    default:
+      return String(record.execution.status);
+  }
+};
+
+export const keyLabel = (key: KeyEvidence | null): string =>
+  key ? (key.alias ? `${key.arn} (${key.alias})` : key.arn) : 'unknown';
+
+export const targetLabel = (record: EvidenceRecord): string =>
+  record.target
+    ? `${record.target.kind === 'cluster' ? 'Aurora DB cluster' : 'DB instance'} ${record.target.identifier}`
+    : 'unknown database';
+
+/** Who started it, as far as the record can tell; the stated requester is never taken as proof. */
+export const whoLabel = (record: EvidenceRecord): string => {
+  const { principal, source, requestedBy } = record.startedBy;
+  const who =
+    principal && source === 'cloudtrail' ? principal : 'an unknown principal (CloudTrail did not say)';
+  return requestedBy ? `${who}, requested by "${requestedBy}" (as stated in the input)` : who;
+};
+
+export const oldKeyOutcomeLabel = (record: EvidenceRecord): string => {
+  const { state, deletionDate, reason } = record.oldKeyOutcome;
+  if (state === 'PendingDeletion') {
+    return `pending deletion; KMS deletes it on ${formatTime(deletionDate)}`;
+  }
+  if (state === 'Retained') return `retained${reason ? `: ${reason}` : ''}`;
+  return `untouched${reason ? `: ${reason}` : ''}`;
+};
+
+/** The sentence a reviewer needs first: who rotated what from which key to which, when, and how it ended. */
+export const headline = (record: EvidenceRecord): string => {
+  const when = formatTime(record.execution.startedAt);
+  const from = keyLabel(record.keys.old);
+  const to = keyLabel(record.keys.new);
+  const status = resultLabel(record).toLowerCase();
+  const verb = record.execution.status === 'SUCCEEDED' ? 'rotated' : 'tried to rotate';
+  const who = whoLabel(record);
+  return (
+    `${who.replace(/^an unknown/, 'An unknown')} ${verb} the key of ${targetLabel(record)} from ${from} to ${to} on ${when}: ` +
+    `${status}. Old key: ${oldKeyOutcomeLabel(record)}.`
+  );
+};
+
+export interface SummaryRow {
+  label: string;
+  value: string;
+  /** Shown in a monospace font (ARNs, identifiers). */
+  code?: boolean;
+  href?: string;
+}
+
+export const summaryRows = (record: EvidenceRecord): SummaryRow[] => {
+  const { execution, startedBy, target, strategy } = record;
+  const rows: SummaryRow[] = [
+    { label: 'Result', value: resultLabel(record) },
+    {
+      label: 'Started by',
+      value:
+        startedBy.principal && startedBy.source === 'cloudtrail'
+          ? `${startedBy.principal} (from CloudTrail StartExecution${startedBy.sourceIpAddress ? `, source ${startedBy.sourceIpAddress}` : ''}${startedBy.userAgent ? `, agent ${startedBy.userAgent}` : ''})`
+          : 'unknown: CloudTrail did not record who called StartExecution',
+    },
+    {
+      label: 'Requested by',
+      value: startedBy.requestedBy
+        ? `${startedBy.requestedBy} (as stated in the input, not authenticated)`
+        : 'not stated',
+    },
+    {
+      label: 'Target',
+      value: target
+        ? `${targetLabel(record)} in ${target.region}, account ${target.accountId}`
+        : 'unknown (the execution ended before the target was resolved)',
+    },
+    {
+      label: 'When',
+      value: `${formatTime(execution.startedAt)} to ${formatTime(execution.finishedAt)} (${formatDuration(executionDurationMs(record))})`,
+    },
+    { label: 'Reason', value: record.reason ?? 'not stated' },
+    {
+      label: 'Strategy',
+      value: strategy
+        ? `${strategy.used} (requested: ${strategy.requested}; ${strategy.reason})`
+        : 'not chosen (the execution ended first)',
+    },
+    { label: 'Old key', value: `${keyLabel(record.keys.old)}: ${oldKeyOutcomeLabel(record)}`, code: false },
+    { label: 'New key', value: keyLabel(record.keys.new) },
+  ];
+  const error = errorText(record);
+  if (error) rows.push({ label: 'Error', value: error });
+  rows.push(
+    { label: 'Execution', value: execution.arn, code: true },
+    {
+      label: 'Console',
+      value: execution.consoleUrl
+        ? 'Step Functions console (the execution is kept 90 days after it ends)'
+        : 'no console link in the record',
+      ...(execution.consoleUrl && isHttpsUrl(execution.consoleUrl) ? { href: execution.consoleUrl } : {}),
+    },
+    { label: 'Rotation id', value: record.rotationId, code: true },
+    { label: 'Record written', value: formatTime(record.generatedAt) },
+  );
+  return rows;
+};
+
+/** `Error: cause`, without repeating the error name when the cause already starts with it. */
+export const errorText = (record: EvidenceRecord): string => {
+  const { error, cause } = record.execution;
+  if (error && cause?.startsWith(error)) return cause;
+  return [error, cause].filter(Boolean).join(': ');
+};
+
+/** Only an https URL to the AWS console becomes a link; anything else is shown as text. */
+export const isHttpsUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && /(^|\.)console\.aws\.amazon\.com$/.test(url.hostname);
+  } catch {
+    return false;
+  }
+};
+
+export interface BeforeAfterRow {
+  label: string;
+  before: string;
+  after: string;
+  note: string;
+}
+
+const databaseKinds = (record: EvidenceRecord): ResourceEvidence['kind'][] =>
+  record.target?.kind === 'cluster' ? ['db-cluster'] : ['db-instance'];
+
+export const beforeAfterRows = (record: EvidenceRecord): BeforeAfterRow[] => {
+  const rows: BeforeAfterRow[] = [];
+  rows.push({
+    label: 'KMS key',
+    before: keyLabel(record.keys.old),
+    after: keyLabel(record.keys.new),
+    note: record.validation
+      ? record.validation.actualKeyArn === record.validation.expectedKeyArn
+        ? `the new database reported ${record.validation.actualKeyArn ?? 'no key'} at ${formatTime(record.validation.checkedAt)}`
+        : `MISMATCH: expected ${record.validation.expectedKeyArn ?? '—'}, found ${record.validation.actualKeyArn ?? '—'}`
+      : 'not validated',
+  });
+  const kinds = databaseKinds(record);
+  const created = record.resources.find((r) => kinds.includes(r.kind) && r.action === 'created');
+  rows.push({
+    label: 'Database',
+    before: record.target?.identifier ?? '—',
+    after: created?.identifier ?? '—',
+    note: created?.detail ?? (created ? '' : 'no new database was created'),
+  });
+  if (record.cutover) {
+    const c = record.cutover;
+    rows.push({
+      label: `Client endpoint (${c.type})`,
+      before: c.before ?? '—',
+      after: c.after ?? '—',
+      note: `${c.verified ? 'verified' : 'not verified'}${c.detail ? `: ${c.detail}` : ''}`,
+    });
+  }
+  if (record.validation) {
+    if (record.validation.differences.length === 0) {
+      rows.push({
+        label: 'Configuration',
+        before: 'source',
+        after: 'same',
+        note: record.validation.passed ? 'no differences found' : 'validation did not pass',
+      });
+    }
+    for (const d of record.validation.differences) {
+      rows.push({
+        label: `Configuration: ${d.field}`,
+        before: showValue(d.source),
+        after: showValue(d.target),
+        note: 'differs',
+      });
+    }
+  }
+  return rows;
+};
+
+export const showValue = (value: unknown): string => {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+};
+
+export interface KeyEvent {
+  at: string | null;
+  text: string;
+}
+
+/** The key's life in order: created, aliased, used, scheduled for deletion, deleted by KMS. */
+export const keyEvents = (record: EvidenceRecord): KeyEvent[] => {
+  const events: KeyEvent[] = [];
+  const { old: oldKey, new: newKey } = record.keys;
+  if (oldKey?.creationDate) events.push({ at: oldKey.creationDate, text: `old key ${oldKey.arn} created` });
+  if (newKey?.creationDate) events.push({ at: newKey.creationDate, text: `new key ${newKey.arn} created` });
+  for (const r of record.resources) {
+    if (r.kind !== 'kms-key' && r.kind !== 'kms-alias') continue;
+    if (r.kind === 'kms-key' && r.action === 'created' && newKey && r.arn === newKey.arn) continue;
+    const what = r.kind === 'kms-alias' ? `alias ${r.identifier}` : `key ${r.arn ?? r.identifier}`;
+    events.push({
+      at: r.at,
+      text: `${what} ${r.action.replaceAll('-', ' ')}${r.detail ? ` (${r.detail})` : ''}`,
+    });
+  }
+  if (record.validation?.checkedAt && record.validation.actualKeyArn) {
+    events.push({
+      at: record.validation.checkedAt,
+      text: `new database checked: encrypted under ${record.validation.actualKeyArn}${record.validation.passed ? '' : ' (validation failed)'}`,
+    });
+  }
+  if (record.oldKeyOutcome.state === 'PendingDeletion' && record.oldKeyOutcome.deletionDate) {
+    events.push({
+      at: record.oldKeyOutcome.deletionDate,
+      text: `KMS deletes the old key ${oldKey?.arn ?? ''} (end of the pending window)`.replace('  ', ' '),
+    });
+  }
+  return events
+    .map((e, index) => ({ e, index, t: parseTime(e.at) ?? Number.POSITIVE_INFINITY }))
+    .sort((a, b) => a.t - b.t || a.index - b.index)
+    .map(({ e }) => e);
+};
+
+/** The command a reviewer runs to see for themselves that the old key is gone (or going). */
+export const verifyKeyCommand = (record: EvidenceRecord): string | null => {
+  const arn = record.keys.old?.arn;
+  if (!arn) return null;
+  const region = record.target?.region ?? arn.split(':')[3];
+  return `aws kms describe-key --key-id ${arn}${region ? ` --region ${region}` : ''}`;
+};
+
+export const verifyKeyExplanation = (record: EvidenceRecord): string => {
+  const { state, deletionDate } = record.oldKeyOutcome;
+  if (state === 'PendingDeletion') {
+    return (
+      `Before ${formatTime(deletionDate)} it answers KeyState "PendingDeletion" and the DeletionDate above ` +
+      '(the deletion can still be cancelled with aws kms cancel-key-deletion). After that date it answers ' +
+      'NotFoundException: the key material is gone and nothing encrypted under it can be decrypted.'
+    );
+  }
+  if (state === 'Retained') {
+    return 'The old key was kept on purpose (see the reason above): it answers KeyState "Enabled" until someone schedules its deletion.';
+  }
+  return 'The old key was not touched by this rotation: it still answers KeyState "Enabled".';
+};
+
+export const sortedResources = (record: EvidenceRecord): ResourceEvidence[] =>
+  record.resources
+    .map((r, index) => ({ r, index, t: parseTime(r.at) ?? Number.POSITIVE_INFINITY }))
+    .sort((a, b) => a.t - b.t || a.index - b.index)
+    .map(({ r }) => r);
+
+export const cloudTrailStatement = (record: EvidenceRecord): string => {
+  const ct = record.cloudTrail;
+  if (!ct.available) {
+    return (
+      `CloudTrail was unavailable when this record was written${ct.reason ? ` (${ct.reason})` : ''}: ` +
+      'the API calls below are not listed, and who started the execution could not be confirmed. ' +
+      `CloudTrail keeps management events 90 days; look them up for: ${ct.lookedUp.join(', ') || 'the resources above'}.`
+    );
+  }
+  if (ct.events.length === 0) return `CloudTrail answered, with no events for: ${ct.lookedUp.join(', ')}.`;
+  return `${ct.events.length} CloudTrail events for: ${ct.lookedUp.join(', ')}.`;
+};
+
+export const historyStatement = (record: EvidenceRecord): string => {
+  const h = record.history;
+  const source =
+    h.source === 'states:GetExecutionHistory'
+      ? 'Step Functions GetExecutionHistory'
+      : h.source === 'local-runner'
+        ? 'the local runner (not AWS Step Functions)'
+        : 'unavailable';
+  if (h.source === 'unavailable')
+    return 'The execution history was unavailable when this record was written.';
+  return `${h.events.length} events from ${source}${h.truncated ? '; TRUNCATED: the full history was longer' : ''}.`;
+};

@@ -1,0 +1,206 @@
+import { readFile } from 'node:fs/promises';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { EVIDENCE_SCHEMA_VERSION, type EvidenceRecord } from '../../functions/commons/evidence-schema.js';
+import { rotationIdFor } from '../../functions/commons/naming.js';
+
+/**
+ * Where `rekey report` finds the evidence record: a local file, an S3 object, or the evidence
+ * bucket's record for one execution ARN. Every failure is a `ReportSourceError` whose message says
+ * what was looked for, where, and what to do.
+ */
+export class ReportSourceError extends Error {
+  override readonly name = 'ReportSourceError';
+}
+
+export interface SourceOptions {
+  /** The evidence bucket, for an execution ARN; default: the stack output `EvidenceBucketName`. */
+  bucket?: string;
+  /** The stack to read `EvidenceBucketName` from (default `rekey`). */
+  stack?: string;
+  region?: string;
+  endpoint?: string;
+}
+
+export const EXECUTION_ARN_PATTERN =
+  /^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):execution:[^:\s]+:[^:\s]+$/;
+const S3_URL_PATTERN = /^s3:\/\/([^/]+)\/(.+)$/;
+export const EVIDENCE_PREFIX = 'rotations/';
+export const DEFAULT_STACK = 'rekey';
+
+/** Parse and check one record: JSON, an object, the schema version this renderer knows, the fields it needs. */
+export const parseRecord = (text: string, where: string): EvidenceRecord => {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ReportSourceError(`${where} is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ReportSourceError(`${where} is not an evidence record: expected a JSON object.`);
+  }
+  const record = value as Record<string, unknown>;
+  if (record.schemaVersion !== EVIDENCE_SCHEMA_VERSION) {
+    const found =
+      record.schemaVersion === undefined
+        ? 'no schemaVersion field'
+        : `schemaVersion ${JSON.stringify(record.schemaVersion)}`;
+    throw new ReportSourceError(
+      `${where} has ${found}; this rekey reads ${EVIDENCE_SCHEMA_VERSION} only. ` +
+        'Render it with the rekey version that wrote it, or upgrade rekey.',
+    );
+  }
+  const missing = (
+    [
+      ['rotationId', typeof record.rotationId === 'string'],
+      ['execution', typeof record.execution === 'object' && record.execution !== null],
+      ['startedBy', typeof record.startedBy === 'object' && record.startedBy !== null],
+      ['keys', typeof record.keys === 'object' && record.keys !== null],
+      ['oldKeyOutcome', typeof record.oldKeyOutcome === 'object' && record.oldKeyOutcome !== null],
+      ['resources', Array.isArray(record.resources)],
+      ['steps', Array.isArray(record.steps)],
+      ['history', typeof record.history === 'object' && record.history !== null],
+      ['cloudTrail', typeof record.cloudTrail === 'object' && record.cloudTrail !== null],
+      ['notes', Array.isArray(record.notes)],
+    ] as const
+  )
+    .filter(([, ok]) => !ok)
+    .map(([field]) => field);
+  if (missing.length > 0) {
+    throw new ReportSourceError(
+      `${where} is a ${EVIDENCE_SCHEMA_VERSION} record with missing or malformed fields: ${missing.join(', ')}.`,
+    );
+  }
+  return value as EvidenceRecord;
+};
+
+const clientConfig = (options: SourceOptions, region?: string) => ({
+  region: options.region ?? region ?? process.env.AWS_REGION ?? 'us-east-1',
+  endpoint: options.endpoint ?? (process.env.AWS_ENDPOINT_URL || undefined),
+  // An emulator has no virtual-host buckets.
+  forcePathStyle: Boolean(options.endpoint ?? process.env.AWS_ENDPOINT_URL),
+});
+
+const errorName = (error: unknown): string => (error as { name?: string })?.name ?? '';
+
+const getObjectText = async (s3: S3Client, bucket: string, key: string): Promise<string> => {
+  const where = `s3://${bucket}/${key}`;
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (!response.Body) throw new ReportSourceError(`${where} has no body.`);
+    return await response.Body.transformToString('utf8');
+  } catch (error) {
+    if (error instanceof ReportSourceError) throw error;
+    const name = errorName(error);
+    if (name === 'NoSuchKey' || name === 'NotFound') {
+      throw new ReportSourceError(`No evidence record at ${where}: the object does not exist (S3 ${name}).`);
+    }
+    if (name === 'NoSuchBucket') {
+      throw new ReportSourceError(`No evidence record at ${where}: the bucket ${bucket} does not exist.`);
+    }
+    if (name === 'AccessDenied') {
+      throw new ReportSourceError(`Cannot read ${where}: access denied (s3:GetObject).`);
+    }
+    throw new ReportSourceError(
+      `Cannot read ${where}: ${name ? `${name}: ` : ''}${(error as Error).message}`,
+    );
+  }
+};
+
+const evidenceBucket = async (options: SourceOptions, region: string): Promise<string> => {
+  if (options.bucket) return options.bucket;
+  const stack = options.stack ?? DEFAULT_STACK;
+  const cloudformation = new CloudFormationClient(clientConfig(options, region));
+  let outputs: { OutputKey?: string; OutputValue?: string }[] | undefined;
+  try {
+    const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: stack }));
+    outputs = Stacks?.[0]?.Outputs;
+  } catch (error) {
+    throw new ReportSourceError(
+      `Cannot find the evidence bucket: stack ${stack} in ${region} answered ${errorName(error) || 'an error'}: ` +
+        `${(error as Error).message}. Pass --bucket <name>, or --stack <name> for the stack that deployed rekey.`,
+    );
+  }
+  const bucket = outputs?.find((o) => o.OutputKey === 'EvidenceBucketName')?.OutputValue;
+  if (!bucket) {
+    throw new ReportSourceError(
+      `Stack ${stack} has no EvidenceBucketName output (deployed before evidence records existed?). Pass --bucket <name>.`,
+    );
+  }
+  return bucket;
+};
+
+/** The record key of one execution: `rotations/<target>/<startedAt>-<rotationId>.json`, found by its suffix. */
+const findExecutionKey = async (s3: S3Client, bucket: string, arn: string): Promise<string> => {
+  const rotationId = rotationIdFor(arn);
+  const suffix = `-${rotationId}.json`;
+  const matches: string[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: EVIDENCE_PREFIX, ContinuationToken: token }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key?.endsWith(suffix)) matches.push(object.Key);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  } catch (error) {
+    const name = errorName(error);
+    throw new ReportSourceError(
+      name === 'NoSuchBucket'
+        ? `The evidence bucket ${bucket} does not exist.`
+        : `Cannot list s3://${bucket}/${EVIDENCE_PREFIX}: ${name ? `${name}: ` : ''}${(error as Error).message}`,
+    );
+  }
+  const key = matches.sort().at(-1);
+  if (!key) {
+    throw new ReportSourceError(
+      `No evidence record for execution ${arn} (rotation id ${rotationId}) under s3://${bucket}/${EVIDENCE_PREFIX}. ` +
+        'The record is written when the execution ends: is it still running, or was it started by another stack?',
+    );
+  }
+  return key;
+};
+
+export interface LoadedRecord {
+  record: EvidenceRecord;
+  /** Where it came from, as a path or an s3:// URL. */
+  location: string;
+}
+
+export const loadRecord = async (source: string, options: SourceOptions = {}): Promise<LoadedRecord> => {
+  const s3Url = S3_URL_PATTERN.exec(source);
+  if (s3Url) {
+    const [, bucket = '', key = ''] = s3Url;
+    const s3 = new S3Client(clientConfig(options));
+    return { record: parseRecord(await getObjectText(s3, bucket, key), source), location: source };
+  }
+  const arn = EXECUTION_ARN_PATTERN.exec(source);
+  if (arn) {
+    const region = options.region ?? arn[1] ?? 'us-east-1';
+    const bucket = await evidenceBucket(options, region);
+    const s3 = new S3Client(clientConfig(options, region));
+    const key = await findExecutionKey(s3, bucket, source);
+    const location = `s3://${bucket}/${key}`;
+    return { record: parseRecord(await getObjectText(s3, bucket, key), location), location };
+  }
+  if (source.startsWith('arn:')) {
+    throw new ReportSourceError(
+      `${source} is not a Step Functions execution ARN (arn:aws:states:<region>:<account>:execution:<state machine>:<name>).`,
+    );
+  }
+  let text: string;
+  try {
+    text = await readFile(source, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ReportSourceError(
+      code === 'ENOENT'
+        ? `No evidence file at ${source}. Give a path, an s3://bucket/key URL or an execution ARN.`
+        : `Cannot read ${source}: ${(error as Error).message}`,
+    );
+  }
+  return { record: parseRecord(text, source), location: source };
+};
