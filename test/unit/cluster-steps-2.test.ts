@@ -1,4 +1,9 @@
-import { DescribeKeyCommand, KMSClient, ListResourceTagsCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  KMSClient,
+  ListResourceTagsCommand,
+  ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
 import {
   CopyDBClusterSnapshotCommand,
   CreateDBClusterSnapshotCommand,
@@ -258,7 +263,9 @@ const newMember = (id: string, config: MemberConfig, overrides: Partial<DBInstan
   DBInstanceClass: config.dbInstanceClass,
   AvailabilityZone: config.availabilityZone ?? undefined,
   PromotionTier: config.promotionTier ?? undefined,
-  DBParameterGroups: [{ DBParameterGroupName: 'orders-aurora-instance-pg16', ParameterApplyStatus: 'in-sync' }],
+  DBParameterGroups: [
+    { DBParameterGroupName: 'orders-aurora-instance-pg16', ParameterApplyStatus: 'in-sync' },
+  ],
   MonitoringInterval: 0,
   PerformanceInsightsEnabled: false,
   PubliclyAccessible: false,
@@ -297,7 +304,8 @@ const world = ({
 }) => {
   rds.on(DescribeDBClustersCommand).callsFake(({ DBClusterIdentifier }) => {
     const found = clusters.find((c) => c.DBClusterIdentifier === DBClusterIdentifier);
-    if (!found) throw new DBClusterNotFoundFault({ message: `${DBClusterIdentifier} not found`, $metadata: {} });
+    if (!found)
+      throw new DBClusterNotFoundFault({ message: `${DBClusterIdentifier} not found`, $metadata: {} });
     return { DBClusters: [found] };
   });
   rds.on(DescribeDBInstancesCommand).callsFake(({ DBInstanceIdentifier }) => {
@@ -395,14 +403,18 @@ describe('cluster steps, part 2', () => {
       // Act / Assess
       await expect(snapshotCluster(state({ type: 'none' }))).rejects.toMatchObject({
         name: 'ResourceFailedError',
-        message: expect.stringContaining(`The source cluster snapshot ${SOURCE_SNAPSHOT} is in status "failed"`),
+        message: expect.stringContaining(
+          `The source cluster snapshot ${SOURCE_SNAPSHOT} is in status "failed"`,
+        ),
       });
     });
 
     it('refuses a snapshot of its name that another rotation took, creating nothing', async () => {
       // Prepare
       world({
-        snapshots: [snapshot(SOURCE_SNAPSHOT, { TagList: [{ Key: 'rekey:rotation-id', Value: 'rkffffffffff' }] })],
+        snapshots: [
+          snapshot(SOURCE_SNAPSHOT, { TagList: [{ Key: 'rekey:rotation-id', Value: 'rkffffffffff' }] }),
+        ],
       });
 
       // Act / Assess
@@ -472,7 +484,9 @@ describe('cluster steps, part 2', () => {
       // Act / Assess
       await expect(copyClusterSnapshot(state({ type: 'none' }))).rejects.toMatchObject({
         name: 'ResourceFailedError',
-        message: expect.stringContaining(`The re-encrypted cluster snapshot ${COPY_SNAPSHOT} is in status "failed"`),
+        message: expect.stringContaining(
+          `The re-encrypted cluster snapshot ${COPY_SNAPSHOT} is in status "failed"`,
+        ),
       });
     });
   });
@@ -552,7 +566,12 @@ describe('cluster steps, part 2', () => {
       });
       expect(result.done).toBe(false);
       expect(result.members).toEqual([
-        { sourceDbInstanceIdentifier: WRITER, dbInstanceIdentifier: NEW_WRITER, isWriter: true, status: 'creating' },
+        {
+          sourceDbInstanceIdentifier: WRITER,
+          dbInstanceIdentifier: NEW_WRITER,
+          isWriter: true,
+          status: 'creating',
+        },
         {
           sourceDbInstanceIdentifier: READER,
           dbInstanceIdentifier: NEW_READER,
@@ -625,7 +644,9 @@ describe('cluster steps, part 2', () => {
       // Act / Assess
       await expect(restoreCluster(state({ type: 'none' }))).rejects.toMatchObject({
         name: 'ResourceFailedError',
-        message: expect.stringContaining(`The new DB instance ${NEW_WRITER} is in status "incompatible-parameters"`),
+        message: expect.stringContaining(
+          `The new DB instance ${NEW_WRITER} is in status "incompatible-parameters"`,
+        ),
       });
     });
 
@@ -647,7 +668,10 @@ describe('cluster steps, part 2', () => {
       // Prepare
       world({
         clusters: [newCluster({ PreferredMaintenanceWindow: 'mon:00:00-mon:00:30' })],
-        instances: [newMember(NEW_WRITER, writerConfig), newMember(NEW_READER, readerConfig, { DBInstanceClass: 'db.r6g.large' })],
+        instances: [
+          newMember(NEW_WRITER, writerConfig),
+          newMember(NEW_READER, readerConfig, { DBInstanceClass: 'db.r6g.large' }),
+        ],
       });
       rds.on(ModifyDBClusterCommand).resolves({});
 
@@ -666,12 +690,23 @@ describe('cluster steps, part 2', () => {
 
     it('does not apply a cluster field twice, and then modifies the member that differs', async () => {
       // Prepare
-      const current = state({ type: 'none' }, {
-        configure: { done: false, applied: ['cluster.preferredMaintenanceWindow'], rebooted: false, status: 'modifying' },
-      });
+      const current = state(
+        { type: 'none' },
+        {
+          configure: {
+            done: false,
+            applied: ['cluster.preferredMaintenanceWindow'],
+            rebooted: false,
+            status: 'modifying',
+          },
+        },
+      );
       world({
         clusters: [newCluster({ PreferredMaintenanceWindow: 'mon:00:00-mon:00:30' })],
-        instances: [newMember(NEW_WRITER, writerConfig), newMember(NEW_READER, readerConfig, { DBInstanceClass: 'db.r6g.large' })],
+        instances: [
+          newMember(NEW_WRITER, writerConfig),
+          newMember(NEW_READER, readerConfig, { DBInstanceClass: 'db.r6g.large' }),
+        ],
       });
       rds.on(ModifyDBInstanceCommand).resolves({});
 
@@ -692,7 +727,9 @@ describe('cluster steps, part 2', () => {
     it('reboots a member whose parameter group is pending-reboot once, then is done', async () => {
       // Prepare
       const pending = newMember(NEW_WRITER, writerConfig, {
-        DBParameterGroups: [{ DBParameterGroupName: 'orders-aurora-instance-pg16', ParameterApplyStatus: 'pending-reboot' }],
+        DBParameterGroups: [
+          { DBParameterGroupName: 'orders-aurora-instance-pg16', ParameterApplyStatus: 'pending-reboot' },
+        ],
       });
       world({ clusters: [newCluster()], instances: [pending, newMember(NEW_READER, readerConfig)] });
       rds.on(RebootDBInstanceCommand).resolves({});
@@ -712,7 +749,10 @@ describe('cluster steps, part 2', () => {
       // Prepare
       world({
         clusters: [newCluster()],
-        instances: [newMember(NEW_WRITER, writerConfig), newMember(NEW_READER, readerConfig, { DBInstanceStatus: 'storage-full' })],
+        instances: [
+          newMember(NEW_WRITER, writerConfig),
+          newMember(NEW_READER, readerConfig, { DBInstanceStatus: 'storage-full' }),
+        ],
       });
 
       // Act / Assess
@@ -753,7 +793,9 @@ describe('cluster steps, part 2', () => {
         DeletionProtection: false,
         ApplyImmediately: true,
       });
-      expect(rds.commandCalls(ModifyDBClusterCommand)[0]?.args[0].input).not.toHaveProperty('NewDBClusterIdentifier');
+      expect(rds.commandCalls(ModifyDBClusterCommand)[0]?.args[0].input).not.toHaveProperty(
+        'NewDBClusterIdentifier',
+      );
       expect(rds).not.toHaveReceivedCommand(StopDBClusterCommand);
       expect(result).toMatchObject({ done: false, deletionProtectionLifted: true, renamedAside: false });
     });
@@ -844,7 +886,9 @@ describe('cluster steps, part 2', () => {
       world({ clusters: [sourceCluster({ Status: 'inaccessible-encryption-credentials-recoverable' })] });
 
       // Act / Assess
-      await expect(startCluster(state({ type: 'none' }))).rejects.toMatchObject({ name: 'ResourceFailedError' });
+      await expect(startCluster(state({ type: 'none' }))).rejects.toMatchObject({
+        name: 'ResourceFailedError',
+      });
       expect(rds).not.toHaveReceivedCommand(StartDBClusterCommand);
     });
   });
@@ -880,15 +924,27 @@ describe('cluster steps, part 2', () => {
         .map((c) => c.args[0].input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet);
       expect(changed).toEqual([
         { Name: CNAME.recordName, Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: NEW_ENDPOINT }] },
-        { Name: 'orders-ro.db.example.internal', Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: NEW_READER_ENDPOINT }] },
+        {
+          Name: 'orders-ro.db.example.internal',
+          Type: 'CNAME',
+          TTL: 60,
+          ResourceRecords: [{ Value: NEW_READER_ENDPOINT }],
+        },
       ]);
-      expect(result).toMatchObject({ done: false, verified: false, changeId: '/change/W', reader: { changeId: '/change/R' } });
+      expect(result).toMatchObject({
+        done: false,
+        verified: false,
+        changeId: '/change/W',
+        reader: { changeId: '/change/R' },
+      });
     });
 
     it('is verified once both changes are INSYNC and both records read back, without changing them again', async () => {
       // Prepare
       records(NEW_ENDPOINT, NEW_READER_ENDPOINT);
-      route53.on(GetChangeCommand).resolves({ ChangeInfo: { Id: 'x', Status: 'INSYNC', SubmittedAt: new Date() } });
+      route53
+        .on(GetChangeCommand)
+        .resolves({ ChangeInfo: { Id: 'x', Status: 'INSYNC', SubmittedAt: new Date() } });
       const previous: ClusterCutoverResult = {
         type: 'cname',
         done: false,
@@ -933,7 +989,10 @@ describe('cluster steps, part 2', () => {
 
       // Act
       const result = await cutoverCluster(
-        state(RENAME, { validation, freeze: { done: true, stoppedByRekey: true, renamedAside: true, status: 'stopped' } }),
+        state(RENAME, {
+          validation,
+          freeze: { done: true, stoppedByRekey: true, renamedAside: true, status: 'stopped' },
+        }),
       );
 
       // Assess
@@ -943,7 +1002,11 @@ describe('cluster steps, part 2', () => {
         NewDBClusterIdentifier: SOURCE,
         ApplyImmediately: true,
       });
-      expect(result).toMatchObject({ done: false, verified: false, renamed: { sourceAside: true, newToOriginal: true } });
+      expect(result).toMatchObject({
+        done: false,
+        verified: false,
+        renamed: { sourceAside: true, newToOriginal: true },
+      });
     });
 
     it('is verified when the new cluster answers under the original identifier and endpoint, renaming nothing', async () => {
@@ -966,7 +1029,8 @@ describe('cluster steps, part 2', () => {
   });
 
   describe('retire', () => {
-    const verified = (cutover: ClusterPlan['cutover'] = RENAME) => state(cutover, { validation, cutover: verifiedRename });
+    const verified = (cutover: ClusterPlan['cutover'] = RENAME) =>
+      state(cutover, { validation, cutover: verifiedRename });
 
     it('deletes each old member first, and not the old cluster while they remain', async () => {
       // Prepare
@@ -981,8 +1045,14 @@ describe('cluster steps, part 2', () => {
 
       // Assess
       expect(rds).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 2);
-      expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, { DBInstanceIdentifier: WRITER, SkipFinalSnapshot: true });
-      expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, { DBInstanceIdentifier: READER, SkipFinalSnapshot: true });
+      expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
+        DBInstanceIdentifier: WRITER,
+        SkipFinalSnapshot: true,
+      });
+      expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
+        DBInstanceIdentifier: READER,
+        SkipFinalSnapshot: true,
+      });
       expect(rds).not.toHaveReceivedCommand(DeleteDBClusterCommand);
       expect(result).toMatchObject({ done: false, outcome: 'deleted' });
       expect(result.status).toContain(`deleting members ${READER}, ${WRITER}`);
@@ -1035,16 +1105,35 @@ describe('cluster steps, part 2', () => {
       // Assess
       expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
       expect(rds).not.toHaveReceivedCommand(DeleteDBClusterCommand);
-      expect(result).toMatchObject({ done: true, outcome: 'retained', reason: 'the input says oldInstance "keep".' });
+      expect(result).toMatchObject({
+        done: true,
+        outcome: 'retained',
+        reason: 'the input says oldInstance "keep".',
+      });
     });
   });
 
   describe('rollback', () => {
     const failed = (cutover: ClusterPlan['cutover'], extra: Partial<ClusterState> = {}) =>
       state(cutover, {
-        failure: { Error: 'ValidationFailedError', Cause: JSON.stringify({ errorMessage: 'the new cluster is wrong' }) },
-        sourceSnapshot: { done: true, snapshotIdentifier: SOURCE_SNAPSHOT, snapshotArn: null, kmsKeyId: OLD_KEY, status: 'available' },
-        copySnapshot: { done: true, snapshotIdentifier: COPY_SNAPSHOT, snapshotArn: null, kmsKeyId: NEW_KEY, status: 'available' },
+        failure: {
+          Error: 'ValidationFailedError',
+          Cause: JSON.stringify({ errorMessage: 'the new cluster is wrong' }),
+        },
+        sourceSnapshot: {
+          done: true,
+          snapshotIdentifier: SOURCE_SNAPSHOT,
+          snapshotArn: null,
+          kmsKeyId: OLD_KEY,
+          status: 'available',
+        },
+        copySnapshot: {
+          done: true,
+          snapshotIdentifier: COPY_SNAPSHOT,
+          snapshotArn: null,
+          kmsKeyId: NEW_KEY,
+          status: 'available',
+        },
         restore: { done: true, dbInstanceIdentifier: NEW_CLUSTER, dbInstanceArn: null, status: 'available' },
         ...extra,
       });
@@ -1055,7 +1144,10 @@ describe('cluster steps, part 2', () => {
       current.plan.decisions.stopSource = false;
       world({
         clusters: [sourceCluster(), newCluster()],
-        instances: [newMember(NEW_WRITER, writerConfig), newMember(NEW_READER, readerConfig, { TagList: [] })],
+        instances: [
+          newMember(NEW_WRITER, writerConfig),
+          newMember(NEW_READER, readerConfig, { TagList: [] }),
+        ],
       });
       rds.on(DeleteDBInstanceCommand).resolves({});
 
@@ -1098,11 +1190,21 @@ describe('cluster steps, part 2', () => {
         DeletionProtection: false,
         ApplyImmediately: true,
       });
-      expect(rds).toHaveReceivedCommandWith(DeleteDBClusterCommand, { DBClusterIdentifier: NEW_CLUSTER, SkipFinalSnapshot: true });
+      expect(rds).toHaveReceivedCommandWith(DeleteDBClusterCommand, {
+        DBClusterIdentifier: NEW_CLUSTER,
+        SkipFinalSnapshot: true,
+      });
       expect(rds).not.toHaveReceivedCommandWith(DeleteDBClusterCommand, { DBClusterIdentifier: SOURCE });
-      expect(rds).toHaveReceivedCommandWith(DeleteDBClusterSnapshotCommand, { DBClusterSnapshotIdentifier: COPY_SNAPSHOT });
-      expect(rds).toHaveReceivedCommandWith(DeleteDBClusterSnapshotCommand, { DBClusterSnapshotIdentifier: SOURCE_SNAPSHOT });
-      expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, { KeyId: NEW_KEY_ID, PendingWindowInDays: 7 });
+      expect(rds).toHaveReceivedCommandWith(DeleteDBClusterSnapshotCommand, {
+        DBClusterSnapshotIdentifier: COPY_SNAPSHOT,
+      });
+      expect(rds).toHaveReceivedCommandWith(DeleteDBClusterSnapshotCommand, {
+        DBClusterSnapshotIdentifier: SOURCE_SNAPSHOT,
+      });
+      expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
+        KeyId: NEW_KEY_ID,
+        PendingWindowInDays: 7,
+      });
       expect(third.done).toBe(true);
       expect(third.cause).toContain('the new cluster is wrong.');
       expect(third.cause).toContain(`deleted the new DB cluster ${NEW_CLUSTER}`);
@@ -1116,23 +1218,37 @@ describe('cluster steps, part 2', () => {
       current.plan.decisions.stopSource = false;
       world({
         clusters: [sourceCluster()],
-        snapshots: [snapshot(SOURCE_SNAPSHOT, { TagList: [{ Key: 'rekey:rotation-id', Value: 'rkffffffffff' }] })],
+        snapshots: [
+          snapshot(SOURCE_SNAPSHOT, { TagList: [{ Key: 'rekey:rotation-id', Value: 'rkffffffffff' }] }),
+        ],
       });
       rds.on(DeleteDBClusterSnapshotCommand).resolves({});
-      kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: NEW_KEY_ID, Arn: NEW_KEY, KeyManager: 'CUSTOMER', KeyState: 'PendingDeletion' } });
+      kms.on(DescribeKeyCommand).resolves({
+        KeyMetadata: {
+          KeyId: NEW_KEY_ID,
+          Arn: NEW_KEY,
+          KeyManager: 'CUSTOMER',
+          KeyState: 'PendingDeletion',
+        },
+      });
       kms.on(ListResourceTagsCommand).resolves({ Tags: [{ TagKey: 'rekey:rotation-id', TagValue: RID }] });
 
       // Act
       const result = await rollbackCluster(current);
 
       // Assess
-      expect(rds).not.toHaveReceivedCommandWith(DeleteDBClusterSnapshotCommand, { DBClusterSnapshotIdentifier: SOURCE_SNAPSHOT });
+      expect(rds).not.toHaveReceivedCommandWith(DeleteDBClusterSnapshotCommand, {
+        DBClusterSnapshotIdentifier: SOURCE_SNAPSHOT,
+      });
       expect(result.done).toBe(true);
     });
 
     it('starts the source cluster again when Rekey stopped it, and turns its deletion protection back on', async () => {
       // Prepare
-      const current = failed({ type: 'none' }, { freeze: { done: true, stoppedByRekey: true, deletionProtectionLifted: true, status: 'stopped' } });
+      const current = failed(
+        { type: 'none' },
+        { freeze: { done: true, stoppedByRekey: true, deletionProtectionLifted: true, status: 'stopped' } },
+      );
       const clusters = [sourceCluster({ Status: 'stopped' })];
       world({ clusters });
       rds.on(StartDBClusterCommand).resolves({});
@@ -1156,7 +1272,12 @@ describe('cluster steps, part 2', () => {
         DeletionProtection: true,
         ApplyImmediately: true,
       });
-      expect(second.undone).toEqual(expect.arrayContaining([`started ${SOURCE} again`, `turned deletion protection on again for ${SOURCE}`]));
+      expect(second.undone).toEqual(
+        expect.arrayContaining([
+          `started ${SOURCE} again`,
+          `turned deletion protection on again for ${SOURCE}`,
+        ]),
+      );
     });
 
     it('after a rename cutover: first renames the new cluster off the original identifier, and keeps it', async () => {
@@ -1227,7 +1348,10 @@ describe('cluster steps, part 2', () => {
     it('after a verified cutover: deletes and renames nothing, and says the new cluster and key hold the data', async () => {
       // Prepare
       world({
-        clusters: [newCluster({ DBClusterIdentifier: SOURCE, Endpoint: SOURCE_ENDPOINT }), sourceCluster({ DBClusterIdentifier: ASIDE, Status: 'stopped' })],
+        clusters: [
+          newCluster({ DBClusterIdentifier: SOURCE, Endpoint: SOURCE_ENDPOINT }),
+          sourceCluster({ DBClusterIdentifier: ASIDE, Status: 'stopped' }),
+        ],
         instances: [newMember(NEW_WRITER, writerConfig), newMember(NEW_READER, readerConfig)],
         snapshots: [snapshot(SOURCE_SNAPSHOT), snapshot(COPY_SNAPSHOT)],
       });
@@ -1249,11 +1373,17 @@ describe('cluster steps, part 2', () => {
 
     it('changes nothing when the rotation never took its lock', async () => {
       // Act
-      const result = await rollbackCluster(failed({ type: 'none' }, { lock: { acquired: false, lockKeys: [] } }));
+      const result = await rollbackCluster(
+        failed({ type: 'none' }, { lock: { acquired: false, lockKeys: [] } }),
+      );
 
       // Assess
       expect(rds.calls()).toHaveLength(0);
-      expect(result).toMatchObject({ done: true, undone: [], cause: 'the new cluster is wrong. Nothing was changed in AWS.' });
+      expect(result).toMatchObject({
+        done: true,
+        undone: [],
+        cause: 'the new cluster is wrong. Nothing was changed in AWS.',
+      });
     });
   });
 
@@ -1264,8 +1394,18 @@ describe('cluster steps, part 2', () => {
         validation,
         cutover: verifiedRename,
         retireInstance: { done: true, outcome: 'deleted', status: 'deleted' },
-        oldKey: { state: 'PendingDeletion', keyArn: OLD_KEY, deletionDate: '2026-01-08T00:00:00.000Z', pendingWindowDays: 7 },
-        configure: { done: true, applied: ['cluster.preferredMaintenanceWindow'], rebooted: false, status: 'available' },
+        oldKey: {
+          state: 'PendingDeletion',
+          keyArn: OLD_KEY,
+          deletionDate: '2026-01-08T00:00:00.000Z',
+          pendingWindowDays: 7,
+        },
+        configure: {
+          done: true,
+          applied: ['cluster.preferredMaintenanceWindow'],
+          rebooted: false,
+          status: 'available',
+        },
       });
 
       // Act
@@ -1288,7 +1428,12 @@ describe('cluster steps, part 2', () => {
         snapshotIdentifiers: { source: SOURCE_SNAPSHOT, reencrypted: COPY_SNAPSHOT },
         oldCluster: 'deleted',
         oldKey: { state: 'PendingDeletion', deletionDate: '2026-01-08T00:00:00.000Z' },
-        cutover: { type: 'rename', identifier: SOURCE, endpoint: SOURCE_ENDPOINT, oldClusterRenamedTo: ASIDE },
+        cutover: {
+          type: 'rename',
+          identifier: SOURCE,
+          endpoint: SOURCE_ENDPOINT,
+          oldClusterRenamedTo: ASIDE,
+        },
         configurationChangesAfterRestore: ['cluster.preferredMaintenanceWindow'],
         reason: 'annual PCI key change',
         requestedBy: 'platform-team',
@@ -1316,7 +1461,12 @@ describe('cluster steps, part 2', () => {
           },
         },
         retireInstance: { done: true, outcome: 'retained', status: 'stopped', reason: 'kept' },
-        oldKey: { state: 'Retained', keyArn: OLD_KEY, reason: 'a manual snapshot is under it', encryptedResources: [] },
+        oldKey: {
+          state: 'Retained',
+          keyArn: OLD_KEY,
+          reason: 'a manual snapshot is under it',
+          encryptedResources: [],
+        },
       });
 
       // Act
