@@ -29,6 +29,8 @@ export const historyFromLocalEvents = (events: readonly LocalEvent[]): HistoryEv
     [event.Error, typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause ?? '')]
       .filter(Boolean)
       .join(': ');
+  // A caught failure is followed by StateExited: the invocation failed all the same.
+  const caught = new Set<string>();
   for (const event of events) {
     const stateType = event.state?.type;
     switch (event.type) {
@@ -46,8 +48,12 @@ export const historyFromLocalEvents = (events: readonly LocalEvent[]): HistoryEv
         push(event, `${stateType}StateEntered`);
         if (stateType === 'Task') push(event, 'LambdaFunctionScheduled');
         break;
+      case 'StateCaught':
+        if (event.state) caught.add(event.state.name);
+        break;
       case 'StateExited':
-        if (stateType === 'Task') push(event, 'LambdaFunctionSucceeded');
+        if (stateType === 'Task' && !caught.delete(event.state?.name ?? ''))
+          push(event, 'LambdaFunctionSucceeded');
         push(event, `${stateType}StateExited`);
         break;
       case 'StateFailed':
