@@ -6,6 +6,7 @@ import { getClients } from '../functions/commons/clients.js';
 import { findInstance } from '../functions/commons/rds.js';
 import type { RotationOutput } from '../functions/commons/types.js';
 import { startEmulator, useEndpoint } from './emulator.js';
+import { saveEvidence } from './evidence-bucket.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
 import { runStateMachine } from './runner.js';
 import { seedSample } from './seed.js';
@@ -38,7 +39,12 @@ export const runDemo = async (): Promise<number> => {
       onProgress: (line) => process.stderr.write(`${line}\n`),
     });
     say();
+    const evidencePath = result.evidence ? await saveEvidence(result.evidence) : null;
+    const evidenceLine = evidencePath
+      ? `Evidence record: ${evidencePath} (from ${result.evidence?.uri})`
+      : 'Evidence record: not written (see the output: evidenceError)';
     if (result.status !== 'SUCCEEDED') {
+      say(evidenceLine);
       say(`Rotation FAILED: ${result.error}`);
       say(result.cause);
       return 1;
@@ -77,6 +83,8 @@ export const runDemo = async (): Promise<number> => {
     say(
       `  old key: ${oldKey?.KeyState}${oldKey?.DeletionDate ? ` until ${oldKey.DeletionDate.toISOString()}` : ''}`,
     );
+    say();
+    say(evidenceLine);
     say();
     say(JSON.stringify({ status: result.status, output }));
     return 0;

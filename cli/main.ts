@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { startEmulator, useEndpoint } from './emulator.js';
+import { LOCAL_EVIDENCE_BUCKET, saveEvidence } from './evidence-bucket.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
 import { type RunResult, runStateMachine } from './runner.js';
 import { seedClusterSample, seedSample } from './seed.js';
@@ -54,6 +55,10 @@ program
     '-l, --lock-table <name>',
     `rotation lock table: the stack's RotationLockTableName output; with --endpoint, default ${LOCAL_LOCK_TABLE} (created if missing)`,
   )
+  .option(
+    '-b, --evidence-bucket <name>',
+    `evidence bucket: the stack's EvidenceBucketName output; with --endpoint, default ${LOCAL_EVIDENCE_BUCKET} (created if missing)`,
+  )
   .option('-v, --verbose', 'print the steps’ JSON logs too')
   .action(
     async (options: {
@@ -62,6 +67,7 @@ program
       region?: string;
       name?: string;
       lockTable?: string;
+      evidenceBucket?: string;
       verbose?: boolean;
     }) => {
       if (!options.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -80,8 +86,21 @@ program
         executionName: options.name,
         fastWaits: Boolean(options.endpoint),
         lockTable: { name: lockTable, create: Boolean(options.endpoint) },
+        ...(options.evidenceBucket || options.endpoint
+          ? {
+              evidenceBucket: {
+                name: options.evidenceBucket ?? LOCAL_EVIDENCE_BUCKET,
+                create: Boolean(options.endpoint),
+              },
+            }
+          : {}),
         onProgress: (line) => process.stderr.write(`${line}\n`),
       });
+      if (result.evidence) {
+        process.stderr.write(
+          `Evidence record: ${await saveEvidence(result.evidence)} (from ${result.evidence.uri})\n`,
+        );
+      }
       finish(result);
     },
   );

@@ -7,6 +7,9 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import { registerLocalHistory } from '../functions/commons/local-history.js';
+import { ensureEvidenceBucket, LOCAL_EVIDENCE_BUCKET } from './evidence-bucket.js';
+import { historyFromLocalEvents, type LocalEvent } from './local-history.js';
 import { ensureLockTable } from './lock-table.js';
 import { parseTemplate, taskHandlers } from './template.js';
 
@@ -53,6 +56,12 @@ export interface RunOptions {
    * the stack's `RotationLockTableName` output.
    */
   lockTable?: { name: string; create: boolean };
+  /**
+   * The evidence bucket RecordEvidence writes to. `create: true` (an emulator) creates it when
+   * missing; against AWS it is the stack's `EvidenceBucketName` output. Default: with a lock table
+   * that is created (an emulator), the local bucket `rekey-evidence`.
+   */
+  evidenceBucket?: { name: string; create: boolean };
   /** Wrap a Task's handler by state name (tests use it to inject faults). */
   wrapTask?: (stateName: string, invoke: TaskFn) => TaskFn;
   aslPath?: string;
@@ -66,9 +75,17 @@ export interface StepTiming {
   outcome: 'succeeded' | 'retried' | 'caught';
 }
 
-export type RunResult =
+/** Where RecordEvidence wrote the record (also when the execution failed), if it did. */
+export interface EvidenceLocation {
+  bucket: string;
+  key: string;
+  uri: string;
+}
+
+export type RunResult = (
   | { status: 'SUCCEEDED'; executionArn: string; output: unknown; timings: StepTiming[] }
-  | { status: 'FAILED'; executionArn: string; error: string; cause: string; timings: StepTiming[] };
+  | { status: 'FAILED'; executionArn: string; error: string; cause: string; timings: StepTiming[] }
+) & { evidence?: EvidenceLocation };
 
 const lambdaContext = (functionName: string, region: string): Context =>
   ({
@@ -149,6 +166,14 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     process.env.LOCK_TABLE_NAME = options.lockTable.name;
     if (options.lockTable.create) await ensureLockTable(options.lockTable.name);
   }
+  const evidenceBucket =
+    options.evidenceBucket ??
+    (options.lockTable?.create ? { name: LOCAL_EVIDENCE_BUCKET, create: true } : undefined);
+  if (evidenceBucket) {
+    process.env.EVIDENCE_BUCKET = evidenceBucket.name;
+    if (evidenceBucket.create) await ensureEvidenceBucket(evidenceBucket.name);
+  }
+  let evidence: EvidenceLocation | undefined;
   const { handlers, rawDefinition, machine } = build(
     readFileSync(options.aslPath ?? DEFAULT_ASL, 'utf8'),
     readFileSync(options.templatePath ?? DEFAULT_TEMPLATE, 'utf8'),
@@ -178,7 +203,9 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
       >;
       const handler = module[target.exportName] as (event: unknown, context: Context) => Promise<unknown>;
       try {
-        return await handler(input, lambdaContext(target.logicalId, region));
+        const result = await handler(input, lambdaContext(target.logicalId, region));
+        if (substitution === 'RecordEvidenceFunctionArn') evidence = result as EvidenceLocation;
+        return result;
       } catch (error) {
         throw asLambdaError(error);
       }
@@ -190,6 +217,13 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
   const executionName = options.executionName ?? defaultExecutionName();
   const executionArn = `arn:aws:states:${region}:000000000000:execution:rekey-local:${executionName}`;
   const startTime = new Date().toISOString();
+  // No GetExecutionHistory here: RecordEvidence reads the events this run observed instead.
+  const localEvents: LocalEvent[] = [];
+  const unregisterHistory = registerLocalHistory(executionArn, async () => {
+    // Let the loop below take the events already emitted before handing them over.
+    await new Promise((resolve) => setImmediate(resolve));
+    return historyFromLocalEvents(localEvents);
+  });
   const execution = machine.run(options.input as never, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
     context: {
@@ -228,6 +262,7 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
   let output: unknown;
 
   for await (const event of execution.eventLogs) {
+    localEvents.push(event as LocalEvent);
     switch (event.type) {
       case 'StateEntered':
         entered.set(event.state.name, event.timestamp);
@@ -301,8 +336,11 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     output = output ?? result;
   } catch (error) {
     failure = failure ?? { error: (error as Error).name, cause: (error as Error).message };
+  } finally {
+    unregisterHistory();
   }
+  const location = evidence ? { evidence } : {};
   return failure
-    ? { status: 'FAILED', executionArn, error: failure.error, cause: failure.cause, timings }
-    : { status: 'SUCCEEDED', executionArn, output, timings };
+    ? { status: 'FAILED', executionArn, error: failure.error, cause: failure.cause, timings, ...location }
+    : { status: 'SUCCEEDED', executionArn, output, timings, ...location };
 };

@@ -76,7 +76,8 @@ const ruleFor = (labelText: string): FaultRule => {
  */
 const comparable = (result: RunResult, sample: SeededSample): unknown => {
   if (result.status !== 'SUCCEEDED') return result;
-  const output = result.output as RotationOutput;
+  // The evidence record's location names the execution's start time.
+  const { evidence: _evidence, ...output } = result.output as RotationOutput & { evidence?: unknown };
   const text = JSON.stringify({
     ...output,
     startedAt: '<time>',

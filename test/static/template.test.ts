@@ -36,6 +36,10 @@ const WILDCARD_EXCEPTIONS: Record<string, string> = {
     'kms:ListKeys has no resource type: the step finds its own key among all keys.',
   'RollbackFunction/ListKeys':
     'kms:ListKeys has no resource type: rollback finds a new key whose CreateKey never returned by its rotation tag.',
+  'RecordEvidenceFunction/LookUpCloudTrailEvents':
+    'cloudtrail:LookupEvents has no resource type: it reads the event history of the account and Region.',
+  'RecordEvidenceFunction/ListKeyAliases':
+    'kms:ListAliases has no resource type: the record names each key with its alias.',
   'RotateInstanceStateMachineRole/DeliverExecutionLogs':
     'CloudWatch Logs delivery APIs (CreateLogDelivery, ...) have no resource type; Step Functions documents Resource "*".',
   'RotateInstanceStateMachineRole/WriteTraces':

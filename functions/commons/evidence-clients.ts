@@ -1,0 +1,37 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+
+/**
+ * The clients RecordEvidence uses, built once per (endpoint, region) like `getClients()`.
+ * CloudTrail has no SDK retries: LookupEvents allows 2 requests per second per account and Region,
+ * and the step backs off on ThrottlingException itself, within a time budget it can account for.
+ */
+export interface EvidenceClients {
+  cloudTrail: CloudTrailClient;
+  kms: KMSClient;
+  s3: S3Client;
+  sfn: SFNClient;
+}
+
+const cache = new Map<string, EvidenceClients>();
+
+export const getEvidenceClients = (): EvidenceClients => {
+  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const cacheKey = `${endpoint ?? 'aws'}|${region}`;
+  let clients = cache.get(cacheKey);
+  if (!clients) {
+    const config = { region, endpoint, retryMode: 'adaptive', maxAttempts: 5 } as const;
+    clients = {
+      cloudTrail: new CloudTrailClient({ ...config, maxAttempts: 1 }),
+      kms: new KMSClient(config),
+      // An emulator serves buckets by path (http://host:port/bucket), not by virtual host.
+      s3: new S3Client({ ...config, forcePathStyle: Boolean(endpoint) }),
+      sfn: new SFNClient(config),
+    };
+    cache.set(cacheKey, clients);
+  }
+  return clients;
+};
