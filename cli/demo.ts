@@ -3,11 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { getClients } from '../functions/commons/clients.js';
+import type { EvidenceRecord } from '../functions/commons/evidence-schema.js';
 import { findInstance } from '../functions/commons/rds.js';
 import type { RotationOutput } from '../functions/commons/types.js';
 import { startEmulator, useEndpoint } from './emulator.js';
 import { saveEvidence } from './evidence-bucket.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
+import { writeReport } from './report.js';
 import { runStateMachine } from './runner.js';
 import { seedSample } from './seed.js';
 
@@ -40,8 +42,15 @@ export const runDemo = async (): Promise<number> => {
     });
     say();
     const evidencePath = result.evidence ? await saveEvidence(result.evidence) : null;
+    const report = evidencePath
+      ? await writeReport(JSON.parse(readFileSync(evidencePath, 'utf8')) as EvidenceRecord)
+      : null;
     const evidenceLine = evidencePath
-      ? `Evidence record: ${evidencePath} (from ${result.evidence?.uri})`
+      ? [
+          `Evidence record: ${evidencePath} (from ${result.evidence?.uri})`,
+          `Report:          ${report?.html}`,
+          `                 ${report?.markdown}`,
+        ].join('\n')
       : 'Evidence record: not written (see the output: evidenceError)';
     if (result.status !== 'SUCCEEDED') {
       say(evidenceLine);
