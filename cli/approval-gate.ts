@@ -52,3 +52,27 @@ export const completeGate = (decision: ApprovalDecision, now: Date = new Date())
 export const localTaskToken = (executionName: string): string => `local-task-token-${executionName}`;
 
 export const approvalUnavailable = (): Error => namedError('ApprovalUnavailableError', NO_DECIDER_MESSAGE);
+
+/**
+ * `rekey run --approve` / `--reject <reason>`: the decision for a local run's gate, fixed up front.
+ * An input that asks for approval with neither flag is refused before anything runs (a local run
+ * has no task token an operator could complete later).
+ */
+export const deciderFromFlags = (
+  input: unknown,
+  flags: { approve?: boolean; reject?: string; approver?: string },
+): { decider?: ApprovalDecider; problem?: string } => {
+  if (flags.approve && flags.reject !== undefined)
+    return { problem: 'give --approve or --reject, not both.' };
+  const by = flags.approver ?? process.env.USER ?? 'local operator';
+  if (flags.approve) return { decider: async () => ({ approve: true, by }) };
+  if (flags.reject !== undefined) return { decider: async () => ({ reject: flags.reject ?? '', by }) };
+  const asks = (input as { approval?: { required?: unknown } } | null)?.approval?.required === true;
+  return asks
+    ? {
+        problem:
+          'the input asks for approval (approval.required), and a local run cannot wait for one: add --approve, or ' +
+          '--reject "<reason>" to rehearse a rejection, or start the rotation on the deployed stack and approve it with npx rekey approve.',
+      }
+    : {};
+};

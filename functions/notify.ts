@@ -20,8 +20,10 @@ export interface NotifyInput {
   /** `$$.Execution.Id`. */
   executionId: string;
   /** The execution state; after Summarize (OutputPath $.output) it is the output itself. */
-  state: Partial<RotationState> & Record<string, unknown>;
+  state: NotifyState;
 }
+
+type NotifyState = Partial<RotationState> & { output?: unknown; rollbackFailure?: unknown };
 
 type Output = Record<string, unknown>;
 
@@ -66,8 +68,8 @@ export const startedMessage = (state: Partial<RotationState>, executionArn: stri
 };
 
 /** The output may sit at the top (Summarize's OutputPath) or under `output`. */
-const outputOf = (state: NotifyInput['state']): Output =>
-  state.output && typeof state.output === 'object' ? (state.output as Output) : (state as Output);
+const outputOf = (state: NotifyState): Output =>
+  state.output && typeof state.output === 'object' ? (state.output as Output) : (state as unknown as Output);
 
 export const succeededMessage = (state: NotifyInput['state'], executionArn: string): string => {
   const output = outputOf(state);
@@ -101,7 +103,7 @@ export const succeededMessage = (state: NotifyInput['state'], executionArn: stri
 };
 
 /** The error and the cause as the execution reports them (RotationFailed or RollbackIncomplete). */
-export const failureOf = (state: Partial<RotationState> & Record<string, unknown>) => {
+export const failureOf = (state: NotifyState) => {
   const rollbackFailure = state.rollbackFailure as { cause?: string } | undefined;
   if (rollbackFailure?.cause) return { error: 'RollbackFailedError', cause: rollbackFailure.cause };
   return {

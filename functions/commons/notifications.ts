@@ -37,8 +37,8 @@ export const snsClient = (): SNSClient => {
 export const cleanSubject = (text: string): string => {
   const ascii = text
     .normalize('NFKD')
-    .replace(/[^\x20-\x7e]/g, '')
     .replace(/\s+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '')
     .trim();
   return ascii.length > SUBJECT_MAX ? `${ascii.slice(0, SUBJECT_MAX - 3)}...` : ascii;
 };
