@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { deciderFromFlags } from './approval-gate.js';
 import { runDemo } from './demo.js';
 import { startEmulator, useEndpoint } from './emulator.js';
 import { LOCAL_EVIDENCE_BUCKET, saveEvidence } from './evidence-bucket.js';
@@ -59,9 +60,15 @@ program
     '-b, --evidence-bucket <name>',
     `evidence bucket: the stack's EvidenceBucketName output; with --endpoint, default ${LOCAL_EVIDENCE_BUCKET} (created if missing)`,
   )
+  .option('--approve', 'approve the approval gate (input approval.required) when the run reaches it')
+  .option('--reject <reason>', 'reject the approval gate with this reason (the rotation rolls back)')
+  .option('--approver <name>', 'who approves or rejects (default: $USER)')
   .option('-v, --verbose', 'print the steps’ JSON logs too')
   .action(
     async (options: {
+      approve?: boolean;
+      reject?: string;
+      approver?: string;
       input: unknown;
       endpoint?: string;
       region?: string;
@@ -80,7 +87,15 @@ program
           'against AWS, --lock-table is required: the RotationLockTableName output of the deployed stack.',
         );
       }
+      const gate = deciderFromFlags(options.input, options);
+      if (gate.problem) {
+        // Refused before anything runs: nothing in AWS was touched.
+        process.stderr.write(`rekey run: ${gate.problem}\n`);
+        process.exitCode = 2;
+        return;
+      }
       const result = await runStateMachine({
+        approval: gate.decider,
         input: options.input,
         region,
         executionName: options.name,

@@ -8,6 +8,7 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import { registerLocalHistory } from '../functions/commons/local-history.js';
+import { type ApprovalDecider, approvalUnavailable, completeGate, localTaskToken } from './approval-gate.js';
 import { ensureEvidenceBucket, LOCAL_EVIDENCE_BUCKET } from './evidence-bucket.js';
 import { historyFromLocalEvents, type LocalEvent } from './local-history.js';
 import { ensureLockTable } from './lock-table.js';
@@ -40,6 +41,7 @@ export const DEFAULT_ASL = `${root}state-machines/rotate-instance.asl.json`;
 export const DEFAULT_TEMPLATE = `${root}template.yaml`;
 
 type TaskFn = (input: unknown) => Promise<unknown>;
+const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 type LocalHandlers = NonNullable<NonNullable<LocalRunOptions['overrides']>['taskResourceLocalHandlers']>;
 
 export interface RunOptions {
@@ -56,6 +58,13 @@ export interface RunOptions {
    * the stack's `RotationLockTableName` output.
    */
   lockTable?: { name: string; create: boolean };
+  /**
+   * Serves the approval gate (WaitForApproval), which has no task token locally: RequestApproval
+   * runs for real, then this decides. Without it, a gate fails into the rollback (never hangs).
+   */
+  approval?: ApprovalDecider;
+  /** The SNS topic the notifications go to (NOTIFICATION_TOPIC_ARN); unset, they are only logged. */
+  notificationTopicArn?: string;
   /**
    * The evidence bucket RecordEvidence writes to. `create: true` (an emulator) creates it when
    * missing; against AWS it is the stack's `EvidenceBucketName` output. Default: with a lock table
@@ -128,6 +137,22 @@ export const defaultExecutionName = (now: Date = new Date()): string =>
 const substitute = (text: string, values: Record<string, string>): string =>
   text.replace(/\$\{(\w+)\}/g, (match, name: string) => values[name] ?? match);
 
+/**
+ * aws-local-stepfunctions evaluates a Task's TimeoutSecondsPath against the input after Parameters;
+ * Step Functions evaluates it against the state's input. For a Task that passes its whole input
+ * under a Payload key (`"state.$": "$"`, as WaitForApproval does), point the path there, so the
+ * same value is read as on AWS.
+ */
+const adaptTimeoutPaths = (definition: StateMachineDefinition): void => {
+  for (const state of Object.values(definition.States) as unknown as Record<string, unknown>[]) {
+    const path = state.TimeoutSecondsPath;
+    const payload = (state.Parameters as { Payload?: Record<string, unknown> } | undefined)?.Payload;
+    if (typeof path !== 'string' || !path.startsWith('$.') || !payload) continue;
+    const whole = Object.entries(payload).find(([key, value]) => key.endsWith('.$') && value === '$')?.[0];
+    if (whole) state.TimeoutSecondsPath = `$.Payload.${whole.slice(0, -2)}${path.slice(1)}`;
+  }
+};
+
 interface Built {
   handlers: ReturnType<typeof taskHandlers>;
   rawDefinition: StateMachineDefinition;
@@ -154,6 +179,7 @@ const build = (rawAsl: string, templateText: string, templatePath: string, regio
   );
   const rawDefinition = JSON.parse(rawAsl) as StateMachineDefinition;
   const definition = JSON.parse(substitute(rawAsl, fakeArns)) as StateMachineDefinition;
+  adaptTimeoutPaths(definition);
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const built = { handlers, rawDefinition, machine };
   builtCache.set(cacheKey, built);
@@ -166,6 +192,9 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     process.env.LOCK_TABLE_NAME = options.lockTable.name;
     if (options.lockTable.create) await ensureLockTable(options.lockTable.name);
   }
+  if (options.notificationTopicArn) process.env.NOTIFICATION_TOPIC_ARN = options.notificationTopicArn;
+  const executionName = options.executionName ?? defaultExecutionName();
+  const executionArn = `arn:aws:states:${region}:000000000000:execution:rekey-local:${executionName}`;
   const evidenceBucket =
     options.evidenceBucket ??
     (options.lockTable?.create ? { name: LOCAL_EVIDENCE_BUCKET, create: true } : undefined);
@@ -191,7 +220,12 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     if (options.fastWaits) retryIntervalOverrides[stateName] = 0;
     const resultKey = /^\$\.(\w+)$/.exec(state.ResultPath ?? '')?.[1];
     if (resultKey) resultKeys[stateName] = resultKey;
-    const substitution = /^\$\{(\w+)\}$/.exec(state.Resource)?.[1];
+    // The approval gate names its function in Parameters.FunctionName (lambda:invoke.waitForTaskToken).
+    const waitsForToken = state.Resource === WAIT_FOR_TOKEN;
+    const functionRef = waitsForToken
+      ? String((state as { Parameters?: { FunctionName?: unknown } }).Parameters?.FunctionName ?? '')
+      : state.Resource;
+    const substitution = /^\$\{(\w+)\}$/.exec(functionRef)?.[1];
     const target = substitution ? handlers[substitution] : undefined;
     if (!target) {
       throw new Error(`Task ${stateName}: its Resource ${state.Resource} names no function of the template.`);
@@ -210,12 +244,23 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
         throw asLambdaError(error);
       }
     };
-    const wrapped = options.wrapTask ? options.wrapTask(stateName, invoke) : invoke;
+    const gate: TaskFn = async (input) => {
+      const { Payload } = input as { Payload: { taskToken: string; state: never } };
+      const requested = (await invoke(Payload)) as never;
+      if (!options.approval) throw approvalUnavailable();
+      const decision = await options.approval({
+        executionArn,
+        taskToken: Payload.taskToken,
+        state: Payload.state,
+        requested,
+      });
+      return completeGate(decision);
+    };
+    const task = waitsForToken ? gate : invoke;
+    const wrapped = options.wrapTask ? options.wrapTask(stateName, task) : task;
     taskResourceLocalHandlers[stateName] = wrapped as LocalHandlers[string];
   }
 
-  const executionName = options.executionName ?? defaultExecutionName();
-  const executionArn = `arn:aws:states:${region}:000000000000:execution:rekey-local:${executionName}`;
   const startTime = new Date().toISOString();
   // No GetExecutionHistory here: RecordEvidence reads the events this run observed instead.
   const localEvents: LocalEvent[] = [];
@@ -233,7 +278,9 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
         StartTime: startTime,
         Input: options.input as never,
       },
-    },
+      // $$.Task.Token for the approval gate: aws-local-stepfunctions has no tokens of its own.
+      Task: { Token: localTaskToken(executionName) },
+    } as never,
   });
 
   /** For a reconciling step that is not done yet: what it saw and when it looks again. */

@@ -3,6 +3,7 @@ import {
   ModifyDBClusterCommand,
   ModifyDBInstanceCommand,
 } from '@aws-sdk/client-rds';
+import { approvalFailureMessage } from './commons/approval.js';
 import { deploymentOfState, describeResource, membersOf, resourceOfArn } from './commons/blue-green.js';
 import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
@@ -121,7 +122,7 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
         leftBehind.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
     }
   }
-  const message = messageOf(state.failure).replace(/\.?$/, '.');
+  const message = approvalFailureMessage(state) ?? messageOf(state.failure).replace(/\.?$/, '.');
   const parts = [message];
   if (!message.includes('No switchover was asked'))
     parts.push(

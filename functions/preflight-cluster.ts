@@ -1,5 +1,6 @@
 import { type AccountQuota, type DBCluster, DescribeAccountAttributesCommand } from '@aws-sdk/client-rds';
 import { findCluster, findClusterSnapshot } from './cluster/common.js';
+import { planApproval } from './commons/approval.js';
 import { getClients } from './commons/clients.js';
 import { captureClusterConfig, captureMemberConfig } from './commons/cluster-config.js';
 import { normaliseDns } from './commons/dns.js';
@@ -67,6 +68,8 @@ export const preflightCluster = async (
   );
   const decisions = decide(request, key, strategy);
   if (quotaNote) decisions.notes.push(quotaNote);
+  const { approval, note: approvalNote } = planApproval(request, strategy.used);
+  if (approvalNote) decisions.notes.push(approvalNote);
 
   const plan: ClusterPlan = {
     kind: 'cluster',
@@ -94,6 +97,7 @@ export const preflightCluster = async (
     names,
     cutover,
     decisions,
+    approval,
   };
   logger.info('cluster preflight passed', { rotationId, source: id, oldKey: key.Arn, strategy, decisions });
   return plan;

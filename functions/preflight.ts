@@ -1,4 +1,5 @@
 import type { DBInstance } from '@aws-sdk/client-rds';
+import { planApproval } from './commons/approval.js';
 import { getClients } from './commons/clients.js';
 import { InvalidInputError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
@@ -86,6 +87,8 @@ const preflightInstance = async (
   const cutover = await planCutover(request, strategy, endpointAddress, names.asideDbInstanceIdentifier);
   const decisions = decide(request, key, strategy);
   if (quotaNote) decisions.notes.push(quotaNote);
+  const { approval, note: approvalNote } = planApproval(request, strategy.used);
+  if (approvalNote) decisions.notes.push(approvalNote);
 
   const plan: InstancePlan = {
     kind: 'instance',
@@ -116,6 +119,7 @@ const preflightInstance = async (
     names,
     cutover,
     decisions,
+    approval,
   };
   logger.info('preflight passed', { rotationId, source: id, oldKey: key.Arn, strategy, decisions });
   return plan;

@@ -1,6 +1,7 @@
 import { type DBInstance, ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
 import { rollbackBlueGreen } from './blue-green-rollback.js';
 import { rollbackCluster } from './cluster/rollback.js';
+import { approvalFailureMessage, neverCutOver } from './commons/approval.js';
 import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
@@ -66,8 +67,10 @@ const rollbackOfInstance = async (state: InstanceState): Promise<RollbackResult>
     if (!undo.done) return waiting(undo.poll);
   }
   // Rename: the same holds once the new instance had the original identifier (clients could reach it).
+  // With an approval gate, a validated instance whose approval never came did not reach the Cutover.
   const cutoverSubmitted =
     !cutoverDone &&
+    !neverCutOver(state) &&
     (plan.cutover.type === 'cname'
       ? Boolean((state.cutover?.type === 'cname' && state.cutover.changeId) || state.validation)
       : plan.cutover.type === 'rename' &&
@@ -268,7 +271,7 @@ const describeOutcome = (
   cutoverDone: boolean,
   state: InstanceState,
 ): string => {
-  const parts = [messageOf(failure).replace(/\.?$/, '.')];
+  const parts = [approvalFailureMessage(state) ?? messageOf(failure).replace(/\.?$/, '.')];
   if (cutoverDone && state.cutover) {
     parts.push(
       `The cutover had completed: clients use the new instance (${state.cutover.newValue}), so nothing was rolled back.`,

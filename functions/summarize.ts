@@ -1,4 +1,5 @@
 import { summarizeCluster } from './cluster/summarize.js';
+import { approvalSummary } from './commons/approval.js';
 import { byKind } from './commons/dispatch.js';
 import { makeHandler } from './commons/handler.js';
 import { logger } from './commons/logger.js';
@@ -87,9 +88,13 @@ const summarizeByKind = byKind<RotationOutput | ClusterRotationOutput>('Summariz
   cluster: summarizeCluster,
 });
 
-export const summarize = (
+export const summarize = async (
   state: RotationState,
-): Promise<RotationOutput | ClusterRotationOutput | BlueGreenRotationOutput> =>
-  state.plan.strategy?.used === 'blue-green' ? summarizeBlueGreen(state) : summarizeByKind(state);
+): Promise<RotationOutput | ClusterRotationOutput | BlueGreenRotationOutput> => {
+  const output = await (state.plan.strategy?.used === 'blue-green'
+    ? summarizeBlueGreen(state)
+    : summarizeByKind(state));
+  return { ...output, approval: approvalSummary(state) };
+};
 
 export const handler = makeHandler(summarize);

@@ -4,6 +4,7 @@ import {
   DeleteDBInstanceCommand,
   ModifyDBClusterCommand,
 } from '@aws-sdk/client-rds';
+import { approvalFailureMessage, neverCutOver } from '../commons/approval.js';
 import { removeArtifacts } from '../commons/cleanup.js';
 import { getClients } from '../commons/clients.js';
 import { normaliseDns, recordsNamed, targetOf, upsertCname } from '../commons/dns.js';
@@ -71,7 +72,8 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
   const original = plan.source.dbClusterIdentifier;
   let cutoverSubmitted = false;
   if (!cutoverDone && plan.cutover.type === 'cname') {
-    cutoverSubmitted = Boolean(state.cutover?.changeId || state.validation);
+    // With an approval gate, a validated cluster whose approval never came did not reach the Cutover.
+    cutoverSubmitted = !neverCutOver(state) && Boolean(state.cutover?.changeId || state.validation);
     if (cutoverSubmitted) for (const line of await pointRecordsBack(state)) note(line);
   }
 
@@ -150,7 +152,7 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
     : cutoverDone
       ? 'the rotation completed its cutover'
       : 'kept because the input says keepArtifactsOnFailure';
-  const parts = [messageOf(state.failure).replace(/\.?$/, '.')];
+  const parts = [approvalFailureMessage(state) ?? messageOf(state.failure).replace(/\.?$/, '.')];
   if (cutoverDone && state.cutover) {
     parts.push(
       `The cutover had completed: clients use the new cluster (${state.cutover.newValue}), so nothing was rolled back.` +

@@ -54,6 +54,15 @@ export class TransientAwsError extends Error {
   override readonly name = 'TransientAwsError';
 }
 
+/**
+ * An operator rejected the rotation at the approval gate (SendTaskFailure). The name has no
+ * `Error` suffix: it is the error the operator CLI (and anyone with the raw
+ * `aws stepfunctions send-task-failure --error ApprovalRejected`) sends, so it is a contract.
+ */
+export class ApprovalRejectedError extends Error {
+  override readonly name = 'ApprovalRejected';
+}
+
 /** Names of the error classes above, for the static check of the ASL. */
 export const REKEY_ERROR_NAMES = [
   'InvalidInputError',
@@ -65,6 +74,7 @@ export const REKEY_ERROR_NAMES = [
   'CutoverFailedError',
   'RollbackFailedError',
   'TransientAwsError',
+  'ApprovalRejected',
 ] as const;
 
 /** Errors raised by the Step Functions/Lambda integration itself, which the ASL retries or catches. */
@@ -75,6 +85,7 @@ export const SERVICE_ERROR_NAMES = [
   'Lambda.TooManyRequestsException',
   'States.ALL',
   'States.Timeout',
+  'States.HeartbeatTimeout',
   'States.TaskFailed',
 ] as const;
 

@@ -52,6 +52,9 @@ const cnameCutover = z.strictObject({
 const noCutover = z.strictObject({ type: z.literal('none') });
 const renameCutover = z.strictObject({ type: z.literal('rename') });
 
+/** How long an approval gate waits for a decision (minutes): at least 5, at most 7 days, default 4 h. */
+export const APPROVAL_MINUTES = { min: 5, max: 10080, default: 240 } as const;
+
 const CUTOVER_SHAPES =
   '{"type":"cname", "recordName", "hostedZoneId"?}, {"type":"rename"} or {"type":"none"}';
 
@@ -93,6 +96,32 @@ const RotationInputObject = z.strictObject(
       .max(256, 'must be at most 256 characters')
       .optional(),
     keepArtifactsOnFailure: z.boolean({ error: 'must be true or false' }).default(false),
+    approval: z
+      .strictObject(
+        {
+          required: z.boolean({
+            error: (issue) =>
+              issue.input === undefined
+                ? 'is required: true pauses before the cutover until a person approves, false does not'
+                : 'must be true or false: true pauses before the cutover until a person approves',
+          }),
+          timeoutMinutes: z
+            .number({
+              error: `must be a whole number of minutes from ${APPROVAL_MINUTES.min} to ${APPROVAL_MINUTES.max}`,
+            })
+            .int(`must be a whole number of minutes from ${APPROVAL_MINUTES.min} to ${APPROVAL_MINUTES.max}`)
+            .min(APPROVAL_MINUTES.min, `must be at least ${APPROVAL_MINUTES.min} minutes`)
+            .max(APPROVAL_MINUTES.max, `must be at most ${APPROVAL_MINUTES.max} minutes (7 days)`)
+            .default(APPROVAL_MINUTES.default),
+        },
+        {
+          error: (issue) =>
+            issue.code === 'invalid_type'
+              ? 'must be an object: {"required": true, "timeoutMinutes": 240}'
+              : undefined,
+        },
+      )
+      .optional(),
     idempotencyKey: z
       .string()
       .min(1)

@@ -115,7 +115,32 @@ interface PlanBase {
   names: RotationNames;
   cutover: CutoverPlan;
   decisions: Decisions;
+  /** The approval gate before the cutover (or switchover); see commons/approval.ts. Set by every preflight. */
+  approval?: ApprovalPlan;
 }
+
+/** In the output: whether the gate ran and, if so, who approved when. */
+export type ApprovalSummary =
+  | { required: false }
+  | { required: true; approvedBy: string | null; approvedAt: string | null };
+
+/** Whether WaitForApproval runs, and how long it waits (TimeoutSecondsPath). */
+export interface ApprovalPlan {
+  /** True when the gate runs: asked for in the input, and a cutover or switchover will happen. */
+  required: boolean;
+  /** The input asked for approval (also true when a cutover "none" makes the gate moot). */
+  requested: boolean;
+  timeoutSeconds: number;
+}
+
+/**
+ * `$.approval`: the operator's SendTaskSuccess output (`{approvedBy, approvedAt}`), or, when the
+ * gate ended without an approval (rejected, timed out), `{approved: false}` (ApprovalNotGiven).
+ */
+export type ApprovalRecord = { approvedBy?: string; approvedAt?: string; approved?: boolean } & Record<
+  string,
+  unknown
+>;
 
 export interface InstancePlan extends PlanBase {
   kind: 'instance';
@@ -399,6 +424,7 @@ export interface RotationState<P extends RotationPlan = RotationPlan> {
   greenValidation?: GreenValidationResult;
   switchover?: SwitchoverResult;
   oldKey?: OldKeyOutcome;
+  approval?: ApprovalRecord;
   failure?: FailureInfo;
   rollback?: RollbackResult;
   lockRelease?: LockReleaseResult;
@@ -433,6 +459,8 @@ export interface RotationOutput {
   requestedBy: string | null;
   startedAt: string;
   finishedAt: string;
+  /** The approval gate: who approved the cutover (or switchover), and when. */
+  approval?: ApprovalSummary;
 }
 
 /** The output of a successful Blue/Green rotation (the `Summarize` step). */
@@ -459,6 +487,8 @@ export interface BlueGreenRotationOutput {
   requestedBy: string | null;
   startedAt: string;
   finishedAt: string;
+  /** The approval gate: who approved the cutover (or switchover), and when. */
+  approval?: ApprovalSummary;
 }
 
 /** Narrows an optional state field, failing with a message that names the missing step. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { REKEY_ERROR_NAMES, SERVICE_ERROR_NAMES } from '../../functions/commons/errors.js';
+import { APPROVAL_MINUTES } from '../../functions/commons/input.js';
 import { POLL_LIMITS, type PollLimitName, waitSecondsFor } from '../../functions/commons/polling.js';
 import { type AslDefinition, type AslState, allStates, aslFiles, readAsl } from './helpers.js';
 
@@ -113,7 +114,11 @@ describe.each(aslFiles)('%s', (file) => {
     // Act
     const problems = tasks.flatMap(([name, task]) => {
       const found: string[] = [];
-      if (!(typeof task.TimeoutSeconds === 'number' && task.TimeoutSeconds > 0))
+      // TimeoutSecondsPath: the approval gate's wait comes from the input (approval.timeoutMinutes).
+      if (
+        !(typeof task.TimeoutSeconds === 'number' && task.TimeoutSeconds > 0) &&
+        !(typeof task.TimeoutSecondsPath === 'string' && task.TimeoutSecondsPath.startsWith('$.'))
+      )
         found.push('no TimeoutSeconds');
       for (const error of LAMBDA_SERVICE_ERRORS) {
         const retrier = (task.Retry ?? []).find((rule: AslState) =>
@@ -187,6 +192,11 @@ describe.each(aslFiles)('%s', (file) => {
           task,
           seconds: waitBudgetSeconds(capOf(task)?.cap ?? 0),
         }));
+        // The approval gate, when the input asks for it, waits at most APPROVAL_MINUTES.max on either path.
+        const gate = states.some(([, state]) => state.TimeoutSecondsPath)
+          ? [{ task: 'WaitForApproval', seconds: APPROVAL_MINUTES.max * 60 }]
+          : [];
+        budgets.push(...gate);
         const sleeping = budgets.reduce((sum, { seconds }) => sum + seconds, 0);
 
         // Assess: an execution timeout would end the execution without running the rollback.

@@ -29,6 +29,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   kms: 'kms',
   'route-53': 'route53',
   sfn: 'states',
+  sns: 'sns',
   cloudtrail: 'cloudtrail',
   s3: 's3',
 };

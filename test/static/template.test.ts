@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { functionHandlers, type TemplateValue, taskHandlers } from '../../cli/template.js';
+import { APPROVAL_MINUTES } from '../../functions/commons/input.js';
 import {
   actionMatches,
   actionsOf,
@@ -92,17 +93,21 @@ describe('template.yaml and the state machines', () => {
       const problems = allStates(readAsl(file))
         .filter(([, state]) => state.Type === 'Task')
         .flatMap(([name, state]) => {
-          const match = /^\$\{([^}]+)\}$/.exec(String(state.Resource));
+          // The approval gate (lambda:invoke.waitForTaskToken) names its function in Parameters.
+          const waitsForToken = state.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+          const match = /^\$\{([^}]+)\}$/.exec(
+            String(waitsForToken ? state.Parameters?.FunctionName : state.Resource),
+          );
           const handler = match ? handlers[match[1] as string] : undefined;
           if (!handler)
             return [`${name}: Resource ${state.Resource} is not the ARN of a function of the template`];
           const fnTimeout = template.Resources[handler.logicalId]?.Properties?.Timeout ?? globalTimeout;
           // Lambda's own timeout must fire first, so the error is the function's, not States.Timeout.
-          return typeof fnTimeout === 'number' && state.TimeoutSeconds > fnTimeout
+          // The gate's timeout is the approval wait (at least APPROVAL_MINUTES.min), from the input.
+          const timeout = waitsForToken ? APPROVAL_MINUTES.min * 60 : state.TimeoutSeconds;
+          return typeof fnTimeout === 'number' && timeout > fnTimeout
             ? []
-            : [
-                `${name}: TimeoutSeconds ${state.TimeoutSeconds} is not above the Lambda timeout ${fnTimeout}`,
-              ];
+            : [`${name}: TimeoutSeconds ${timeout} is not above the Lambda timeout ${fnTimeout}`];
         });
 
       // Assess

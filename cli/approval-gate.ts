@@ -1,0 +1,78 @@
+import type { RotationState } from '../functions/commons/types.js';
+import type { RequestApprovalResult } from '../functions/request-approval.js';
+
+/**
+ * The approval gate in the local runner. aws-local-stepfunctions has no task tokens: the runner
+ * serves the `WaitForApproval` Task itself. It calls the real RequestApproval handler with a
+ * synthetic token (so the SNS message is built and published as on AWS), then asks the decider and
+ * completes the Task the way an operator's SendTaskSuccess / SendTaskFailure (or the Task timeout)
+ * would.
+ */
+
+export type ApprovalDecision = { approve: true; by: string } | { reject: string; by: string } | 'timeout';
+
+export interface ApprovalRequest {
+  executionArn: string;
+  taskToken: string;
+  state: RotationState;
+  /** What RequestApproval returned (subject, whether it was published, the deadline). */
+  requested: RequestApprovalResult;
+}
+
+export type ApprovalDecider = (request: ApprovalRequest) => Promise<ApprovalDecision>;
+
+/** The error the state machine sees, with the `name` ErrorEquals matches. */
+const namedError = (name: string, message: string): Error => {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+};
+
+/** No decider: fail the gate (into the rollback) instead of waiting for a token nobody can send. */
+export const NO_DECIDER_MESSAGE =
+  'The input asks for approval (approval.required), but a local run has no task token an operator could complete. ' +
+  'Run it with --approve or --reject "<reason>", or start it on the deployed stack and approve with npx rekey approve.';
+
+/**
+ * The Task's result on approval, or the error on a rejection (ApprovalRejected, with the cause as
+ * JSON {reason, rejectedBy}) or a timeout (States.Timeout, as Step Functions reports it).
+ */
+export const completeGate = (decision: ApprovalDecision, now: Date = new Date()): Record<string, string> => {
+  if (decision === 'timeout') throw namedError('States.Timeout', 'Task timed out.');
+  if ('reject' in decision) {
+    throw namedError(
+      'ApprovalRejected',
+      JSON.stringify({ reason: decision.reject, rejectedBy: decision.by }),
+    );
+  }
+  return { approvedBy: decision.by, approvedAt: now.toISOString() };
+};
+
+/** The synthetic task token of a local execution. */
+export const localTaskToken = (executionName: string): string => `local-task-token-${executionName}`;
+
+export const approvalUnavailable = (): Error => namedError('ApprovalUnavailableError', NO_DECIDER_MESSAGE);
+
+/**
+ * `rekey run --approve` / `--reject <reason>`: the decision for a local run's gate, fixed up front.
+ * An input that asks for approval with neither flag is refused before anything runs (a local run
+ * has no task token an operator could complete later).
+ */
+export const deciderFromFlags = (
+  input: unknown,
+  flags: { approve?: boolean; reject?: string; approver?: string },
+): { decider?: ApprovalDecider; problem?: string } => {
+  if (flags.approve && flags.reject !== undefined)
+    return { problem: 'give --approve or --reject, not both.' };
+  const by = flags.approver ?? process.env.USER ?? 'local operator';
+  if (flags.approve) return { decider: async () => ({ approve: true, by }) };
+  if (flags.reject !== undefined) return { decider: async () => ({ reject: flags.reject ?? '', by }) };
+  const asks = (input as { approval?: { required?: unknown } } | null)?.approval?.required === true;
+  return asks
+    ? {
+        problem:
+          'the input asks for approval (approval.required), and a local run cannot wait for one: add --approve, or ' +
+          '--reject "<reason>" to rehearse a rejection, or start the rotation on the deployed stack and approve it with npx rekey approve.',
+      }
+    : {};
+};
