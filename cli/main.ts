@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { startEmulator, useEndpoint } from './emulator.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
+import { registerOperatorCommands } from './operator/commands.js';
 import { type RunResult, runStateMachine } from './runner.js';
 import { seedClusterSample, seedSample } from './seed.js';
 
@@ -116,5 +117,7 @@ program
       await emulator.stop();
     }
   });
+
+registerOperatorCommands(program);
 
 await program.parseAsync(process.argv);
