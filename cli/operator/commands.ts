@@ -267,7 +267,7 @@ const watchExecution = async (
   json: boolean,
 ): Promise<ExecutionView> => {
   const { deps } = context;
-  let lastLine = '';
+  let lastChange = '';
   let failures = 0;
   for (;;) {
     let view: ExecutionView | undefined;
@@ -283,8 +283,11 @@ const watchExecution = async (
     }
     if (view) {
       const line = progressLine(view, deps.now());
+      // A line per change (step, status, progress), not per poll: a 12-hour run stays readable in a log.
+      const change = `${statusHeadline(view)}|${view.progress.completed}/${view.progress.expected}`;
+      const changed = change !== lastChange;
       if (json) {
-        if (line.slice(10) !== lastLine.slice(10)) deps.stderr(line);
+        if (changed) deps.stderr(line);
       } else if (deps.isTTY) {
         deps.stdout(
           `\x1b[2J\x1b[H${renderStatus(view, consoleUrl(executionArn, context.region), context.next(executionArn))}` +
@@ -292,14 +295,14 @@ const watchExecution = async (
               ? ''
               : `\nWatching: refreshed ${deps.now().toISOString()}, every ${intervalSeconds}s. Ctrl-C stops watching, not the rotation.\n`),
         );
-      } else if (!view.closed && line.slice(10) !== lastLine.slice(10)) {
+      } else if (!view.closed && changed) {
         deps.stdout(line);
       } else if (view.closed) {
         deps.stdout(
           `\n${renderStatus(view, consoleUrl(executionArn, context.region), context.next(executionArn))}`,
         );
       }
-      lastLine = line;
+      lastChange = change;
       if (view.closed) return view;
     }
     await deps.sleep(intervalSeconds * 1000);

@@ -195,8 +195,10 @@ export const summarizeExecution = (
     const running = isLast && !closed;
     let outcome: StepOutcome = 'succeeded';
     if (running) outcome = waitingForApproval ? 'waiting-for-approval' : 'running';
-    else if ((next && FAILURE_STEPS.has(next.name) && !FAILURE_STEPS.has(step.name)) || (isLast && failed))
-      outcome = 'failed';
+    else if (FAILURE_STEPS.has(step.name)) {
+      // The rollback itself failed only when its own attempts failed and the execution ended there.
+      if (isLast && failed && step.failedAttempts > 0) outcome = 'failed';
+    } else if ((next && FAILURE_STEPS.has(next.name)) || (isLast && failed)) outcome = 'failed';
     const finished = running ? null : (step.lastExit ?? (isLast ? end : (next?.start ?? end)));
     return {
       name: step.name,

@@ -38,7 +38,8 @@ export const statusHeadline = (view: ExecutionView): string => {
   const step = view.currentStep ?? 'starting';
   switch (view.status) {
     case 'RUNNING':
-      if (view.waitingForApproval) return `WAITING FOR APPROVAL at ${step}`;
+      if (view.waitingForApproval)
+        return 'WAITING FOR APPROVAL: nothing changes until someone approves or rejects';
       return view.rollingBack ? `RUNNING: rolling back (${step})` : `RUNNING: ${step}`;
     case 'SUCCEEDED':
       return view.currentStep === 'SkippedDuplicateStart'
