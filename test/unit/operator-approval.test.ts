@@ -171,9 +171,9 @@ describe('rekey reject', () => {
 });
 
 describe('finding the approval task token', () => {
-  const entered = (id: number, name: string, type = 'TaskStateEntered'): HistoryEvent => ({
+  const entered = (id: number, name: string): HistoryEvent => ({
     id,
-    type,
+    type: 'TaskStateEntered',
     timestamp: new Date(Date.UTC(2026, 10, 22, 9, 0, id)),
     stateEnteredEventDetails: { name },
   });
@@ -194,7 +194,16 @@ describe('finding the approval task token', () => {
     const request = findApprovalRequest([
       entered(1, 'WaitForApproval'),
       scheduled(2, 'first-attempt'),
-      { id: 3, type: 'TaskFailed', taskFailedEventDetails: { error: 'Lambda.ServiceException' } },
+      {
+        id: 3,
+        type: 'TaskFailed',
+        timestamp: new Date(),
+        taskFailedEventDetails: {
+          resourceType: 'lambda',
+          resource: 'invoke.waitForTaskToken',
+          error: 'Lambda.ServiceException',
+        },
+      },
       scheduled(4, 'retry'),
     ]);
 
@@ -208,7 +217,12 @@ describe('finding the approval task token', () => {
       findApprovalRequest([
         entered(1, 'WaitForApproval'),
         scheduled(2, 'token'),
-        { id: 3, type: 'TaskStateExited', stateExitedEventDetails: { name: 'WaitForApproval' } },
+        {
+          id: 3,
+          type: 'TaskStateExited',
+          timestamp: new Date(),
+          stateExitedEventDetails: { name: 'WaitForApproval' },
+        },
       ]),
     ).toBeUndefined();
     expect(findApprovalRequest([entered(1, 'Cutover'), scheduled(2, 'token')])).toBeUndefined();
