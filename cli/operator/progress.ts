@@ -75,7 +75,7 @@ export interface ExecutionView {
   /** The DB instance or cluster, from the input. */
   target: string | null;
   path: Path;
-  /** True once the history shows which path the rotation takes (`strategy: auto` decides in preflight). */
+  /** False while strategy "auto" has not chosen yet (preflight decides); the count assumes snapshot until then. */
   pathDecided: boolean;
   /** True once the rotation is failing or rolled back: the steps after Rollback undo, not advance. */
   rollingBack: boolean;
@@ -211,14 +211,17 @@ export const summarizeExecution = (
   });
 
   const seen = new Set(byName.keys());
-  const pathDecided = seen.has('CreateGreen') || SNAPSHOT.some((step) => seen.has(step));
+  const requested = inputField(execution.input, 'strategy') ?? 'snapshot';
+  const pathSeen = seen.has('CreateGreen') || SNAPSHOT.some((step) => seen.has(step));
   const path: Path = seen.has('CreateGreen')
     ? 'blue-green'
-    : pathDecided
+    : pathSeen
       ? 'snapshot'
-      : inputField(execution.input, 'strategy') === 'blue-green'
+      : requested === 'blue-green'
         ? 'blue-green'
         : 'snapshot';
+  // Only strategy "auto" leaves the path open until preflight has chosen.
+  const pathDecided = pathSeen || requested !== 'auto';
   const expected = expectedSteps(path, seen, execution.input, options.hasApprovalGate ?? false);
   const done = new Set(views.filter((step) => step.outcome === 'succeeded').map((step) => step.name));
   const skippedDuplicate = lastEnteredState === 'SkippedDuplicateStart';

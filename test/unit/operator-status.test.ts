@@ -360,12 +360,18 @@ describe('the progress of an execution', () => {
       fixture.events.slice(0, 26),
       now,
     );
+    const auto = summarizeExecution(
+      { ...execution, input: { ...execution.input, strategy: 'auto' } },
+      fixture.events.slice(0, 26),
+      now,
+    );
 
     // Assess
     expect(without.progress.expected).toBe(15);
     expect(withGate.progress.expected).toBe(16);
-    // Before the path is decided, the input decides: no StopSource, StartSource instead of Cutover.
-    expect(noFreeze.pathDecided).toBe(false);
+    // Before the history shows the path, the input decides: no StopSource, StartSource instead of Cutover.
+    expect(noFreeze.pathDecided).toBe(true);
     expect(noFreeze.progress.expected).toBe(14);
+    expect(auto).toMatchObject({ pathDecided: false, path: 'snapshot' });
   });
 });
