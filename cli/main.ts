@@ -5,6 +5,7 @@ import { runDemo } from './demo.js';
 import { startEmulator, useEndpoint } from './emulator.js';
 import { LOCAL_EVIDENCE_BUCKET, saveEvidence } from './evidence-bucket.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
+import { registerOperatorCommands } from './operator/commands.js';
 import { type RunResult, runStateMachine } from './runner.js';
 import { seedClusterSample, seedSample } from './seed.js';
 
@@ -152,5 +153,6 @@ program
   });
 
 (await import('./report.js')).registerReportCommand(program);
+registerOperatorCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,111 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+
+/**
+ * Where the operator commands find the deployed stack: its outputs, or explicit overrides. The
+ * endpoint and Region follow the same rules as the steps (functions/commons/clients.ts):
+ * `--endpoint` or `AWS_ENDPOINT_URL` for an emulator, `--region` or `AWS_REGION`.
+ */
+
+export const DEFAULT_STACK = 'rekey';
+
+/** A problem the operator must fix (exit code 1), with what to do. */
+export class OperatorError extends Error {
+  override readonly name = 'OperatorError';
+}
+
+/** A problem with the command line or its files (exit code 2, as for commander's usage errors). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface ConnectionOptions {
+  region?: string;
+  endpoint?: string;
+}
+
+export interface OperatorClients {
+  sfn: SFNClient;
+  cloudformation: CloudFormationClient;
+  s3: S3Client;
+}
+
+export const resolveRegion = (options: ConnectionOptions): string =>
+  options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+
+export const resolveEndpoint = (options: ConnectionOptions): string | undefined =>
+  options.endpoint ?? (process.env.AWS_ENDPOINT_URL || undefined);
+
+export const createClients = (options: ConnectionOptions): OperatorClients => {
+  const endpoint = resolveEndpoint(options);
+  const config = { region: resolveRegion(options), endpoint, retryMode: 'adaptive', maxAttempts: 5 } as const;
+  return {
+    sfn: new SFNClient(config),
+    cloudformation: new CloudFormationClient(config),
+    // Emulators serve buckets by path, not by virtual host.
+    s3: new S3Client({ ...config, forcePathStyle: Boolean(endpoint) }),
+  };
+};
+
+/** The Region an ARN names (`arn:aws:states:<region>:...`), if it is an ARN. */
+export const regionOfArn = (arn: string): string | undefined => {
+  const parts = arn.split(':');
+  return parts[0] === 'arn' && parts[3] ? parts[3] : undefined;
+};
+
+export const consoleUrl = (executionArn: string, fallbackRegion: string): string => {
+  const region = regionOfArn(executionArn) ?? fallbackRegion;
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+};
+
+export type StackOutputName = 'StateMachineArn' | 'EvidenceBucketName';
+
+const OVERRIDE_FLAG: Record<StackOutputName, string> = {
+  StateMachineArn: '--state-machine-arn <arn>',
+  EvidenceBucketName: '--bucket <name>',
+};
+
+/** Reads one output of the stack, with an error that says how to get past it. */
+export const stackOutput = async (
+  cloudformation: CloudFormationClient,
+  stack: string,
+  region: string,
+  output: StackOutputName,
+): Promise<string> => {
+  let outputs: { OutputKey?: string; OutputValue?: string }[];
+  try {
+    const answer = await cloudformation.send(new DescribeStacksCommand({ StackName: stack }));
+    outputs = answer.Stacks?.[0]?.Outputs ?? [];
+    if (!answer.Stacks?.[0]) throw new Error('no stack in the answer');
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    if (/does not exist|no stack in the answer/i.test(message)) {
+      throw new OperatorError(
+        `Stack "${stack}" was not found in ${region}. Deploy it (sam deploy), or name it with --stack <name> ` +
+          `and the Region with --region, or pass ${OVERRIDE_FLAG[output]}.`,
+      );
+    }
+    throw new OperatorError(
+      `Could not read stack "${stack}" in ${region}: ${message}. Check your credentials and Region, or pass ${OVERRIDE_FLAG[output]}.`,
+    );
+  }
+  const value = outputs.find((entry) => entry.OutputKey === output)?.OutputValue;
+  if (!value) {
+    throw new OperatorError(
+      `Stack "${stack}" has no output ${output}` +
+        (output === 'EvidenceBucketName'
+          ? ' (it predates the evidence bucket: update it with sam deploy)'
+          : '') +
+        `. Pass ${OVERRIDE_FLAG[output]} instead.`,
+    );
+  }
+  return value;
+};
+
+/** `arn:aws:states:r:a:stateMachine:sm` + name -> `arn:aws:states:r:a:execution:sm:name`. */
+export const executionArnFor = (stateMachineArn: string, name: string): string =>
+  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+
+export const isExecutionArn = (value: string): boolean =>
+  /^arn:[^:]+:states:[^:]*:[^:]*:execution:/.test(value);

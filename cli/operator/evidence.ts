@@ -1,0 +1,147 @@
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { EvidenceRecord, KeyEvidence } from '../../functions/commons/evidence-schema.js';
+import { OperatorError } from './aws.js';
+
+/**
+ * `rekey history`: the evidence records in the bucket, newest first. Keys are
+ * `rotations/<target>/<startedAt>-<rotationId>.json` (evidenceKey()), so the listing alone orders
+ * them; only the records shown are read.
+ */
+
+export interface HistoryRow {
+  key: string;
+  rotationId: string | null;
+  target: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  strategy: string | null;
+  status: string | null;
+  /** The key's alias when it had one, else its ARN. */
+  oldKey: string | null;
+  newKey: string | null;
+  requestedBy: string | null;
+  executionArn: string | null;
+  /** Why the record could not be read, when it could not. */
+  problem: string | null;
+}
+
+const KEY_PATTERN = /^rotations\/([^/]+)\/(.+)-(rk[0-9a-f]{10})\.json$/;
+
+export interface ListedRecord {
+  key: string;
+  target: string;
+  startedAt: string;
+  rotationId: string;
+}
+
+export const parseEvidenceKey = (key: string): ListedRecord | undefined => {
+  const match = KEY_PATTERN.exec(key);
+  if (!match) return undefined;
+  return { key, target: match[1] as string, startedAt: match[2] as string, rotationId: match[3] as string };
+};
+
+const s3Problem = (error: unknown, bucket: string): OperatorError => {
+  const name = (error as { name?: string }).name;
+  if (name === 'NoSuchBucket') {
+    return new OperatorError(
+      `Bucket "${bucket}" does not exist (in this account and Region). Check --bucket, --stack and --region.`,
+    );
+  }
+  if (name === 'AccessDenied') {
+    return new OperatorError(
+      `Access denied to bucket "${bucket}": your role needs s3:ListBucket and s3:GetObject on it.`,
+    );
+  }
+  return new OperatorError(`Could not list s3://${bucket}/: ${(error as Error).message ?? String(error)}`);
+};
+
+export const listEvidence = async (
+  s3: S3Client,
+  bucket: string,
+  db: string | undefined,
+): Promise<ListedRecord[]> => {
+  const prefix = db ? `rotations/${db.toLowerCase()}/` : 'rotations/';
+  const found: ListedRecord[] = [];
+  let token: string | undefined;
+  do {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+    } catch (error) {
+      throw s3Problem(error, bucket);
+    }
+    for (const object of page.Contents ?? []) {
+      const parsed = object.Key ? parseEvidenceKey(object.Key) : undefined;
+      if (parsed) found.push(parsed);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  // ISO 8601 timestamps of one format sort as strings; the rotation id breaks ties.
+  return found.sort((a, b) =>
+    a.startedAt === b.startedAt ? b.key.localeCompare(a.key) : b.startedAt.localeCompare(a.startedAt),
+  );
+};
+
+const keyLabel = (key: KeyEvidence | null | undefined): string | null => key?.alias ?? key?.arn ?? null;
+
+export const rowFromRecord = (listed: ListedRecord, record: EvidenceRecord): HistoryRow => {
+  const started = record.execution?.startedAt ?? listed.startedAt;
+  const finished = record.execution?.finishedAt ?? null;
+  const duration = finished ? Date.parse(finished) - Date.parse(started) : Number.NaN;
+  return {
+    key: listed.key,
+    rotationId: record.rotationId ?? listed.rotationId,
+    target: record.target?.identifier ?? listed.target,
+    startedAt: started,
+    finishedAt: finished,
+    durationMs: Number.isFinite(duration) ? duration : null,
+    strategy: record.strategy?.used ?? null,
+    status: record.execution?.status ?? null,
+    oldKey: keyLabel(record.keys?.old),
+    newKey: keyLabel(record.keys?.new),
+    requestedBy: record.startedBy?.requestedBy ?? record.startedBy?.principal ?? null,
+    executionArn: record.execution?.arn ?? null,
+    problem: null,
+  };
+};
+
+export const readHistory = async (
+  s3: S3Client,
+  bucket: string,
+  options: { db?: string; limit: number },
+): Promise<HistoryRow[]> => {
+  const listed = (await listEvidence(s3, bucket, options.db)).slice(0, options.limit);
+  return Promise.all(
+    listed.map(async (entry) => {
+      try {
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: entry.key }));
+        const text = (await object.Body?.transformToString()) ?? '';
+        return rowFromRecord(entry, JSON.parse(text) as EvidenceRecord);
+      } catch (error) {
+        return {
+          key: entry.key,
+          rotationId: entry.rotationId,
+          target: entry.target,
+          startedAt: entry.startedAt,
+          finishedAt: null,
+          durationMs: null,
+          strategy: null,
+          status: null,
+          oldKey: null,
+          newKey: null,
+          requestedBy: null,
+          executionArn: null,
+          problem: `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message ?? String(error)}`,
+        };
+      }
+    }),
+  );
+};
