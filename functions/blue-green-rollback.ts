@@ -8,10 +8,11 @@ import { deploymentOfState, describeResource, membersOf, resourceOfArn } from '.
 import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
 import { isAwsError } from './commons/errors.js';
+import { messageOf } from './commons/failure.js';
 import { describeKeyOrNull } from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
 import { nextPoll } from './commons/polling.js';
-import type { FailureInfo, RetireBlueResult, RollbackResult, RotationState } from './commons/types.js';
+import type { RetireBlueResult, RollbackResult, RotationState } from './commons/types.js';
 
 /**
  * The rollback of a Blue/Green rotation (rollback.ts sends it here once the lock was taken).
@@ -219,16 +220,4 @@ const afterSwitchoverCause = (state: RotationState, leftBehind: string[], undone
       : `The old key ${plan.source.kmsKeyArn} was not touched: schedule its deletion once nothing is encrypted under it.`,
   );
   return parts.join(' ');
-};
-
-/** The message of the original error: Lambda reports it as a JSON document in `Cause`. */
-const messageOf = (failure: FailureInfo | undefined): string => {
-  if (!failure) return 'The rotation failed for an unknown reason.';
-  try {
-    const parsed = JSON.parse(failure.Cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // Not JSON: the cause is the message itself.
-  }
-  return failure.Cause || failure.Error;
 };

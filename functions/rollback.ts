@@ -6,6 +6,7 @@ import { removeArtifacts } from './commons/cleanup.js';
 import { getClients } from './commons/clients.js';
 import { byKind } from './commons/dispatch.js';
 import { normaliseDns, recordsNamed, targetOf, upsertCname } from './commons/dns.js';
+import { messageOf } from './commons/failure.js';
 import { makeHandler } from './commons/handler.js';
 import { describeKeyOrNull } from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
@@ -249,18 +250,6 @@ const artifactsOf = async (
       items.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
   }
   return items;
-};
-
-/** The message of the original error: Lambda reports it as a JSON document in `Cause`. */
-export const messageOf = (failure: FailureInfo | undefined): string => {
-  if (!failure) return 'The rotation failed for an unknown reason.';
-  try {
-    const parsed = JSON.parse(failure.Cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // Not JSON: the cause is the message itself.
-  }
-  return failure.Cause || failure.Error;
 };
 
 const describeOutcome = (

@@ -9,12 +9,13 @@ import { removeArtifacts } from '../commons/cleanup.js';
 import { getClients } from '../commons/clients.js';
 import { normaliseDns, recordsNamed, targetOf, upsertCname } from '../commons/dns.js';
 import { isAwsError } from '../commons/errors.js';
+import { messageOf } from '../commons/failure.js';
 import { describeKeyOrNull } from '../commons/kms-keys.js';
 import { logger } from '../commons/logger.js';
 import { carriesRotationId } from '../commons/ownership.js';
 import { nextPoll } from '../commons/polling.js';
 import { findInstance } from '../commons/rds.js';
-import type { ClusterState, FailureInfo, RollbackResult } from '../commons/types.js';
+import type { ClusterState, RollbackResult } from '../commons/types.js';
 import {
   CLUSTER_NOT_FOUND,
   CLUSTER_NOT_NOW,
@@ -342,15 +343,4 @@ const artifactsOf = async (state: ClusterState, inService: boolean): Promise<str
       items.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
   }
   return items;
-};
-
-const messageOf = (failure: FailureInfo | undefined): string => {
-  if (!failure) return 'The rotation failed for an unknown reason.';
-  try {
-    const parsed = JSON.parse(failure.Cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // Not JSON: the cause is the message itself.
-  }
-  return failure.Cause || failure.Error;
 };

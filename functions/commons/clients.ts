@@ -23,15 +23,27 @@ export interface AwsClients {
   dynamodb: DynamoDBDocumentClient;
 }
 
+/**
+ * Where the step's clients talk to: `AWS_ENDPOINT_URL` (an emulator) or AWS, in the Lambda's
+ * Region, with the SDK's adaptive retries. `cacheKey` tells when clients must be built again.
+ */
+export const clientTarget = () => {
+  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  return {
+    endpoint,
+    region,
+    cacheKey: `${endpoint ?? 'aws'}|${region}`,
+    config: { region, endpoint, retryMode: 'adaptive', maxAttempts: 5 } as const,
+  };
+};
+
 const cache = new Map<string, AwsClients>();
 
 export const getClients = (): AwsClients => {
-  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const cacheKey = `${endpoint ?? 'aws'}|${region}`;
+  const { endpoint, region, cacheKey, config } = clientTarget();
   let clients = cache.get(cacheKey);
   if (!clients) {
-    const config = { region, endpoint, retryMode: 'adaptive', maxAttempts: 5 } as const;
     clients = {
       rds: new RDSClient(config),
       kms: new KMSClient(config),

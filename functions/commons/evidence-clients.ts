@@ -2,6 +2,7 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { clientTarget } from './clients.js';
 
 /**
  * The clients RecordEvidence uses, built once per (endpoint, region) like `getClients()`.
@@ -18,12 +19,9 @@ export interface EvidenceClients {
 const cache = new Map<string, EvidenceClients>();
 
 export const getEvidenceClients = (): EvidenceClients => {
-  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const cacheKey = `${endpoint ?? 'aws'}|${region}`;
+  const { endpoint, cacheKey, config } = clientTarget();
   let clients = cache.get(cacheKey);
   if (!clients) {
-    const config = { region, endpoint, retryMode: 'adaptive', maxAttempts: 5 } as const;
     clients = {
       cloudTrail: new CloudTrailClient({ ...config, maxAttempts: 1 }),
       kms: new KMSClient(config),

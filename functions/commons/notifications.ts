@@ -1,4 +1,5 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { clientTarget } from './clients.js';
 import { logger } from './logger.js';
 import type { RotationState } from './types.js';
 
@@ -24,9 +25,7 @@ const SUBJECT_MAX = 100;
 let cached: { key: string; client: SNSClient } | undefined;
 /** The SNS client (exported so tests can watch or break its calls). */
 export const snsClient = (): SNSClient => {
-  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const key = `${endpoint ?? 'aws'}|${region}`;
+  const { endpoint, region, cacheKey: key } = clientTarget();
   if (cached?.key !== key) {
     cached = { key, client: new SNSClient({ region, endpoint, maxAttempts: 3 }) };
   }
