@@ -7,7 +7,7 @@ import type {
   RestoreDBClusterFromSnapshotMessage,
   Tag,
 } from '@aws-sdk/client-rds';
-import { userTags } from './instance-config.js';
+import { monitoringParameters, userTags } from './instance-config.js';
 
 /**
  * The configuration of an Aurora DB cluster and of its member instances, as captured in preflight
@@ -292,18 +292,9 @@ export const modifyMemberParameters = (
         break;
       case 'monitoringInterval':
       case 'monitoringRoleArn':
-        params.MonitoringInterval = expected.monitoringInterval;
-        if (expected.monitoringInterval > 0 && expected.monitoringRoleArn)
-          params.MonitoringRoleArn = expected.monitoringRoleArn;
-        break;
       case 'performanceInsightsEnabled':
       case 'performanceInsightsRetentionPeriod':
-        params.EnablePerformanceInsights = expected.performanceInsightsEnabled;
-        if (expected.performanceInsightsEnabled) {
-          params.PerformanceInsightsKMSKeyId = newKeyArn;
-          if (expected.performanceInsightsRetentionPeriod !== null)
-            params.PerformanceInsightsRetentionPeriod = expected.performanceInsightsRetentionPeriod;
-        }
+        Object.assign(params, monitoringParameters(field, expected, newKeyArn));
         break;
       case 'publiclyAccessible':
         params.PubliclyAccessible = expected.publiclyAccessible;

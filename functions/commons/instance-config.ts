@@ -295,18 +295,9 @@ export const modifyParameters = (
         break;
       case 'monitoringInterval':
       case 'monitoringRoleArn':
-        params.MonitoringInterval = expected.monitoringInterval;
-        if (expected.monitoringInterval > 0 && expected.monitoringRoleArn)
-          params.MonitoringRoleArn = expected.monitoringRoleArn;
-        break;
       case 'performanceInsightsEnabled':
       case 'performanceInsightsRetentionPeriod':
-        params.EnablePerformanceInsights = expected.performanceInsightsEnabled;
-        if (expected.performanceInsightsEnabled) {
-          params.PerformanceInsightsKMSKeyId = performanceInsightsKmsKeyId;
-          if (expected.performanceInsightsRetentionPeriod !== null)
-            params.PerformanceInsightsRetentionPeriod = expected.performanceInsightsRetentionPeriod;
-        }
+        Object.assign(params, monitoringParameters(field, expected, performanceInsightsKmsKeyId));
         break;
       default:
         // engine, engineVersion, licenseModel, storage, tags: not changed here; validation reports them.
@@ -314,4 +305,38 @@ export const modifyParameters = (
     }
   }
   return params;
+};
+
+/** The monitoring settings ModifyDBInstance takes, shared by standalone and Aurora member instances. */
+export interface MonitoringSettings {
+  monitoringInterval: number;
+  monitoringRoleArn: string | null;
+  performanceInsightsEnabled: boolean;
+  performanceInsightsRetentionPeriod: number | null;
+}
+
+/**
+ * ModifyDBInstance parameters that restore Enhanced Monitoring (`monitoring*` fields) or
+ * Performance Insights (`performanceInsights*`, under `kmsKeyId`: the new key) to `expected`.
+ */
+export const monitoringParameters = (
+  field: string,
+  expected: MonitoringSettings,
+  kmsKeyId: string | undefined,
+): Partial<ModifyDBInstanceMessage> => {
+  if (field.startsWith('monitoring')) {
+    return {
+      MonitoringInterval: expected.monitoringInterval,
+      ...(expected.monitoringInterval > 0 &&
+        expected.monitoringRoleArn && { MonitoringRoleArn: expected.monitoringRoleArn }),
+    };
+  }
+  if (!expected.performanceInsightsEnabled) return { EnablePerformanceInsights: false };
+  return {
+    EnablePerformanceInsights: true,
+    ...(kmsKeyId && { PerformanceInsightsKMSKeyId: kmsKeyId }),
+    ...(expected.performanceInsightsRetentionPeriod !== null && {
+      PerformanceInsightsRetentionPeriod: expected.performanceInsightsRetentionPeriod,
+    }),
+  };
 };
