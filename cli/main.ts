@@ -11,7 +11,9 @@ import { seedClusterSample, seedSample } from './seed.js';
 
 const program = new Command()
   .name('rekey')
-  .description('Rotate the KMS key behind an Amazon RDS DB instance or Aurora cluster by moving the data to a new key.')
+  .description(
+    'Rotate the KMS key behind an Amazon RDS DB instance or Aurora cluster by moving the data to a new key.',
+  )
   .showHelpAfterError();
 
 const readInput = (file: string): unknown => {

@@ -20,6 +20,7 @@ import {
   type HistoryInput,
   resourceNamesOf,
   rotationIdOf,
+  type StoppedExecution,
 } from './commons/evidence.js';
 import { type EvidenceClients, getEvidenceClients } from './commons/evidence-clients.js';
 import {
@@ -35,7 +36,8 @@ import { logger } from './commons/logger.js';
 import type { RotationPlan } from './commons/types.js';
 
 /**
- * RecordEvidence: at the end of every execution (success, failure, duplicate start), write one
+ * RecordEvidence: at the end of every execution (success, failure, duplicate start; and, from
+ * RecordEvidenceOnStopRule, an execution that was aborted or timed out), write one
  * JSON document to the evidence bucket that answers, after Step Functions has forgotten the
  * execution, who rotated which database from which key to which, when, with what result, and
  * whether the old key is really gone (evidence-schema.ts, docs/evidence-schema.md).
@@ -121,9 +123,18 @@ export const historyFromStepFunctions = (events: HistoryEvent[]): HistoryEventEv
   });
 };
 
-const readHistory = async (executionArn: string, clients: EvidenceClients): Promise<HistoryInput> => {
+interface HistoryRead extends HistoryInput {
+  /** The events as Step Functions returned them (empty for the local runner or when unavailable). */
+  raw: HistoryEvent[];
+}
+
+const readHistory = async (
+  executionArn: string,
+  clients: EvidenceClients,
+  includeExecutionData = false,
+): Promise<HistoryRead> => {
   const local = localHistoryFor(executionArn);
-  if (local) return { source: 'local-runner', events: await local(), truncated: false };
+  if (local) return { source: 'local-runner', events: await local(), truncated: false, raw: [] };
   try {
     const raw: HistoryEvent[] = [];
     let nextToken: string | undefined;
@@ -132,7 +143,7 @@ const readHistory = async (executionArn: string, clients: EvidenceClients): Prom
         new GetExecutionHistoryCommand({
           executionArn,
           maxResults: 1000,
-          includeExecutionData: false,
+          includeExecutionData,
           nextToken,
         }),
       );
@@ -143,10 +154,11 @@ const readHistory = async (executionArn: string, clients: EvidenceClients): Prom
       source: 'states:GetExecutionHistory',
       events: historyFromStepFunctions(raw),
       truncated: Boolean(nextToken),
+      raw,
     };
   } catch (error) {
     logger.warn('execution history unavailable', { error: (error as Error).name });
-    return { source: 'unavailable', events: [], truncated: false };
+    return { source: 'unavailable', events: [], truncated: false, raw: [] };
   }
 };
 
@@ -352,14 +364,22 @@ export const evidenceBucketName = (): string => {
   return bucket;
 };
 
+/** Options of a record written outside the state machine (an aborted or timed-out execution). */
+interface CollectOptions {
+  /** The history, already read (with execution data) to rebuild the state. */
+  history?: HistoryInput;
+  stopped?: StoppedExecution;
+}
+
 /** Builds the record without writing it (for callers that want it, and the tests). */
 export const collectEvidence = async (
   input: RecordEvidenceInput,
   deps: RecordEvidenceDeps = defaultDeps,
+  options: CollectOptions = {},
 ): Promise<EvidenceRecord> => {
   const { state, execution } = input;
   const clients = deps.clients();
-  const history = await readHistory(execution.Id, clients);
+  const history = options.history ?? (await readHistory(execution.Id, clients));
   const resources = deriveResources(state, deriveSteps(history.events));
   const plan = state.plan as RotationPlan | undefined;
   const [oldKey, newKey] = await Promise.all([
@@ -375,16 +395,18 @@ export const collectEvidence = async (
   return buildEvidence({
     state,
     execution,
-    history,
+    history: { source: history.source, events: history.events, truncated: history.truncated },
     cloudTrail,
     keys: { old: oldKey, new: newKey },
     now: deps.now(),
+    stopped: options.stopped,
   });
 };
 
-export const recordEvidence = async (
+const writeEvidence = async (
   input: RecordEvidenceInput,
-  deps: RecordEvidenceDeps = defaultDeps,
+  deps: RecordEvidenceDeps,
+  options: CollectOptions = {},
 ): Promise<RecordEvidenceOutput> => {
   const bucket = evidenceBucketName();
   const key = evidenceKey(
@@ -392,7 +414,7 @@ export const recordEvidence = async (
     input.execution.StartTime,
     rotationIdOf(input.state, input.execution.Id),
   );
-  const record = await collectEvidence(input, deps);
+  const record = await collectEvidence(input, deps, options);
   const written = await deps.clients().s3.send(
     new PutObjectCommand({
       Bucket: bucket,
@@ -419,7 +441,153 @@ export const recordEvidence = async (
   };
 };
 
-export const handler = middy<RecordEvidenceInput, RecordEvidenceOutput>()
+export const recordEvidence = async (
+  input: RecordEvidenceInput,
+  deps: RecordEvidenceDeps = defaultDeps,
+): Promise<RecordEvidenceOutput> => writeEvidence(input, deps);
+
+// ---------------------------------------------------------------------------------------------
+// Aborted and timed-out executions (EventBridge: RecordEvidenceOnStopRule)
+// ---------------------------------------------------------------------------------------------
+
+/** What EventBridge sends when an execution of the state machine is aborted or times out. */
+export interface ExecutionStatusChangeEvent {
+  source: 'aws.states';
+  'detail-type': string;
+  time?: string;
+  detail: {
+    executionArn: string;
+    stateMachineArn?: string;
+    name?: string;
+    status: string;
+    /** Epoch milliseconds. */
+    startDate?: number | null;
+    stopDate?: number | null;
+    /** The execution input as a JSON string (absent when too large: inputDetails.included false). */
+    input?: string | null;
+    error?: string | null;
+    cause?: string | null;
+  };
+}
+
+export const isExecutionStatusChange = (event: unknown): event is ExecutionStatusChangeEvent =>
+  (event as ExecutionStatusChangeEvent | null)?.source === 'aws.states' &&
+  typeof (event as ExecutionStatusChangeEvent).detail?.executionArn === 'string';
+
+/** Only these two statuses run no further state; anything else has its record from the state machine. */
+export class NotAStoppedExecutionError extends Error {
+  override readonly name = 'NotAStoppedExecutionError';
+}
+
+const parseJson = (text: string | null | undefined): unknown => {
+  if (typeof text !== 'string') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+};
+
+const objectOf = (value: unknown): Record<string, unknown> | null =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+
+export interface RebuiltState {
+  state: EvidenceState;
+  /** The last state entered: where the execution was when it stopped. */
+  lastState: string | null;
+  /** The ExecutionStarted event's time, ISO 8601. */
+  startedAt: string | null;
+  /** Error and cause of the ExecutionAborted / ExecutionTimedOut event. */
+  error: string | null;
+  cause: string | null;
+}
+
+/**
+ * The last known rotation state of an execution, from its history (read with execution data): the
+ * latest state output that carries the plan; before the plan, the latest output that carries the
+ * (merged) input; before any state, the execution input itself, as Prepare would have kept it.
+ */
+export const stateFromHistory = (events: HistoryEvent[], executionInput?: unknown): RebuiltState => {
+  let withPlan: EvidenceState | undefined;
+  let withInput: EvidenceState | undefined;
+  let input = executionInput;
+  let lastState: string | null = null;
+  let startedAt: string | null = null;
+  let error: string | null = null;
+  let cause: string | null = null;
+  for (const event of events) {
+    if (event.type === 'ExecutionStarted') {
+      startedAt = event.timestamp?.toISOString() ?? null;
+      const given = parseJson(event.executionStartedEventDetails?.input);
+      if (given !== undefined) input = given;
+    }
+    if (event.stateEnteredEventDetails?.name) lastState = event.stateEnteredEventDetails.name;
+    const stopped = event.executionAbortedEventDetails ?? event.executionTimedOutEventDetails;
+    if (stopped) {
+      error = stopped.error ?? null;
+      cause = stopped.cause ?? null;
+    }
+    const output = objectOf(parseJson(event.stateExitedEventDetails?.output));
+    if (!output) continue;
+    if (objectOf(output.plan)) withPlan = output as EvidenceState;
+    else if ('input' in output) withInput = output as EvidenceState;
+  }
+  const state = withPlan ?? withInput ?? { input: input ?? null };
+  return { state, lastState, startedAt, error, cause };
+};
+
+/**
+ * An execution that was aborted or timed out runs no further state, so its own RecordEvidence never
+ * runs: this writes its record from the EventBridge event and the execution history, under the key
+ * the state machine would have used (a repeat delivery writes a new version of the same object).
+ */
+export const recordStoppedExecution = async (
+  event: ExecutionStatusChangeEvent,
+  deps: RecordEvidenceDeps = defaultDeps,
+): Promise<RecordEvidenceOutput> => {
+  const { detail } = event;
+  if (detail.status !== 'ABORTED' && detail.status !== 'TIMED_OUT') {
+    throw new NotAStoppedExecutionError(
+      `Execution ${detail.executionArn} has status ${detail.status}: only ABORTED and TIMED_OUT executions are recorded from EventBridge (the state machine records the others).`,
+    );
+  }
+  const history = await readHistory(detail.executionArn, deps.clients(), true);
+  const rebuilt = stateFromHistory(history.raw, parseJson(detail.input));
+  const startedAt =
+    typeof detail.startDate === 'number'
+      ? new Date(detail.startDate).toISOString()
+      : (rebuilt.startedAt ?? event.time ?? deps.now().toISOString());
+  const stoppedAt =
+    typeof detail.stopDate === 'number' ? new Date(detail.stopDate).toISOString() : (event.time ?? null);
+  logger.info('recording the evidence of a stopped execution', {
+    executionArn: detail.executionArn,
+    status: detail.status,
+    lastState: rebuilt.lastState,
+    hasPlan: Boolean(rebuilt.state.plan),
+  });
+  return writeEvidence(
+    {
+      state: rebuilt.state,
+      execution: { Id: detail.executionArn, Name: detail.name, StartTime: startedAt },
+    },
+    deps,
+    {
+      history,
+      stopped: {
+        status: detail.status,
+        error: detail.error ?? rebuilt.error,
+        cause: detail.cause ?? rebuilt.cause,
+        stoppedAt,
+        lastState: rebuilt.lastState,
+      },
+    },
+  );
+};
+
+/** The state machine's RecordEvidence states, and RecordEvidenceOnStopRule's events. */
+export const handler = middy<RecordEvidenceInput | ExecutionStatusChangeEvent, RecordEvidenceOutput>()
   .use(injectLambdaContext(logger, { correlationIdPath: 'state.plan.rotationId', resetKeys: true }))
   .use(classifyTransientErrors())
-  .handler((event) => recordEvidence(event));
+  .handler((event) =>
+    isExecutionStatusChange(event) ? recordStoppedExecution(event) : recordEvidence(event),
+  );

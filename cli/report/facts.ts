@@ -31,8 +31,18 @@ export const sectionIds = (record: EvidenceRecord): SectionId[] =>
     return true;
   });
 
+/** Stopped by a person (ABORTED) or by the execution timeout (TIMED_OUT): no rollback ran. */
+export const wasStopped = (record: EvidenceRecord): boolean =>
+  record.execution.status === 'ABORTED' || record.execution.status === 'TIMED_OUT';
+
 export const hasRollback = (record: EvidenceRecord): boolean =>
-  record.rollback !== null || record.execution.status === 'FAILED';
+  record.rollback !== null || record.execution.status === 'FAILED' || wasStopped(record);
+
+/** What the rollback section says when the record has no rollback details. */
+export const noRollbackText = (record: EvidenceRecord): string =>
+  wasStopped(record)
+    ? `No rollback ran: the execution ${record.execution.status === 'ABORTED' ? 'was stopped (ABORTED)' : 'timed out'} and ran no further state. The resources above were created and not cleaned up, and the source database may still be stopped: see the notes and the README (Limits; Rolling back by hand).`
+    : 'The record has no rollback details: check the execution history and the resources for anything left behind.';
 
 const parseTime = (value: string | null | undefined): number | null => {
   if (!value) return null;
@@ -87,6 +97,10 @@ export const resultLabel = (record: EvidenceRecord): string => {
       return record.rollback ? 'Failed, rolled back' : 'Failed';
     case 'SKIPPED':
       return 'Skipped (nothing was changed)';
+    case 'ABORTED':
+      return 'Aborted (stopped by hand, no rollback ran)';
+    case 'TIMED_OUT':
+      return 'Timed out (no rollback ran)';
     default:
       return String(record.execution.status);
   }

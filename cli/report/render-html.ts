@@ -11,6 +11,7 @@ import {
   headline,
   historyStatement,
   keyEvents,
+  noRollbackText,
   SECTIONS,
   type SectionId,
   sectionIds,
@@ -18,6 +19,7 @@ import {
   summaryRows,
   verifyKeyCommand,
   verifyKeyExplanation,
+  wasStopped,
 } from './facts.js';
 import { renderTimelineSvg } from './timeline.js';
 
@@ -39,6 +41,7 @@ p.meta { color: #444; margin: 0 0 12px; }
 p.headline { font-size: 15px; padding: 10px 12px; border-left: 4px solid #2f6db5; background: #f4f6f8; }
 .result-SUCCEEDED p.headline { border-left-color: #1a7f37; }
 .result-FAILED p.headline { border-left-color: #b42318; }
+.result-ABORTED p.headline, .result-TIMED_OUT p.headline { border-left-color: #9a6700; }
 nav ol { margin: 8px 0; padding-left: 20px; columns: 3; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
 th, td { border: 1px solid #d0d4da; padding: 4px 8px; text-align: left; vertical-align: top; }
@@ -52,6 +55,7 @@ pre { background: #f4f6f8; border: 1px solid #d0d4da; padding: 8px; white-space:
 .status-SUCCEEDED { background: #dafbe1; color: #1a4d2e; }
 .status-FAILED { background: #fde2e0; color: #7a1a12; }
 .status-SKIPPED { background: #eef1f4; color: #333; }
+.status-ABORTED, .status-TIMED_OUT { background: #fff8e5; color: #6b4700; }
 .warning { border: 1px solid #b42318; background: #fdf1f0; padding: 8px 12px; }
 .notice { border: 1px solid #9a6700; background: #fff8e5; padding: 8px 12px; }
 .muted { color: #555; }
@@ -263,13 +267,15 @@ const rollbackSection = (record: EvidenceRecord): string => {
     items.length ? `<ul>${items.map((x) => `<li>${h(x)}</li>`).join('\n')}</ul>` : `<p>${h(empty)}</p>`;
   return section(
     'rollback',
-    (error ? `<p class="warning"><strong>Why it failed:</strong> ${h(error)}</p>\n` : '') +
+    (error
+      ? `<p class="warning"><strong>Why it ${wasStopped(record) ? 'stopped' : 'failed'}:</strong> ${h(error)}</p>\n`
+      : '') +
       (rb
         ? `<h3>Undone</h3>\n${list(rb.undone, 'Nothing needed undoing.')}\n<h3>Left behind</h3>\n` +
           (rb.leftBehind.length
             ? `<div class="notice left-behind">${list(rb.leftBehind, '')}</div>`
             : '<p>Nothing was left behind.</p>')
-        : '<p class="notice">The record has no rollback details: check the execution history above and the resources for anything left behind.</p>'),
+        : `<p class="notice">${h(noRollbackText(record))}</p>`),
   );
 };
 

@@ -9,6 +9,7 @@ import {
   headline,
   historyStatement,
   keyEvents,
+  noRollbackText,
   parseTime,
   SECTIONS,
   type SectionId,
@@ -17,6 +18,7 @@ import {
   summaryRows,
   verifyKeyCommand,
   verifyKeyExplanation,
+  wasStopped,
 } from './facts.js';
 import { layoutTimeline } from './timeline.js';
 
@@ -221,7 +223,7 @@ const rollback = (record: EvidenceRecord): string[] => {
   return [
     heading('rollback'),
     '',
-    ...(error ? [`**Why it failed:** ${m(error)}`, ''] : []),
+    ...(error ? [`**Why it ${wasStopped(record) ? 'stopped' : 'failed'}:** ${m(error)}`, ''] : []),
     ...(rb
       ? [
           '### Undone',
@@ -232,9 +234,7 @@ const rollback = (record: EvidenceRecord): string[] => {
           '',
           ...list(rb.leftBehind, 'Nothing was left behind.'),
         ]
-      : [
-          'The record has no rollback details: check the execution history and the resources for anything left behind.',
-        ]),
+      : [m(noRollbackText(record))]),
   ];
 };
 

@@ -12,7 +12,15 @@ export const EVIDENCE_SCHEMA_VERSION = 'rekey.evidence/v1';
 export const evidenceKey = (target: string, startedAt: string, rotationId: string): string =>
   `rotations/${target.toLowerCase()}/${startedAt}-${rotationId}.json`;
 
-export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+/**
+ * SUCCEEDED, FAILED and SKIPPED are written by the state machine's own RecordEvidence states.
+ * ABORTED (someone ran StopExecution) and TIMED_OUT (the execution timeout) run no further state:
+ * their record is written from the EventBridge status-change event and the execution history.
+ */
+export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'ABORTED' | 'TIMED_OUT';
+
+/** The statuses of an execution that stopped without running any further state (no rollback). */
+export type StoppedExecutionStatus = Extract<ExecutionStatus, 'ABORTED' | 'TIMED_OUT'>;
 
 export interface KeyEvidence {
   arn: string;

@@ -7,6 +7,7 @@ import {
   type KeyEvidence,
   type ResourceEvidence,
   type StepEvidence,
+  type StoppedExecutionStatus,
 } from './evidence-schema.js';
 import { rotationIdFor } from './naming.js';
 import type {
@@ -56,6 +57,21 @@ export interface CloudTrailInput {
   notes: string[];
 }
 
+/**
+ * An execution that was aborted (StopExecution) or timed out: no state ran after it, so the record
+ * is written from the EventBridge status-change event, with the state rebuilt from the history.
+ */
+export interface StoppedExecution {
+  status: StoppedExecutionStatus;
+  /** From the event or the ExecutionAborted/ExecutionTimedOut history event (null when none was given). */
+  error: string | null;
+  cause: string | null;
+  /** When Step Functions stopped it (the event's stopDate), ISO 8601. */
+  stoppedAt: string | null;
+  /** The state it was in (the last state entered), null when it stopped before the first state. */
+  lastState: string | null;
+}
+
 export interface BuildEvidenceOptions {
   state: EvidenceState;
   execution: ExecutionContext;
@@ -63,6 +79,8 @@ export interface BuildEvidenceOptions {
   cloudTrail: CloudTrailInput;
   keys: { old: KeyEvidence | null; new: KeyEvidence | null };
   now: Date;
+  /** Set for an ABORTED or TIMED_OUT execution: its status, error and cause replace the state's. */
+  stopped?: StoppedExecution;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -674,16 +692,16 @@ const oldKeyOutcomeOf = (state: EvidenceState, status: ExecutionStatus): Evidenc
     return { state: 'PendingDeletion', deletionDate: oldKey.deletionDate, reason: null };
   }
   if (oldKey?.state === 'Retained') return { state: 'Retained', deletionDate: null, reason: oldKey.reason };
-  return {
-    state: 'Untouched',
-    deletionDate: null,
-    reason:
-      status === 'SKIPPED'
-        ? 'duplicate start: this execution did nothing'
-        : status === 'FAILED'
-          ? 'the rotation failed before RetireKey: the old key was not touched (the rollback never touches it)'
-          : null,
+  const reasons: Partial<Record<ExecutionStatus, string>> = {
+    SKIPPED: 'duplicate start: this execution did nothing',
+    FAILED:
+      'the rotation failed before RetireKey: the old key was not touched (the rollback never touches it)',
+    ABORTED:
+      'the execution was stopped before RetireKey finished: Rekey did not schedule its deletion (keys.old.keyState is what KMS says now)',
+    TIMED_OUT:
+      'the execution timed out before RetireKey finished: Rekey did not schedule its deletion (keys.old.keyState is what KMS says now)',
   };
+  return { state: 'Untouched', deletionDate: null, reason: reasons[status] ?? null };
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -698,15 +716,46 @@ export const consoleUrlOf = (executionArn: string): string | null => {
   return `https://${parsed.region}.${host}/states/home?region=${parsed.region}#/v2/executions/details/${executionArn}`;
 };
 
+/**
+ * What a reviewer must know about an execution that was stopped or timed out: no rollback ran,
+ * where it was, and what may be left (the source stopped, resources created so far).
+ */
+export const stoppedNote = (state: EvidenceState, stopped: StoppedExecution): string => {
+  const plan = state.plan as RotationPlan | undefined;
+  const how =
+    stopped.status === 'ABORTED'
+      ? 'The execution was stopped (StopExecution, status ABORTED)'
+      : 'The execution timed out (status TIMED_OUT)';
+  const where = stopped.lastState
+    ? ` while in state ${stopped.lastState}`
+    : ' before it entered its first state';
+  const rollingBack = state.failure
+    ? ` It was already handling a failure (${(state.failure as FailureInfo).Error}): that rollback did not finish.`
+    : '';
+  const sourceName = plan?.target?.identifier ?? targetOf(state, null)?.identifier ?? 'the source database';
+  if (!plan) {
+    return `${how}${where}, so no further state ran and no rollback ran. No plan had been made yet, so Rekey had changed nothing: the record holds the input only.`;
+  }
+  const source =
+    state.freeze?.stoppedByRekey && !state.startSource?.started
+      ? ` Rekey had stopped the source ${sourceName} and did not start it again: it is still stopped, start it by hand (README: Limits).`
+      : ` The source ${sourceName} may be stopped (if the execution stopped during or after StopSource): check it and start it by hand if so (README: Limits).`;
+  return (
+    `${how}${where}, so no further state ran and no rollback ran.${rollingBack}${source}` +
+    ' The record is built from the last state the execution history holds: the resources it lists were created and not cleaned up (README: Rolling back by hand).'
+  );
+};
+
 export const buildEvidence = (options: BuildEvidenceOptions): EvidenceRecord => {
-  const { state, execution, history, cloudTrail, keys, now } = options;
+  const { state, execution, history, cloudTrail, keys, now, stopped } = options;
   const parsed = parseExecutionArn(execution.Id);
   const plan = state.plan as RotationPlan | undefined;
-  const status = statusOf(state);
-  const { error, cause } = errorAndCause(state);
+  const status = stopped?.status ?? statusOf(state);
+  const { error, cause } = stopped ? { error: stopped.error, cause: stopped.cause } : errorAndCause(state);
   const steps = deriveSteps(history.events);
   const input = plainObject(state.input);
   const notes: string[] = [...(plan?.decisions?.notes ?? [])];
+  if (stopped) notes.push(stoppedNote(state, stopped));
   if (status === 'SKIPPED') {
     notes.push(state.start?.skipped ?? state.lock?.skipped ?? 'Duplicate start: nothing was done.');
   }
@@ -743,7 +792,7 @@ export const buildEvidence = (options: BuildEvidenceOptions): EvidenceRecord => 
         : null,
       consoleUrl: history.source === 'local-runner' ? null : consoleUrlOf(execution.Id),
       startedAt: execution.StartTime,
-      finishedAt: now.toISOString(),
+      finishedAt: stopped?.stoppedAt ?? now.toISOString(),
       status,
       error,
       cause,

@@ -72,6 +72,28 @@ describe('releasing the lock of an execution that was stopped or timed out', () 
   });
 });
 
+describe('recording the evidence of an execution that was stopped or timed out', () => {
+  it('sends ABORTED and TIMED_OUT executions of this state machine to RecordEvidenceFunction, as the event', () => {
+    // Act
+    const rule = props('RecordEvidenceOnStopRule');
+    const targets = rule.Targets as Record<string, TemplateValue>[];
+
+    // Assess
+    expect(rule.State).toBe('ENABLED');
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT'], stateMachineArn: [machineArn] },
+    });
+    expect(targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': ['RecordEvidenceFunction', 'Arn'] } }),
+    ]);
+    // The function receives the event itself (detail.executionArn, status, error, cause).
+    expect(targets[0]).not.toHaveProperty('InputTransformer');
+    expect(targets[0]).not.toHaveProperty('Input');
+  });
+});
+
 describe('alarms', () => {
   it('alarms on failed or timed-out executions of the state machine, to the topic', () => {
     // Act

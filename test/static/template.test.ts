@@ -332,6 +332,16 @@ describe('IAM (h)', () => {
           SourceArn: { 'Fn::GetAtt': ['ReleaseLockOnStopRule', 'Arn'] },
         },
       ],
+      [
+        'RecordEvidenceOnStopPermission',
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: { 'Fn::GetAtt': ['RecordEvidenceFunction', 'Arn'] },
+          Principal: 'events.amazonaws.com',
+          SourceAccount: { Ref: 'AWS::AccountId' },
+          SourceArn: { 'Fn::GetAtt': ['RecordEvidenceOnStopRule', 'Arn'] },
+        },
+      ],
     ]);
   });
 
