@@ -4,6 +4,7 @@ import type {
   RestoreDBInstanceFromDBSnapshotMessage,
   Tag,
 } from '@aws-sdk/client-rds';
+import { type Difference, diffFields, formatDifferences } from './config-diff.js';
 import { isUserTagKey } from './naming.js';
 
 /**
@@ -175,35 +176,14 @@ export const restoreParameters = (
   });
 };
 
-export interface ConfigDifference {
-  field: ConfigField;
-  expected: unknown;
-  actual: unknown;
-}
-
-/** A stable text form: object keys sorted at every level, so tag order never makes a difference. */
-const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
-
-const same = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
+export type ConfigDifference = Difference<ConfigField>;
 
 /** Every field where `actual` differs from `expected`. */
 export const diffConfig = (expected: InstanceConfig, actual: InstanceConfig): ConfigDifference[] =>
-  (Object.keys(expected) as ConfigField[])
-    .filter((field) => !same(expected[field], actual[field]))
-    .map((field) => ({ field, expected: expected[field], actual: actual[field] }));
+  diffFields(expected, actual);
 
 /** A diff as a person reads it: one line per field. */
-export const formatDiff = (differences: ConfigDifference[]): string =>
-  differences
-    .map((d) => `${d.field}: expected ${JSON.stringify(d.expected)}, found ${JSON.stringify(d.actual)}`)
-    .join('; ');
+export const formatDiff = (differences: ConfigDifference[]): string => formatDifferences(differences);
 
 /**
  * ModifyDBInstance parameters that bring an instance to `expected`, for the fields a restore does
