@@ -7,6 +7,7 @@ import type {
   RestoreDBClusterFromSnapshotMessage,
   Tag,
 } from '@aws-sdk/client-rds';
+import type { Difference } from './config-diff.js';
 import { monitoringParameters, userTags } from './instance-config.js';
 
 /**
@@ -106,8 +107,6 @@ export const captureMemberConfig = (db: DBInstance): MemberConfig => ({
   preferredMaintenanceWindow: db.PreferredMaintenanceWindow ?? null,
   tags: userTags(db.TagList),
 });
-
-import type { Difference } from './config-diff.js';
 
 export { type Difference, diffFields, formatDifferences } from './config-diff.js';
 
