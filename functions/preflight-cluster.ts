@@ -1,6 +1,5 @@
 import { type AccountQuota, type DBCluster, DescribeAccountAttributesCommand } from '@aws-sdk/client-rds';
 import { findCluster, findClusterSnapshot } from './cluster/common.js';
-import { planApproval } from './commons/approval.js';
 import { getClients } from './commons/clients.js';
 import { captureClusterConfig, captureMemberConfig } from './commons/cluster-config.js';
 import { normaliseDns } from './commons/dns.js';
@@ -11,7 +10,7 @@ import { describeKeyOrNull, listKeyTags } from './commons/kms-keys.js';
 import { logger } from './commons/logger.js';
 import { clusterNamesFor, rotationIdFor, TAG_ROTATION_ID } from './commons/naming.js';
 import { carriesRotationId } from './commons/ownership.js';
-import { decide, describeSourceKey, parseArn, planCname } from './commons/preflight-checks.js';
+import { describeSourceKey, parseArn, planCname, planCommon } from './commons/preflight-checks.js';
 import { findInstance } from './commons/rds.js';
 import { clusterBlueGreenIneligibility, decideStrategy } from './commons/strategy.js';
 import type {
@@ -66,22 +65,11 @@ export const preflightCluster = async (
     readerEndpointAddress,
     names.cluster.asideDbClusterIdentifier,
   );
-  const decisions = decide(request, key, strategy);
-  if (quotaNote) decisions.notes.push(quotaNote);
-  const { approval, note: approvalNote } = planApproval(request, strategy.used);
-  if (approvalNote) decisions.notes.push(approvalNote);
+  const common = planCommon({ event, request, target, strategy, arn, rotationId, key, quotaNote });
 
   const plan: ClusterPlan = {
+    ...common,
     kind: 'cluster',
-    target,
-    strategy,
-    rotationId,
-    executionId: event.executionId,
-    startedAt: event.startedAt ?? new Date().toISOString(),
-    partition: arn.partition,
-    region: arn.region,
-    accountId: arn.accountId,
-    request,
     source: {
       dbClusterIdentifier: cluster.DBClusterIdentifier ?? id,
       dbClusterArn: cluster.DBClusterArn ?? '',
@@ -96,10 +84,14 @@ export const preflightCluster = async (
     },
     names,
     cutover,
-    decisions,
-    approval,
   };
-  logger.info('cluster preflight passed', { rotationId, source: id, oldKey: key.Arn, strategy, decisions });
+  logger.info('cluster preflight passed', {
+    rotationId,
+    source: id,
+    oldKey: key.Arn,
+    strategy,
+    decisions: common.decisions,
+  });
   return plan;
 };
 

@@ -1,5 +1,4 @@
 import type { DBInstance } from '@aws-sdk/client-rds';
-import { planApproval } from './commons/approval.js';
 import { getClients } from './commons/clients.js';
 import { InvalidInputError, PreconditionFailedError } from './commons/errors.js';
 import { makeHandler } from './commons/handler.js';
@@ -16,9 +15,9 @@ import { namesFor, type RotationNames, rotationIdFor, TAG_ROTATION_ID } from './
 import { carriesRotationId } from './commons/ownership.js';
 import {
   checkSnapshotQuota,
-  decide,
   describeSourceKey,
   parseArn,
+  planCommon,
   planCutover,
 } from './commons/preflight-checks.js';
 import { findInstance, findSnapshot } from './commons/rds.js';
@@ -85,22 +84,11 @@ const preflightInstance = async (
   const quotaNote = strategy.used === 'snapshot' ? await checkSnapshotQuota() : null;
   const endpointAddress = db.Endpoint?.Address ?? '';
   const cutover = await planCutover(request, strategy, endpointAddress, names.asideDbInstanceIdentifier);
-  const decisions = decide(request, key, strategy);
-  if (quotaNote) decisions.notes.push(quotaNote);
-  const { approval, note: approvalNote } = planApproval(request, strategy.used);
-  if (approvalNote) decisions.notes.push(approvalNote);
+  const common = planCommon({ event, request, target, strategy, arn, rotationId, key, quotaNote });
 
   const plan: InstancePlan = {
+    ...common,
     kind: 'instance',
-    target,
-    strategy,
-    rotationId,
-    executionId: event.executionId,
-    startedAt: event.startedAt ?? new Date().toISOString(),
-    partition: arn.partition,
-    region: arn.region,
-    accountId: arn.accountId,
-    request,
     source: {
       dbInstanceIdentifier: db.DBInstanceIdentifier ?? id,
       dbInstanceArn: db.DBInstanceArn ?? '',
@@ -118,10 +106,14 @@ const preflightInstance = async (
     },
     names,
     cutover,
-    decisions,
-    approval,
   };
-  logger.info('preflight passed', { rotationId, source: id, oldKey: key.Arn, strategy, decisions });
+  logger.info('preflight passed', {
+    rotationId,
+    source: id,
+    oldKey: key.Arn,
+    strategy,
+    decisions: common.decisions,
+  });
   return plan;
 };
 

@@ -5,12 +5,13 @@ import {
   type HostedZone,
   ListHostedZonesByNameCommand,
 } from '@aws-sdk/client-route-53';
+import { planApproval } from './approval.js';
 import { getClients } from './clients.js';
 import { normaliseDns, recordsNamed, targetOf } from './dns.js';
 import { isAwsError, PreconditionFailedError } from './errors.js';
-import type { RotationInput } from './input.js';
+import type { RotationInput, RotationTarget } from './input.js';
 import { logger } from './logger.js';
-import type { CnameCutoverPlan, CutoverPlan, Decisions, StrategyDecision } from './types.js';
+import type { CnameCutoverPlan, CutoverPlan, Decisions, InstancePlan, StrategyDecision } from './types.js';
 
 /**
  * Preflight checks shared by DB instances and Aurora clusters. All read-only.
@@ -238,5 +239,42 @@ export const decide = (
     retireOldKey: keepOldKeyReason === null,
     keepOldKeyReason,
     notes,
+  };
+};
+
+/** The plan fields both kinds share (everything but `kind`, `source`, `names` and `cutover`). */
+export type CommonPlan = Omit<InstancePlan, 'kind' | 'source' | 'names' | 'cutover'>;
+
+/**
+ * The plan fields every kind of target shares: ids, start time, account and Region, the request,
+ * the strategy, and the decisions with the quota and approval notes.
+ */
+export const planCommon = (args: {
+  event: { executionId: string; startedAt?: string };
+  request: RotationInput;
+  target: RotationTarget;
+  strategy: StrategyDecision;
+  arn: ReturnType<typeof parseArn>;
+  rotationId: string;
+  key: Pick<KeyMetadata, 'KeyManager'>;
+  quotaNote: string | null;
+}): CommonPlan => {
+  const { event, request, strategy, arn, quotaNote } = args;
+  const decisions = decide(request, args.key, strategy);
+  if (quotaNote) decisions.notes.push(quotaNote);
+  const { approval, note: approvalNote } = planApproval(request, strategy.used);
+  if (approvalNote) decisions.notes.push(approvalNote);
+  return {
+    target: args.target,
+    strategy,
+    rotationId: args.rotationId,
+    executionId: event.executionId,
+    startedAt: event.startedAt ?? new Date().toISOString(),
+    partition: arn.partition,
+    region: arn.region,
+    accountId: arn.accountId,
+    request,
+    decisions,
+    approval,
   };
 };
