@@ -48,7 +48,7 @@ import { snapshotCluster } from '../../functions/cluster/snapshot.js';
 import { startCluster } from '../../functions/cluster/start.js';
 import { stopCluster } from '../../functions/cluster/stop.js';
 import { summarizeCluster } from '../../functions/cluster/summarize.js';
-import type { ClusterConfig, MemberConfig } from '../../functions/commons/cluster-config.js';
+import type { MemberConfig } from '../../functions/commons/cluster-config.js';
 import { clusterNamesFor } from '../../functions/commons/naming.js';
 import type {
   ClusterCnameCutoverPlan,
@@ -57,6 +57,7 @@ import type {
   ClusterState,
   ValidationResult,
 } from '../../functions/commons/types.js';
+import { CLUSTER_CONFIG, READER_CONFIG, WRITER_CONFIG } from '../support/cluster-fixtures.js';
 
 const rds = mockClient(RDSClient);
 const kms = mockClient(KMSClient);
@@ -81,49 +82,6 @@ const SOURCE_READER_ENDPOINT = 'orders-aurora.cluster-ro-abc.us-east-1.rds.amazo
 const NEW_ENDPOINT = `${NEW_CLUSTER}.cluster-abc.us-east-1.rds.amazonaws.com`;
 const NEW_READER_ENDPOINT = `${NEW_CLUSTER}.cluster-ro-abc.us-east-1.rds.amazonaws.com`;
 const OURS = [{ Key: 'rekey:rotation-id', Value: RID }];
-
-const clusterConfig: ClusterConfig = {
-  engine: 'aurora-postgresql',
-  engineVersion: '16.4',
-  engineMode: 'provisioned',
-  port: 5432,
-  dbSubnetGroupName: 'orders-private',
-  vpcSecurityGroupIds: ['sg-1', 'sg-2'],
-  dbClusterParameterGroupName: 'orders-aurora-pg16',
-  iamDatabaseAuthenticationEnabled: true,
-  enabledCloudwatchLogsExports: ['postgresql'],
-  backtrackWindow: 0,
-  deletionProtection: true,
-  copyTagsToSnapshot: true,
-  backupRetentionPeriod: 7,
-  preferredBackupWindow: '03:00-03:30',
-  preferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-  serverlessV2Scaling: null,
-  storageType: 'aurora-iopt1',
-  networkType: 'IPV4',
-  tags: { team: 'orders' },
-};
-const writerConfig: MemberConfig = {
-  dbInstanceClass: 'db.r6g.large',
-  availabilityZone: 'us-east-1a',
-  promotionTier: 0,
-  dbParameterGroupName: 'orders-aurora-instance-pg16',
-  monitoringInterval: 0,
-  monitoringRoleArn: null,
-  performanceInsightsEnabled: false,
-  performanceInsightsRetentionPeriod: null,
-  publiclyAccessible: false,
-  autoMinorVersionUpgrade: false,
-  caCertificateIdentifier: 'rds-ca-rsa2048-g1',
-  preferredMaintenanceWindow: 'wed:06:38-wed:07:08',
-  tags: {},
-};
-const readerConfig: MemberConfig = {
-  ...writerConfig,
-  dbInstanceClass: 'db.r6g.xlarge',
-  availabilityZone: 'us-east-1b',
-  promotionTier: 1,
-};
 
 /** A cluster rotation of orders-aurora (reader listed before the writer, as RDS may list them). */
 const state = (cutover: ClusterPlan['cutover'], extra: Partial<ClusterState> = {}): ClusterState => {
@@ -163,10 +121,10 @@ const state = (cutover: ClusterPlan['cutover'], extra: Partial<ClusterState> = {
       port: 5432,
       kmsKeyArn: OLD_KEY,
       keyManager: 'CUSTOMER',
-      config: clusterConfig,
+      config: CLUSTER_CONFIG,
       members: [
-        { dbInstanceIdentifier: READER, dbInstanceArn: 'r', isWriter: false, config: readerConfig },
-        { dbInstanceIdentifier: WRITER, dbInstanceArn: 'w', isWriter: true, config: writerConfig },
+        { dbInstanceIdentifier: READER, dbInstanceArn: 'r', isWriter: false, config: READER_CONFIG },
+        { dbInstanceIdentifier: WRITER, dbInstanceArn: 'w', isWriter: true, config: WRITER_CONFIG },
       ],
     },
   };
@@ -542,7 +500,7 @@ describe('cluster steps, part 2', () => {
       // Prepare
       world({ clusters: [newCluster()] });
       rds.on(CreateDBInstanceCommand).callsFake(({ DBInstanceIdentifier }) => ({
-        DBInstance: newMember(DBInstanceIdentifier, writerConfig, { DBInstanceStatus: 'creating' }),
+        DBInstance: newMember(DBInstanceIdentifier, WRITER_CONFIG, { DBInstanceStatus: 'creating' }),
       }));
 
       // Act
@@ -583,9 +541,9 @@ describe('cluster steps, part 2', () => {
 
     it('creates the reader with its own class, AZ and promotion tier once the writer is available', async () => {
       // Prepare
-      world({ clusters: [newCluster()], instances: [newMember(NEW_WRITER, writerConfig)] });
+      world({ clusters: [newCluster()], instances: [newMember(NEW_WRITER, WRITER_CONFIG)] });
       rds.on(CreateDBInstanceCommand).resolves({
-        DBInstance: newMember(NEW_READER, readerConfig, { DBInstanceStatus: 'creating' }),
+        DBInstance: newMember(NEW_READER, READER_CONFIG, { DBInstanceStatus: 'creating' }),
       });
 
       // Act
@@ -608,7 +566,7 @@ describe('cluster steps, part 2', () => {
       // Prepare
       world({
         clusters: [newCluster()],
-        instances: [newMember(NEW_WRITER, writerConfig), newMember(NEW_READER, readerConfig)],
+        instances: [newMember(NEW_WRITER, WRITER_CONFIG), newMember(NEW_READER, READER_CONFIG)],
       });
 
       // Act
@@ -638,7 +596,7 @@ describe('cluster steps, part 2', () => {
       // Prepare
       world({
         clusters: [newCluster()],
-        instances: [newMember(NEW_WRITER, writerConfig, { DBInstanceStatus: 'incompatible-parameters' })],
+        instances: [newMember(NEW_WRITER, WRITER_CONFIG, { DBInstanceStatus: 'incompatible-parameters' })],
       });
 
       // Act / Assess
@@ -669,8 +627,8 @@ describe('cluster steps, part 2', () => {
       world({
         clusters: [newCluster({ PreferredMaintenanceWindow: 'mon:00:00-mon:00:30' })],
         instances: [
-          newMember(NEW_WRITER, writerConfig),
-          newMember(NEW_READER, readerConfig, { DBInstanceClass: 'db.r6g.large' }),
+          newMember(NEW_WRITER, WRITER_CONFIG),
+          newMember(NEW_READER, READER_CONFIG, { DBInstanceClass: 'db.r6g.large' }),
         ],
       });
       rds.on(ModifyDBClusterCommand).resolves({});
@@ -704,8 +662,8 @@ describe('cluster steps, part 2', () => {
       world({
         clusters: [newCluster({ PreferredMaintenanceWindow: 'mon:00:00-mon:00:30' })],
         instances: [
-          newMember(NEW_WRITER, writerConfig),
-          newMember(NEW_READER, readerConfig, { DBInstanceClass: 'db.r6g.large' }),
+          newMember(NEW_WRITER, WRITER_CONFIG),
+          newMember(NEW_READER, READER_CONFIG, { DBInstanceClass: 'db.r6g.large' }),
         ],
       });
       rds.on(ModifyDBInstanceCommand).resolves({});
@@ -726,12 +684,12 @@ describe('cluster steps, part 2', () => {
 
     it('reboots a member whose parameter group is pending-reboot once, then is done', async () => {
       // Prepare
-      const pending = newMember(NEW_WRITER, writerConfig, {
+      const pending = newMember(NEW_WRITER, WRITER_CONFIG, {
         DBParameterGroups: [
           { DBParameterGroupName: 'orders-aurora-instance-pg16', ParameterApplyStatus: 'pending-reboot' },
         ],
       });
-      world({ clusters: [newCluster()], instances: [pending, newMember(NEW_READER, readerConfig)] });
+      world({ clusters: [newCluster()], instances: [pending, newMember(NEW_READER, READER_CONFIG)] });
       rds.on(RebootDBInstanceCommand).resolves({});
 
       // Act
@@ -750,8 +708,8 @@ describe('cluster steps, part 2', () => {
       world({
         clusters: [newCluster()],
         instances: [
-          newMember(NEW_WRITER, writerConfig),
-          newMember(NEW_READER, readerConfig, { DBInstanceStatus: 'storage-full' }),
+          newMember(NEW_WRITER, WRITER_CONFIG),
+          newMember(NEW_READER, READER_CONFIG, { DBInstanceStatus: 'storage-full' }),
         ],
       });
 
@@ -1145,8 +1103,8 @@ describe('cluster steps, part 2', () => {
       world({
         clusters: [sourceCluster(), newCluster()],
         instances: [
-          newMember(NEW_WRITER, writerConfig),
-          newMember(NEW_READER, readerConfig, { TagList: [] }),
+          newMember(NEW_WRITER, WRITER_CONFIG),
+          newMember(NEW_READER, READER_CONFIG, { TagList: [] }),
         ],
       });
       rds.on(DeleteDBInstanceCommand).resolves({});
@@ -1352,7 +1310,7 @@ describe('cluster steps, part 2', () => {
           newCluster({ DBClusterIdentifier: SOURCE, Endpoint: SOURCE_ENDPOINT }),
           sourceCluster({ DBClusterIdentifier: ASIDE, Status: 'stopped' }),
         ],
-        instances: [newMember(NEW_WRITER, writerConfig), newMember(NEW_READER, readerConfig)],
+        instances: [newMember(NEW_WRITER, WRITER_CONFIG), newMember(NEW_READER, READER_CONFIG)],
         snapshots: [snapshot(SOURCE_SNAPSHOT), snapshot(COPY_SNAPSHOT)],
       });
 

@@ -18,48 +18,21 @@ import type { ClusterConfig, MemberConfig } from '../../functions/commons/cluste
 import { clusterNamesFor } from '../../functions/commons/naming.js';
 import type { ClusterPlan, ClusterState } from '../../functions/commons/types.js';
 import { preflight } from '../../functions/preflight.js';
+import { CLUSTER_CONFIG, WRITER_CONFIG } from '../support/cluster-fixtures.js';
 
 const rds = mockClient(RDSClient);
 const RID = 'rk0123456789';
 const OLD_KEY = 'arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111';
 const NEW_KEY = 'arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222';
 
+// The preflight test below reads this configuration back from a described cluster.
 const clusterConfig: ClusterConfig = {
-  engine: 'aurora-postgresql',
-  engineVersion: '16.4',
-  engineMode: 'provisioned',
-  port: 5432,
+  ...CLUSTER_CONFIG,
   dbSubnetGroupName: 'default',
   vpcSecurityGroupIds: ['sg-1'],
-  dbClusterParameterGroupName: 'orders-aurora-pg16',
-  iamDatabaseAuthenticationEnabled: true,
-  enabledCloudwatchLogsExports: ['postgresql'],
-  backtrackWindow: 0,
-  deletionProtection: true,
-  copyTagsToSnapshot: true,
-  backupRetentionPeriod: 7,
-  preferredBackupWindow: '03:00-03:30',
-  preferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-  serverlessV2Scaling: null,
   storageType: 'aurora',
-  networkType: 'IPV4',
-  tags: { team: 'orders' },
 };
-const memberConfig: MemberConfig = {
-  dbInstanceClass: 'db.r6g.large',
-  availabilityZone: 'us-east-1a',
-  promotionTier: 0,
-  dbParameterGroupName: 'orders-aurora-instance-pg16',
-  monitoringInterval: 0,
-  monitoringRoleArn: null,
-  performanceInsightsEnabled: false,
-  performanceInsightsRetentionPeriod: null,
-  publiclyAccessible: false,
-  autoMinorVersionUpgrade: false,
-  caCertificateIdentifier: 'rds-ca-rsa2048-g1',
-  preferredMaintenanceWindow: 'wed:06:38-wed:07:08',
-  tags: {},
-};
+const memberConfig: MemberConfig = WRITER_CONFIG;
 
 const state = (cutover: ClusterPlan['cutover'], extra: Partial<ClusterState> = {}): ClusterState => {
   const names = clusterNamesFor(RID, 'orders-aurora', ['orders-aurora-1']);
