@@ -1,5 +1,5 @@
-import type { RotationState } from '../functions/commons/types.js';
-import type { RequestApprovalResult } from '../functions/request-approval.js';
+import type { RotationState } from '#domain/state.js';
+import type { RequestApprovalResult } from '#features/approval/request-approval.js';
 
 /**
  * The approval gate in the local runner. aws-local-stepfunctions has no task tokens: the runner

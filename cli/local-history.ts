@@ -1,4 +1,4 @@
-import type { HistoryEventEvidence } from '../functions/commons/evidence-schema.js';
+import type { HistoryEventEvidence } from '#features/evidence/schema.js';
 
 /**
  * aws-local-stepfunctions reports state events (StateEntered, StateExited, StateFailed, ...), not

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import type { EvidenceRecord } from '../functions/commons/evidence-schema.js';
+import type { EvidenceRecord } from '#features/evidence/schema.js';
 import { renderHtml } from './report/render-html.js';
 import { renderMarkdown } from './report/render-markdown.js';
 import { DEFAULT_STACK, loadRecord, ReportSourceError } from './report/source.js';

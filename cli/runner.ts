@@ -7,7 +7,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
-import { registerLocalHistory } from '../functions/commons/local-history.js';
+import { registerLocalHistory } from '#features/evidence/local-history.js';
 import { type ApprovalDecider, approvalUnavailable, completeGate, localTaskToken } from './approval-gate.js';
 import { ensureEvidenceBucket, LOCAL_EVIDENCE_BUCKET } from './evidence-bucket.js';
 import { historyFromLocalEvents, type LocalEvent } from './local-history.js';
@@ -37,7 +37,7 @@ if (!('withResolvers' in Promise)) {
 }
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-export const DEFAULT_ASL = `${root}state-machines/rotate-instance.asl.json`;
+export const DEFAULT_ASL = `${root}state-machines/rotate-database.asl.json`;
 export const DEFAULT_TEMPLATE = `${root}template.yaml`;
 
 type TaskFn = (input: unknown) => Promise<unknown>;

@@ -6,7 +6,7 @@ import {
   CreateDBParameterGroupCommand,
 } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
-import { getClients } from '../functions/commons/clients.js';
+import { getClients } from '#aws/clients.js';
 
 /**
  * The sample the demo rotates, and the resources `events/break-glass.json` names: an encrypted

@@ -1,47 +1,4 @@
-import { RotationInProgressError } from './commons/errors.js';
-import { makeHandler } from './commons/handler.js';
-import { parseRotationInput, rotationTarget } from './commons/input.js';
-import { databaseLockKey, idempotencyLockKey, lockTableName } from './commons/lock.js';
-import { duplicateStartMessage, holderOf, inProgressMessage } from './commons/lock-holders.js';
-import { logger } from './commons/logger.js';
-import { rotationIdFor } from './commons/naming.js';
-import type { StartCheck } from './commons/types.js';
-
-export interface CheckStartInput {
-  /** The execution input, as given. */
-  input: unknown;
-  /** `$$.Execution.Id`: a retry of this execution must not mistake its own records for another's. */
-  executionId: string;
-}
-
-/**
- * The first step, read-only. It refuses a malformed input, ends a duplicate start (same
- * `idempotencyKey`) as a no-op, and fails fast when another rotation holds the database: before
- * preflight, which would otherwise complain that the database the other rotation stopped is not
- * available. AcquireLock still takes the lock atomically after preflight: this is a courtesy
- * check, not the lock.
- */
-export const checkStart = async (event: CheckStartInput): Promise<StartCheck> => {
-  const request = parseRotationInput(event.input);
-  const rotationId = rotationIdFor(event.executionId);
-  const table = lockTableName();
-  const target = rotationTarget(request);
-  const db = target.identifier;
-
-  if (request.idempotencyKey) {
-    const earlier = await holderOf(table, idempotencyLockKey(target, request.idempotencyKey));
-    if (earlier && earlier.rotationId !== rotationId) {
-      logger.warn('duplicate start ignored', { duplicateOf: earlier.rotationId });
-      return {
-        duplicateOf: earlier.rotationId,
-        skipped: duplicateStartMessage(earlier, request.idempotencyKey),
-      };
-    }
-  }
-  const holder = await holderOf(table, databaseLockKey(target));
-  if (holder && holder.rotationId !== rotationId)
-    throw new RotationInProgressError(inProgressMessage(holder, db));
-  return { duplicateOf: null };
-};
+import { checkStart } from '#features/lock/check-start.js';
+import { makeHandler } from '#runtime/handler.js';
 
 export const handler = makeHandler(checkStart);

@@ -10,8 +10,8 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { Command, InvalidArgumentError } from 'commander';
-import { InvalidInputError } from '../../functions/commons/errors.js';
-import { parseRotationInput, rotationTarget } from '../../functions/commons/input.js';
+import { InvalidInputError } from '#domain/errors.js';
+import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import {
   type ConnectionOptions,
   consoleUrl,
@@ -63,7 +63,7 @@ export interface OperatorDeps {
 const definitionHasApprovalGate = (): boolean => {
   try {
     const definition = JSON.parse(
-      readFileSync(new URL('../../state-machines/rotate-instance.asl.json', import.meta.url), 'utf8'),
+      readFileSync(new URL('../../state-machines/rotate-database.asl.json', import.meta.url), 'utf8'),
     ) as { States?: Record<string, unknown> };
     return Boolean(definition.States?.[APPROVAL_STATE]);
   } catch {

@@ -4,7 +4,7 @@ import {
   type ListObjectsV2CommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { EvidenceRecord, KeyEvidence } from '../../functions/commons/evidence-schema.js';
+import type { EvidenceRecord, KeyEvidence } from '#features/evidence/schema.js';
 import { OperatorError } from './aws.js';
 
 /**

@@ -5,7 +5,7 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
  * other AWS call): the steps in order with their elapsed time, the current step, the progress
  * along the path the rotation takes, and the failure or approval it waits on.
  *
- * A "step" is one Task state of state-machines/rotate-instance.asl.json together with its poll
+ * A "step" is one Task state of state-machines/rotate-database.asl.json together with its poll
  * loop: `CopySnapshot`, `CopySnapshotDone?` and `WaitForCopySnapshot` are all step CopySnapshot,
  * so a step's elapsed time includes its waits. Other Choice, Pass, Succeed and Fail states are
  * plumbing and not shown.

@@ -1,8 +1,4 @@
-import type {
-  EvidenceRecord,
-  KeyEvidence,
-  ResourceEvidence,
-} from '../../functions/commons/evidence-schema.js';
+import type { EvidenceRecord, KeyEvidence, ResourceEvidence } from '#features/evidence/schema.js';
 
 /**
  * What both renderers say, derived once from the evidence record: formatted times and durations,

@@ -1,4 +1,4 @@
-import type { EvidenceRecord } from '../../functions/commons/evidence-schema.js';
+import type { EvidenceRecord } from '#features/evidence/schema.js';
 import { escapeHtml as h } from './escape.js';
 import {
   beforeAfterRows,

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { EVIDENCE_SCHEMA_VERSION, type EvidenceRecord } from '../../functions/commons/evidence-schema.js';
-import { rotationIdFor } from '../../functions/commons/naming.js';
+import { rotationIdFor } from '#domain/naming.js';
+import { EVIDENCE_SCHEMA_VERSION, type EvidenceRecord } from '#features/evidence/schema.js';
 
 /**
  * Where `rekey report` finds the evidence record: a local file, an S3 object, or the evidence

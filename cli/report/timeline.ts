@@ -1,4 +1,4 @@
-import type { EvidenceRecord, StepEvidence } from '../../functions/commons/evidence-schema.js';
+import type { EvidenceRecord, StepEvidence } from '#features/evidence/schema.js';
 import { escapeHtml } from './escape.js';
 import { formatDuration, formatTime, parseTime } from './facts.js';
 

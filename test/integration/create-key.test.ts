@@ -10,10 +10,10 @@ import {
   ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import type { RotationState } from '#domain/state.js';
+import { createKey } from '#features/keys/create-key.js';
 import { seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import type { RotationState } from '../../functions/commons/types.js';
-import { createKey } from '../../functions/create-key.js';
 import { useEmulator } from '../support/emulator.js';
 import { stepEvent } from '../support/events.js';
 

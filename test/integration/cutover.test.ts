@@ -5,10 +5,10 @@ import {
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 import { describe, expect, it, vi } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import type { CutoverResult, InstanceState } from '#domain/state.js';
+import { cutover } from '#strategies/snapshot/cutover.js';
 import { type SeededSample, seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import type { CutoverResult, InstanceState } from '../../functions/commons/types.js';
-import { cutover } from '../../functions/cutover.js';
 import { useEmulator } from '../support/emulator.js';
 import { stepEvent } from '../support/events.js';
 

@@ -8,15 +8,15 @@ import {
   type Tag,
 } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { captureInstanceConfig, capturePlacement } from '#domain/instance-config.js';
+import type { RotationState } from '#domain/state.js';
+import { configureInstance } from '#strategies/snapshot/configure-database.js';
+import { copySnapshot } from '#strategies/snapshot/copy-snapshot.js';
+import { restoreInstance } from '#strategies/snapshot/restore-database.js';
+import { snapshotSource } from '#strategies/snapshot/snapshot-source.js';
+import { validateInstance } from '#strategies/snapshot/validate-database.js';
 import { SAMPLE, seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import { captureInstanceConfig, capturePlacement } from '../../functions/commons/instance-config.js';
-import type { RotationState } from '../../functions/commons/types.js';
-import { configureInstance } from '../../functions/configure-instance.js';
-import { copySnapshot } from '../../functions/copy-snapshot.js';
-import { restoreInstance } from '../../functions/restore-instance.js';
-import { snapshotSource } from '../../functions/snapshot-source.js';
-import { validateInstance } from '../../functions/validate-instance.js';
 import { useEmulator } from '../support/emulator.js';
 import { stepEvent } from '../support/events.js';
 

@@ -1,26 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { RotationOutput, RotationState } from '#domain/state.js';
+import { createKey } from '#features/keys/create-key.js';
+import { retireKey } from '#features/keys/retire-key.js';
+import { acquireLock } from '#features/lock/acquire-lock.js';
+import { checkStart } from '#features/lock/check-start.js';
+import { releaseLock } from '#features/lock/release-lock.js';
+import { configureInstance } from '#strategies/snapshot/configure-database.js';
+import { copySnapshot } from '#strategies/snapshot/copy-snapshot.js';
+import { cutover } from '#strategies/snapshot/cutover.js';
+import { restoreInstance } from '#strategies/snapshot/restore-database.js';
+import { retireInstance } from '#strategies/snapshot/retire-database.js';
+import { rollback } from '#strategies/snapshot/rollback.js';
+import { snapshotSource } from '#strategies/snapshot/snapshot-source.js';
+import { startSource } from '#strategies/snapshot/start-source.js';
+import { stopSource } from '#strategies/snapshot/stop-source.js';
+import { summarize } from '#strategies/snapshot/summarize.js';
+import { validateInstance } from '#strategies/snapshot/validate-database.js';
+import { preflight } from '#targets/instance/preflight.js';
 import { ensureLockTable, LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { seedSample } from '../../cli/seed.js';
-import { acquireLock } from '../../functions/acquire-lock.js';
-import { checkStart } from '../../functions/check-start.js';
-import type { RotationOutput, RotationState } from '../../functions/commons/types.js';
-import { configureInstance } from '../../functions/configure-instance.js';
-import { copySnapshot } from '../../functions/copy-snapshot.js';
-import { createKey } from '../../functions/create-key.js';
-import { cutover } from '../../functions/cutover.js';
-import { preflight } from '../../functions/preflight.js';
-import { releaseLock } from '../../functions/release-lock.js';
-import { restoreInstance } from '../../functions/restore-instance.js';
-import { retireInstance } from '../../functions/retire-instance.js';
-import { retireKey } from '../../functions/retire-key.js';
-import { rollback } from '../../functions/rollback.js';
-import { snapshotSource } from '../../functions/snapshot-source.js';
-import { startSource } from '../../functions/start-source.js';
-import { stopSource } from '../../functions/stop-source.js';
-import { summarize } from '../../functions/summarize.js';
-import { validateInstance } from '../../functions/validate-instance.js';
 import { useEmulator } from '../support/emulator.js';
 import { emulatorState } from '../support/emulator-state.js';
 import { executionInput } from '../support/events.js';
@@ -39,7 +39,7 @@ import { executionInput } from '../support/events.js';
 
 const asl = JSON.parse(
   readFileSync(
-    fileURLToPath(new URL('../../state-machines/rotate-instance.asl.json', import.meta.url)),
+    fileURLToPath(new URL('../../state-machines/rotate-database.asl.json', import.meta.url)),
     'utf8',
   ),
 ) as { States: Record<string, { ResultPath?: string }> };

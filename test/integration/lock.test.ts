@@ -1,12 +1,12 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { rotationIdFor } from '#domain/naming.js';
+import type { RotationState } from '#domain/state.js';
+import { acquireLock } from '#features/lock/acquire-lock.js';
+import { checkStart } from '#features/lock/check-start.js';
+import { releaseLock } from '#features/lock/release-lock.js';
 import { ensureLockTable, LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
-import { acquireLock } from '../../functions/acquire-lock.js';
-import { checkStart } from '../../functions/check-start.js';
-import { getClients } from '../../functions/commons/clients.js';
-import { rotationIdFor } from '../../functions/commons/naming.js';
-import type { RotationState } from '../../functions/commons/types.js';
-import { releaseLock } from '../../functions/release-lock.js';
 import { useEmulator } from '../support/emulator.js';
 import { checkStartEvent, stepEvent } from '../support/events.js';
 

@@ -1,9 +1,9 @@
 import { CreateDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { type PreflightInput, preflight } from '#targets/instance/preflight.js';
 import { SAMPLE, seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import { type PreflightInput, preflight } from '../../functions/preflight.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';
 

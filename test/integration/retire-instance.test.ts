@@ -5,10 +5,10 @@ import {
   StopDBInstanceCommand,
 } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import type { InstanceState, RetireInstanceResult } from '#domain/state.js';
+import { retireInstance } from '#strategies/snapshot/retire-database.js';
 import { seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import type { InstanceState, RetireInstanceResult } from '../../functions/commons/types.js';
-import { retireInstance } from '../../functions/retire-instance.js';
 import { useEmulator } from '../support/emulator.js';
 import { stepEvent } from '../support/events.js';
 
@@ -39,7 +39,7 @@ const createInstance = (id: string) =>
 /** The seeded source (deletion protection on, running) and the new instance beside it. */
 const prepare = async (): Promise<InstanceState> => {
   await seedSample();
-  const state = stepEvent('retire-instance');
+  const state = stepEvent('retire-database');
   await createInstance(state.plan.names.newDbInstanceIdentifier);
   const source = await describeInstance('orders-db');
   state.plan.source.dbiResourceId = source?.DbiResourceId ?? null;

@@ -8,11 +8,11 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
 } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { findSnapshot } from '#aws/rds.js';
+import type { RotationState } from '#domain/state.js';
+import { retireKey } from '#features/keys/retire-key.js';
 import { seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import { findSnapshot } from '../../functions/commons/rds.js';
-import type { RotationState } from '../../functions/commons/types.js';
-import { retireKey } from '../../functions/retire-key.js';
 import { useEmulator } from '../support/emulator.js';
 import { stepEvent } from '../support/events.js';
 

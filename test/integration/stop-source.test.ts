@@ -1,8 +1,8 @@
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { stopSource } from '#strategies/snapshot/stop-source.js';
 import { seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import { stopSource } from '../../functions/stop-source.js';
 import { useEmulator } from '../support/emulator.js';
 import { stepEvent } from '../support/events.js';
 

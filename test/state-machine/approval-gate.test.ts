@@ -1,9 +1,9 @@
 import { CreateTopicCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RotationOutput } from '#domain/state.js';
+import { snsClient } from '#features/notifications/messages.js';
 import type { ApprovalDecider, ApprovalRequest } from '../../cli/approval-gate.js';
 import { seedSample } from '../../cli/seed.js';
-import { snsClient } from '../../functions/commons/notifications.js';
-import type { RotationOutput } from '../../functions/commons/types.js';
 import { installBlueGreenFake } from '../support/blue-green-fake.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';

@@ -5,10 +5,10 @@ import {
 } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { runStateMachine } from '../../cli/runner.js';
 import { SAMPLE, type SeededSample, seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
 import { useEmulator } from '../support/emulator.js';
 import { emulatorState } from '../support/emulator-state.js';
 import { executionInput } from '../support/events.js';

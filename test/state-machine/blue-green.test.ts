@@ -1,10 +1,10 @@
 import { CreateKeyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { CreateDBInstanceCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { afterEach, describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { findInstance } from '#aws/rds.js';
+import type { BlueGreenRotationOutput, RotationOutput } from '#domain/state.js';
 import { seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import { findInstance } from '../../functions/commons/rds.js';
-import type { BlueGreenRotationOutput, RotationOutput } from '../../functions/commons/types.js';
 import { type BlueGreenFake, installBlueGreenFake } from '../support/blue-green-fake.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';

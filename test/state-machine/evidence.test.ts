@@ -2,10 +2,10 @@ import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrai
 import { InsufficientDBInstanceCapacityFault } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { RotationOutput } from '#domain/state.js';
+import type { EvidenceRecord } from '#features/evidence/schema.js';
 import { LOCAL_EVIDENCE_BUCKET, readEvidence } from '../../cli/evidence-bucket.js';
 import { seedSample } from '../../cli/seed.js';
-import type { EvidenceRecord } from '../../functions/commons/evidence-schema.js';
-import type { RotationOutput } from '../../functions/commons/types.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';
 import { runRotation } from '../support/rotation.js';

@@ -1,9 +1,9 @@
 import { EnableKeyRotationCommand, GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import type { RotationOutput } from '#domain/state.js';
 import type { RunResult } from '../../cli/runner.js';
 import { type SeededSample, seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import type { RotationOutput } from '../../functions/commons/types.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';
 import {

@@ -1,11 +1,11 @@
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { CreateDBInstanceCommand } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { findInstance } from '#aws/rds.js';
+import { captureInstanceConfig, diffConfig } from '#domain/instance-config.js';
+import type { RotationOutput } from '#domain/state.js';
 import { seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import { captureInstanceConfig, diffConfig } from '../../functions/commons/instance-config.js';
-import { findInstance } from '../../functions/commons/rds.js';
-import type { RotationOutput } from '../../functions/commons/types.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';
 import { injectFaults } from '../support/faults.js';

@@ -6,19 +6,15 @@ import {
 } from '@aws-sdk/client-rds';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { findInstance } from '#aws/rds.js';
+import { captureClusterConfig, captureMemberConfig, diffFields } from '#domain/cluster-config.js';
+import { ValidationFailedError } from '#domain/errors.js';
+import type { ClusterRotationOutput } from '#domain/state.js';
+import { findCluster } from '#targets/cluster/common.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { type RunOptions, runStateMachine } from '../../cli/runner.js';
 import { CLUSTER_SAMPLE, type SeededClusterSample, seedClusterSample } from '../../cli/seed.js';
-import { findCluster } from '../../functions/cluster/common.js';
-import { getClients } from '../../functions/commons/clients.js';
-import {
-  captureClusterConfig,
-  captureMemberConfig,
-  diffFields,
-} from '../../functions/commons/cluster-config.js';
-import { ValidationFailedError } from '../../functions/commons/errors.js';
-import { findInstance } from '../../functions/commons/rds.js';
-import type { ClusterRotationOutput } from '../../functions/commons/types.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';
 

@@ -2,13 +2,13 @@ import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { DescribeDBSnapshotsCommand, InsufficientDBInstanceCapacityFault } from '@aws-sdk/client-rds';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { findInstance } from '#aws/rds.js';
+import { captureInstanceConfig, diffConfig } from '#domain/instance-config.js';
+import type { RotationOutput } from '#domain/state.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { type RunOptions, runStateMachine } from '../../cli/runner.js';
 import { type SeededSample, seedSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
-import { captureInstanceConfig, diffConfig } from '../../functions/commons/instance-config.js';
-import { findInstance } from '../../functions/commons/rds.js';
-import type { RotationOutput } from '../../functions/commons/types.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { APPROVAL_MINUTES } from '#domain/input.js';
 import { functionHandlers, type TemplateValue, taskHandlers } from '../../cli/template.js';
-import { APPROVAL_MINUTES } from '../../functions/commons/input.js';
 import {
   actionMatches,
   actionsOf,

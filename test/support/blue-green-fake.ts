@@ -25,7 +25,7 @@ import type {
   InitializeHandlerOutput,
   MetadataBearer,
 } from '@smithy/types';
-import { getClients } from '../../functions/commons/clients.js';
+import { getClients } from '#aws/clients.js';
 
 /**
  * A faithful stand-in for RDS Blue/Green deployments on the emulator. moto 5.2.1 implements the

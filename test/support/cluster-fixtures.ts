@@ -1,4 +1,4 @@
-import type { ClusterConfig, MemberConfig } from '../../functions/commons/cluster-config.js';
+import type { ClusterConfig, MemberConfig } from '#domain/cluster-config.js';
 
 /**
  * The configuration of the Aurora PostgreSQL cluster `orders-aurora` the cluster step tests

@@ -1,6 +1,6 @@
 import type { DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
-import type { InstanceConfig } from '../../functions/commons/instance-config.js';
-import type { InstanceState } from '../../functions/commons/types.js';
+import type { InstanceConfig } from '#domain/instance-config.js';
+import type { InstanceState } from '#domain/state.js';
 
 /**
  * A DescribeDBInstances answer for an instance whose configuration is `config`: the inverse of

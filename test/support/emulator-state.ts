@@ -6,8 +6,8 @@ import {
 } from '@aws-sdk/client-rds';
 import { ListHostedZonesCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { getClients } from '#aws/clients.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
-import { getClients } from '../../functions/commons/clients.js';
 
 /**
  * Everything a rotation could change, read from the emulator as plain sorted text: KMS keys and

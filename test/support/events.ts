@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CheckStartInput } from '../../functions/check-start.js';
-import type { InstanceState } from '../../functions/commons/types.js';
-import type { PreflightInput } from '../../functions/preflight.js';
+import type { InstanceState } from '#domain/state.js';
+import type { CheckStartInput } from '#features/lock/check-start.js';
+import type { PreflightInput } from '#targets/instance/preflight.js';
 
 const eventsDir = fileURLToPath(new URL('../../events/', import.meta.url));
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RotationOutput } from '#domain/state.js';
 import type { RunResult } from '../../cli/runner.js';
 import { seedSample } from '../../cli/seed.js';
-import type { RotationOutput } from '../../functions/commons/types.js';
 import { useEmulator } from './emulator.js';
 import { executionInput } from './events.js';
 import {

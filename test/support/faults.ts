@@ -11,7 +11,7 @@ import type {
   InitializeHandlerOutput,
   MetadataBearer,
 } from '@smithy/types';
-import { type AwsClients, getClients } from '../../functions/commons/clients.js';
+import { type AwsClients, getClients } from '#aws/clients.js';
 
 /**
  * Test-only fault injection for the AWS SDK v3 clients that every step gets from `getClients()`.

@@ -8,18 +8,18 @@ import {
 import { type DBInstance, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
-import { type RunOptions, type RunResult, runStateMachine } from '../../cli/runner.js';
-import type { SeededSample } from '../../cli/seed.js';
-import { getClients } from '../../functions/commons/clients.js';
+import { getClients } from '#aws/clients.js';
+import { findInstance } from '#aws/rds.js';
 import {
   captureInstanceConfig,
   diffConfig,
   formatDiff,
   type InstanceConfig,
-} from '../../functions/commons/instance-config.js';
-import { TAG_ROTATION_ID } from '../../functions/commons/naming.js';
-import { findInstance } from '../../functions/commons/rds.js';
+} from '#domain/instance-config.js';
+import { TAG_ROTATION_ID } from '#domain/naming.js';
+import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
+import { type RunOptions, type RunResult, runStateMachine } from '../../cli/runner.js';
+import type { SeededSample } from '../../cli/seed.js';
 import { scopeTasks } from './faults.js';
 
 /**

@@ -1,13 +1,13 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { approvalFailureMessage, neverCutOver, planApproval } from '#domain/approval.js';
+import { parseRotationInput } from '#domain/input.js';
+import type { InstanceState } from '#domain/state.js';
+import { requestApproval } from '#features/approval/request-approval.js';
+import { consoleLink, subjectFor } from '#features/notifications/messages.js';
+import { notify } from '#features/notifications/notify.js';
 import { deciderFromFlags } from '../../cli/approval-gate.js';
-import { approvalFailureMessage, neverCutOver, planApproval } from '../../functions/commons/approval.js';
-import { parseRotationInput } from '../../functions/commons/input.js';
-import { consoleLink, subjectFor } from '../../functions/commons/notifications.js';
-import type { InstanceState } from '../../functions/commons/types.js';
-import { notify } from '../../functions/notify.js';
-import { requestApproval } from '../../functions/request-approval.js';
 import { executionInput, stepEvent } from '../support/events.js';
 
 const sns = mockClient(SNSClient);

@@ -26,9 +26,8 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { rollbackBlueGreen } from '../../functions/blue-green-rollback.js';
-import type { ClusterConfig, MemberConfig } from '../../functions/commons/cluster-config.js';
-import { clusterNamesFor } from '../../functions/commons/naming.js';
+import type { ClusterConfig, MemberConfig } from '#domain/cluster-config.js';
+import { clusterNamesFor } from '#domain/naming.js';
 import type {
   BlueGreenMember,
   ClusterPlan,
@@ -37,12 +36,13 @@ import type {
   GreenValidationResult,
   RetireBlueResult,
   SwitchoverResult,
-} from '../../functions/commons/types.js';
-import { createGreen } from '../../functions/create-green.js';
-import { retireBlue } from '../../functions/retire-blue.js';
-import { summarizeBlueGreen } from '../../functions/summarize-blue-green.js';
-import { switchover } from '../../functions/switchover.js';
-import { validateGreen } from '../../functions/validate-green.js';
+} from '#domain/state.js';
+import { createGreen } from '#strategies/blue-green/create-green.js';
+import { retireBlue } from '#strategies/blue-green/retire-blue.js';
+import { rollbackBlueGreen } from '#strategies/blue-green/rollback.js';
+import { summarizeBlueGreen } from '#strategies/blue-green/summarize.js';
+import { switchover } from '#strategies/blue-green/switchover.js';
+import { validateGreen } from '#strategies/blue-green/validate-green.js';
 
 const rds = mockClient(RDSClient);
 const kms = mockClient(KMSClient);

@@ -18,18 +18,18 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { rollbackBlueGreen } from '../../functions/blue-green-rollback.js';
 import type {
   ClusterPlan,
   GreenDeploymentResult,
   InstancePlan,
   RotationState,
   SwitchoverResult,
-} from '../../functions/commons/types.js';
-import { createGreen } from '../../functions/create-green.js';
-import { retireBlue } from '../../functions/retire-blue.js';
-import { switchover } from '../../functions/switchover.js';
-import { validateGreen } from '../../functions/validate-green.js';
+} from '#domain/state.js';
+import { createGreen } from '#strategies/blue-green/create-green.js';
+import { retireBlue } from '#strategies/blue-green/retire-blue.js';
+import { rollbackBlueGreen } from '#strategies/blue-green/rollback.js';
+import { switchover } from '#strategies/blue-green/switchover.js';
+import { validateGreen } from '#strategies/blue-green/validate-green.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);
@@ -43,7 +43,7 @@ const DEPLOYMENT_ID = 'bgd-0123456789abcdef';
 
 /** A Blue/Green rotation of orders-db (with the read replicas given) that took its lock and made its key. */
 const blueGreenState = (replicas: string[] = []): RotationState<InstancePlan> => {
-  const event = stepEvent('retire-instance');
+  const event = stepEvent('retire-database');
   const plan = event.plan;
   plan.strategy = {
     requested: 'blue-green',

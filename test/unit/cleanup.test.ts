@@ -15,8 +15,8 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { removeArtifacts } from '../../functions/commons/cleanup.js';
-import type { RotationState } from '../../functions/commons/types.js';
+import type { RotationState } from '#domain/state.js';
+import { removeArtifacts } from '#reconcilers/cleanup.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);

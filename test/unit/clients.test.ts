@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getClients } from '../../functions/commons/clients.js';
+import { getClients } from '#aws/clients.js';
 
 describe('getClients', () => {
   let server: Server;

@@ -38,25 +38,25 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { configureCluster } from '../../functions/cluster/configure.js';
-import { copyClusterSnapshot } from '../../functions/cluster/copy.js';
-import { cutoverCluster } from '../../functions/cluster/cutover.js';
-import { restoreCluster } from '../../functions/cluster/restore.js';
-import { retireCluster } from '../../functions/cluster/retire.js';
-import { rollbackCluster } from '../../functions/cluster/rollback.js';
-import { snapshotCluster } from '../../functions/cluster/snapshot.js';
-import { startCluster } from '../../functions/cluster/start.js';
-import { stopCluster } from '../../functions/cluster/stop.js';
-import { summarizeCluster } from '../../functions/cluster/summarize.js';
-import type { MemberConfig } from '../../functions/commons/cluster-config.js';
-import { clusterNamesFor } from '../../functions/commons/naming.js';
+import type { MemberConfig } from '#domain/cluster-config.js';
+import { clusterNamesFor } from '#domain/naming.js';
 import type {
   ClusterCnameCutoverPlan,
   ClusterCutoverResult,
   ClusterPlan,
   ClusterState,
   ValidationResult,
-} from '../../functions/commons/types.js';
+} from '#domain/state.js';
+import { configureCluster } from '#targets/cluster/configure.js';
+import { copyClusterSnapshot } from '#targets/cluster/copy.js';
+import { cutoverCluster } from '#targets/cluster/cutover.js';
+import { restoreCluster } from '#targets/cluster/restore.js';
+import { retireCluster } from '#targets/cluster/retire.js';
+import { rollbackCluster } from '#targets/cluster/rollback.js';
+import { snapshotCluster } from '#targets/cluster/snapshot.js';
+import { startCluster } from '#targets/cluster/start.js';
+import { stopCluster } from '#targets/cluster/stop.js';
+import { summarizeCluster } from '#targets/cluster/summarize.js';
 import { CLUSTER_CONFIG, READER_CONFIG, WRITER_CONFIG } from '../support/cluster-fixtures.js';
 
 const rds = mockClient(RDSClient);

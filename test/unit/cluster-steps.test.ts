@@ -10,14 +10,14 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cutoverCluster } from '../../functions/cluster/cutover.js';
-import { retireCluster } from '../../functions/cluster/retire.js';
-import { stopCluster } from '../../functions/cluster/stop.js';
-import { validateCluster } from '../../functions/cluster/validate.js';
-import type { ClusterConfig, MemberConfig } from '../../functions/commons/cluster-config.js';
-import { clusterNamesFor } from '../../functions/commons/naming.js';
-import type { ClusterPlan, ClusterState } from '../../functions/commons/types.js';
-import { preflight } from '../../functions/preflight.js';
+import type { ClusterConfig, MemberConfig } from '#domain/cluster-config.js';
+import { clusterNamesFor } from '#domain/naming.js';
+import type { ClusterPlan, ClusterState } from '#domain/state.js';
+import { cutoverCluster } from '#targets/cluster/cutover.js';
+import { retireCluster } from '#targets/cluster/retire.js';
+import { stopCluster } from '#targets/cluster/stop.js';
+import { validateCluster } from '#targets/cluster/validate.js';
+import { preflight } from '#targets/instance/preflight.js';
 import { CLUSTER_CONFIG, WRITER_CONFIG } from '../support/cluster-fixtures.js';
 
 const rds = mockClient(RDSClient);

@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ConfigureResult } from '../../functions/commons/types.js';
-import { configureInstance } from '../../functions/configure-instance.js';
+import type { ConfigureResult } from '#domain/state.js';
+import { configureInstance } from '#strategies/snapshot/configure-database.js';
 import { newInstanceOf } from '../support/db-instance.js';
 import { stepEvent } from '../support/events.js';
 
@@ -27,10 +27,10 @@ const APPLIED_FIRST = [
   'performanceInsightsRetentionPeriod',
 ];
 
-const state = (configure?: ConfigureResult) => ({ ...stepEvent('configure-instance'), configure });
+const state = (configure?: ConfigureResult) => ({ ...stepEvent('configure-database'), configure });
 /** The instance as RestoreDBInstanceFromDBSnapshot leaves it: none of what the restore cannot take, parameters pending a reboot. */
 const justRestored = (overrides: Partial<DBInstance> = {}): DBInstance =>
-  newInstanceOf(stepEvent('configure-instance'), {
+  newInstanceOf(stepEvent('configure-database'), {
     MonitoringInterval: 0,
     MonitoringRoleArn: undefined,
     PerformanceInsightsEnabled: false,
@@ -44,7 +44,7 @@ const justRestored = (overrides: Partial<DBInstance> = {}): DBInstance =>
   });
 /** After the ModifyDBInstance: everything applied except Performance Insights, which this describe does not report. */
 const modified = (parameterApplyStatus = 'pending-reboot'): DBInstance =>
-  newInstanceOf(stepEvent('configure-instance'), {
+  newInstanceOf(stepEvent('configure-database'), {
     PerformanceInsightsEnabled: undefined,
     PerformanceInsightsRetentionPeriod: undefined,
     DBParameterGroups: [
@@ -166,8 +166,8 @@ describe('configure-instance', () => {
     // lost, so the retry runs with the same input (no configure result) and finds nothing to apply.
     rds
       .on(DescribeDBInstancesCommand)
-      .resolves({ DBInstances: [newInstanceOf(stepEvent('configure-instance'))] });
-    const retried = stepEvent('configure-instance');
+      .resolves({ DBInstances: [newInstanceOf(stepEvent('configure-database'))] });
+    const retried = stepEvent('configure-database');
     retried.restore = {
       done: true,
       dbInstanceIdentifier: NEW_ID,
@@ -193,7 +193,7 @@ describe('configure-instance', () => {
     // Prepare
     rds
       .on(DescribeDBInstancesCommand)
-      .resolves({ DBInstances: [newInstanceOf(stepEvent('configure-instance'))] });
+      .resolves({ DBInstances: [newInstanceOf(stepEvent('configure-database'))] });
 
     // Act
     const result = await configureInstance(state());
@@ -207,7 +207,7 @@ describe('configure-instance', () => {
     // Prepare
     rds.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
-        newInstanceOf(stepEvent('configure-instance'), {
+        newInstanceOf(stepEvent('configure-database'), {
           DBParameterGroups: [
             { DBParameterGroupName: 'default.postgres16', ParameterApplyStatus: 'in-sync' },
           ],

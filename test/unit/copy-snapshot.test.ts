@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { copySnapshot } from '../../functions/copy-snapshot.js';
+import { copySnapshot } from '#strategies/snapshot/copy-snapshot.js';
 import { rotationSnapshot } from '../support/db-instance.js';
 import { stepEvent } from '../support/events.js';
 

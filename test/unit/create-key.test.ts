@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createKey } from '../../functions/create-key.js';
+import { createKey } from '#features/keys/create-key.js';
 import { stepEvent } from '../support/events.js';
 
 const kms = mockClient(KMSClient);

@@ -1,7 +1,7 @@
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { normaliseDns, recordsNamed, targetOf } from '../../functions/commons/dns.js';
+import { normaliseDns, recordsNamed, targetOf } from '#aws/dns.js';
 
 const route53 = mockClient(Route53Client);
 

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import type { ClusterPlan, InstanceState, RotationPlan } from '#domain/state.js';
 import {
   type BuildEvidenceOptions,
   buildEvidence,
   type CloudTrailInput,
   deriveSteps,
   type EvidenceState,
-} from '../../functions/commons/evidence.js';
-import type { HistoryEventEvidence } from '../../functions/commons/evidence-schema.js';
-import type { ClusterPlan, InstanceState, RotationPlan } from '../../functions/commons/types.js';
-import { historyFromStepFunctions } from '../../functions/record-evidence.js';
+} from '#features/evidence/build.js';
+import { historyFromStepFunctions } from '#features/evidence/record-evidence.js';
+import type { HistoryEventEvidence } from '#features/evidence/schema.js';
 import { stepEvent } from '../support/events.js';
 
 const EXECUTION = {

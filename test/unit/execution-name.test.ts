@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { rotationIdFor } from '#domain/naming.js';
 import { defaultExecutionName } from '../../cli/runner.js';
-import { rotationIdFor } from '../../functions/commons/naming.js';
 
 describe('the default execution name of rekey run', () => {
   it('differs between two runs started in the same millisecond, so their rotation ids (and lock owners) differ', () => {

@@ -2,7 +2,7 @@ import { KMSInternalException } from '@aws-sdk/client-kms';
 import { DBInstanceNotFoundFault } from '@aws-sdk/client-rds';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { makeHandler } from '../../functions/commons/handler.js';
+import { makeHandler } from '#runtime/handler.js';
 
 const context = { functionName: 'test', awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 } as Context;
 const throttling = () =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRotationInput } from '../../functions/commons/input.js';
+import { parseRotationInput } from '#domain/input.js';
 import { executionInput } from '../support/events.js';
 
 const base = () => executionInput('break-glass');

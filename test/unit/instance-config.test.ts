@@ -7,11 +7,11 @@ import {
   modifyParameters,
   restoreParameters,
   takesExplicitIops,
-} from '../../functions/commons/instance-config.js';
+} from '#domain/instance-config.js';
 import { dbInstanceFrom } from '../support/db-instance.js';
 import { stepEvent } from '../support/events.js';
 
-const source = (): InstanceConfig => stepEvent('restore-instance').plan.source.config;
+const source = (): InstanceConfig => stepEvent('restore-database').plan.source.config;
 const NEW_KEY = 'arn:aws:kms:us-east-1:123456789012:key/7c9d0e1f-2a3b-4c5d-8e6f-9a0b1c2d3e4f';
 const target = { dbInstanceIdentifier: 'orders-db-rk1', snapshotIdentifier: 'copy', tags: [] };
 

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  KEY_ADMINISTRATION_ACTIONS,
-  keyAdministratorArnsFromEnv,
-  keyPolicyFor,
-} from '../../functions/commons/key-policy.js';
+import { KEY_ADMINISTRATION_ACTIONS, keyAdministratorArnsFromEnv, keyPolicyFor } from '#domain/key-policy.js';
 
 const statement = (policy: ReturnType<typeof keyPolicyFor>, sid: string) => {
   const found = policy.Statement.find((s) => s.Sid === sid);

@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { approvalFailureMessage } from '#domain/approval.js';
 import { findApprovalRequest } from '../../cli/operator/progress.js';
-import { approvalFailureMessage } from '../../functions/commons/approval.js';
 import { type HistoryFixture, historyFixture, runCli } from '../support/operator-cli.js';
 
 const sfn = mockClient(SFNClient);

@@ -3,7 +3,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { GetObjectCommand, ListObjectsV2Command, NoSuchBucket, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type EvidenceRecord, evidenceKey } from '../../functions/commons/evidence-schema.js';
+import { type EvidenceRecord, evidenceKey } from '#features/evidence/schema.js';
 import { runCli } from '../support/operator-cli.js';
 
 const s3 = mockClient(S3Client);

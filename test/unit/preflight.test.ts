@@ -21,9 +21,9 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseRotationInput } from '../../functions/commons/input.js';
-import { namesFor, rotationIdFor } from '../../functions/commons/naming.js';
-import { decide, type PreflightInput, preflight } from '../../functions/preflight.js';
+import { parseRotationInput } from '#domain/input.js';
+import { namesFor, rotationIdFor } from '#domain/naming.js';
+import { decide, type PreflightInput, preflight } from '#targets/instance/preflight.js';
 import { executionInput, preflightEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);

@@ -1,6 +1,6 @@
 import type { DBInstance } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
-import { isSettled, isTerminalInstanceStatus } from '../../functions/commons/rds.js';
+import { isSettled, isTerminalInstanceStatus } from '#aws/rds.js';
 
 const available = (overrides: Partial<DBInstance> = {}): DBInstance => ({
   DBInstanceStatus: 'available',

@@ -4,20 +4,20 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { renderHistory } from '../../cli/operator/render.js';
-import { renderHtml } from '../../cli/report/render-html.js';
-import { renderMarkdown } from '../../cli/report/render-markdown.js';
-import type { EvidenceRecord } from '../../functions/commons/evidence-schema.js';
-import { rotationIdFor } from '../../functions/commons/naming.js';
+import { rotationIdFor } from '#domain/naming.js';
 import {
   defaultDeps,
   type ExecutionStatusChangeEvent,
-  handler,
   NotAStoppedExecutionError,
   type RecordEvidenceDeps,
   recordStoppedExecution,
   stateFromHistory,
-} from '../../functions/record-evidence.js';
+} from '#features/evidence/record-evidence.js';
+import type { EvidenceRecord } from '#features/evidence/schema.js';
+import { renderHistory } from '../../cli/operator/render.js';
+import { renderHtml } from '../../cli/report/render-html.js';
+import { renderMarkdown } from '../../cli/report/render-markdown.js';
+import { handler } from '../../functions/record-evidence.js';
 import { stepEvent } from '../support/events.js';
 
 /**

@@ -1,7 +1,7 @@
 import { DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { reconcileRename } from '../../functions/commons/rename.js';
+import { reconcileRename } from '#reconcilers/rename.js';
 
 const rdsMock = mockClient(RDSClient);
 const rds = new RDSClient({ region: 'us-east-1' });

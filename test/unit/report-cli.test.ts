@@ -13,8 +13,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Command, CommanderError } from 'commander';
 import { parse } from 'node-html-parser';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type EvidenceRecord, evidenceKey } from '#features/evidence/schema.js';
 import { registerReportCommand, writeReport } from '../../cli/report.js';
-import { type EvidenceRecord, evidenceKey } from '../../functions/commons/evidence-schema.js';
 
 const s3 = mockClient(S3Client);
 const cloudformation = mockClient(CloudFormationClient);

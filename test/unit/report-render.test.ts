@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { type HTMLElement, parse } from 'node-html-parser';
 import { describe, expect, it } from 'vitest';
+import type { EvidenceRecord, StepEvidence } from '#features/evidence/schema.js';
 import { renderHtml } from '../../cli/report/render-html.js';
 import { renderMarkdown } from '../../cli/report/render-markdown.js';
-import type { EvidenceRecord, StepEvidence } from '../../functions/commons/evidence-schema.js';
 
 const fixture = (name: string): EvidenceRecord =>
   JSON.parse(

@@ -8,14 +8,14 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { restoreInstance } from '../../functions/restore-instance.js';
+import { restoreInstance } from '#strategies/snapshot/restore-database.js';
 import { newInstanceOf } from '../support/db-instance.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);
 const NEW_ID = 'orders-db-rk05e5c03bc0';
 const COPY_ID = 'rekey-orders-db-rk05e5c03bc0-reencrypted';
-const state = () => stepEvent('restore-instance');
+const state = () => stepEvent('restore-database');
 const notFound = () =>
   new DBInstanceNotFoundFault({ message: `DBInstance ${NEW_ID} not found.`, $metadata: {} });
 const withStatus = (status: string) => ({

@@ -12,8 +12,8 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RotationState } from '../../functions/commons/types.js';
-import { retireInstance } from '../../functions/retire-instance.js';
+import type { RotationState } from '#domain/state.js';
+import { retireInstance } from '#strategies/snapshot/retire-database.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);
@@ -48,7 +48,7 @@ describe('retire-instance', () => {
     rds.on(DeleteDBInstanceCommand).resolves({});
 
     // Act
-    const result = await retireInstance(stepEvent('retire-instance'));
+    const result = await retireInstance(stepEvent('retire-database'));
 
     // Assess
     expect(result).toEqual({
@@ -71,7 +71,7 @@ describe('retire-instance', () => {
     rds.on(DeleteDBInstanceCommand).resolves({});
 
     // Act
-    const result = await retireInstance(stepEvent('retire-instance'));
+    const result = await retireInstance(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'deleting' });
@@ -86,7 +86,7 @@ describe('retire-instance', () => {
     rds.on(DeleteDBInstanceCommand).resolves({});
 
     // Act
-    const result = await retireInstance(stepEvent('retire-instance'));
+    const result = await retireInstance(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'deleting' });
@@ -104,7 +104,7 @@ describe('retire-instance', () => {
     rds.on(ModifyDBInstanceCommand).resolves({ DBInstance: { DeletionProtection: true } });
 
     // Act
-    const result = await retireInstance(stepEvent('retire-instance'));
+    const result = await retireInstance(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'available', poll: { attempt: 1 } });
@@ -118,7 +118,7 @@ describe('retire-instance', () => {
       .resolves(source({ DBInstanceStatus: 'stopped', DeletionProtection: true }));
 
     // Act
-    const result = await retireInstance(stepEvent('retire-instance'));
+    const result = await retireInstance(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({
@@ -134,7 +134,7 @@ describe('retire-instance', () => {
   it('waits while the instance is deleting, without calling delete again', async () => {
     // Prepare
     rds.on(DescribeDBInstancesCommand).resolves(source({ DBInstanceStatus: 'deleting' }));
-    const state = stepEvent('retire-instance');
+    const state = stepEvent('retire-database');
     state.retireInstance = {
       done: false,
       outcome: 'deleted',
@@ -155,7 +155,7 @@ describe('retire-instance', () => {
     rds.on(DescribeDBInstancesCommand).rejects(notFound());
 
     // Act
-    const result = await retireInstance(stepEvent('retire-instance'));
+    const result = await retireInstance(stepEvent('retire-database'));
 
     // Assess
     expect(result).toEqual({ done: true, outcome: 'deleted', status: 'deleted' });
@@ -173,7 +173,7 @@ describe('retire-instance', () => {
     );
 
     // Act
-    const result = await retireInstance(stepEvent('retire-instance'));
+    const result = await retireInstance(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, outcome: 'deleted', poll: { attempt: 1 } });
@@ -185,7 +185,7 @@ describe('retire-instance', () => {
     rds.on(DeleteDBInstanceCommand).rejects(notFound());
 
     // Act
-    const result = await retireInstance(stepEvent('retire-instance'));
+    const result = await retireInstance(stepEvent('retire-database'));
 
     // Assess
     expect(result).toEqual({ done: true, outcome: 'deleted', status: 'deleted' });
@@ -204,7 +204,7 @@ describe('retire-instance', () => {
     );
 
     // Act
-    const result = await retireInstance(stepEvent('retire-instance'));
+    const result = await retireInstance(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'available' });
@@ -222,7 +222,7 @@ describe('retire-instance', () => {
       );
 
     // Act
-    const result = await retireInstance(stepEvent('retire-instance'));
+    const result = await retireInstance(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'backing-up' });
@@ -237,7 +237,7 @@ describe('retire-instance', () => {
       .rejects(new KMSKeyNotAccessibleFault({ message: 'The key is not accessible.', $metadata: {} }));
 
     // Act / Assess
-    await expect(retireInstance(stepEvent('retire-instance'))).rejects.toMatchObject({
+    await expect(retireInstance(stepEvent('retire-database'))).rejects.toMatchObject({
       name: 'KMSKeyNotAccessibleFault',
     });
   });
@@ -245,7 +245,7 @@ describe('retire-instance', () => {
   it('refuses to delete anything when the cutover was not verified', async () => {
     // Prepare
     rds.on(DescribeDBInstancesCommand).resolves(source());
-    const state = stepEvent('retire-instance');
+    const state = stepEvent('retire-database');
     if (state.cutover) state.cutover.verified = false;
 
     // Act / Assess
@@ -259,7 +259,7 @@ describe('retire-instance', () => {
   it('refuses to delete anything when there was no cutover at all', async () => {
     // Prepare
     rds.on(DescribeDBInstancesCommand).resolves(source());
-    const state: RotationState = stepEvent('retire-instance');
+    const state: RotationState = stepEvent('retire-database');
     delete state.cutover;
 
     // Act / Assess
@@ -272,7 +272,7 @@ describe('retire-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(source({ DbiResourceId: 'db-SOMEONEELSESDATABASE0000' }));
 
     // Act / Assess
-    await expect(retireInstance(stepEvent('retire-instance'))).rejects.toMatchObject({
+    await expect(retireInstance(stepEvent('retire-database'))).rejects.toMatchObject({
       name: 'PreconditionFailedError',
       message: expect.stringContaining('db-SOMEONEELSESDATABASE0000'),
     });
@@ -281,7 +281,7 @@ describe('retire-instance', () => {
 
   it('refuses to delete the new instance of this rotation', async () => {
     // Prepare
-    const state = stepEvent('retire-instance');
+    const state = stepEvent('retire-database');
     state.plan.source.dbInstanceIdentifier = state.plan.names.newDbInstanceIdentifier;
 
     // Act / Assess
@@ -293,7 +293,7 @@ describe('retire-instance', () => {
     // Prepare
     rds.on(DescribeDBInstancesCommand).resolves(source({ DbiResourceId: undefined }));
     rds.on(DeleteDBInstanceCommand).resolves({});
-    const state = stepEvent('retire-instance');
+    const state = stepEvent('retire-database');
     state.plan.source.dbiResourceId = null;
 
     // Act
@@ -335,7 +335,7 @@ describe('retire-instance', () => {
   it('gives up with WaitTimeoutError after the retireInstance cap', async () => {
     // Prepare
     rds.on(DescribeDBInstancesCommand).resolves(source({ DBInstanceStatus: 'deleting' }));
-    const state = stepEvent('retire-instance');
+    const state = stepEvent('retire-database');
     state.retireInstance = {
       done: false,
       outcome: 'deleted',

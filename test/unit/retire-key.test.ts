@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { retireKey } from '../../functions/retire-key.js';
+import { retireKey } from '#features/keys/retire-key.js';
 import { stepEvent } from '../support/events.js';
 
 const kms = mockClient(KMSClient);

@@ -24,9 +24,9 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { messageOf } from '../../functions/commons/failure.js';
-import type { RotationState } from '../../functions/commons/types.js';
-import { rollback } from '../../functions/rollback.js';
+import { messageOf } from '#domain/failure.js';
+import type { RotationState } from '#domain/state.js';
+import { rollback } from '#strategies/snapshot/rollback.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);

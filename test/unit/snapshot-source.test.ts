@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { snapshotSource } from '../../functions/snapshot-source.js';
+import { snapshotSource } from '#strategies/snapshot/snapshot-source.js';
 import { rotationSnapshot } from '../support/db-instance.js';
 import { stepEvent } from '../support/events.js';
 

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ensureInstanceStarted } from '../../functions/commons/start-instance.js';
+import { ensureInstanceStarted } from '#reconcilers/start-instance.js';
 
 const rds = mockClient(RDSClient);
 const client = new RDSClient({});

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { startSource } from '../../functions/start-source.js';
+import { startSource } from '#strategies/snapshot/start-source.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);

@@ -10,11 +10,11 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { rotationIdFor } from '../../functions/commons/naming.js';
-import { createGreen } from '../../functions/create-green.js';
-import { retireBlue } from '../../functions/retire-blue.js';
-import { switchover } from '../../functions/switchover.js';
-import { validateGreen } from '../../functions/validate-green.js';
+import { rotationIdFor } from '#domain/naming.js';
+import { createGreen } from '#strategies/blue-green/create-green.js';
+import { retireBlue } from '#strategies/blue-green/retire-blue.js';
+import { switchover } from '#strategies/blue-green/switchover.js';
+import { validateGreen } from '#strategies/blue-green/validate-green.js';
 import { stepEvent } from '../support/events.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

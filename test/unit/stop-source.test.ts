@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { stopSource } from '../../functions/stop-source.js';
+import { stopSource } from '#strategies/snapshot/stop-source.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);

@@ -4,7 +4,7 @@ import {
   decideStrategy,
   instanceBlueGreenIneligibility,
   replicaBlueGreenIneligibility,
-} from '../../functions/commons/strategy.js';
+} from '#domain/strategy.js';
 
 describe('Blue/Green eligibility', () => {
   it('has nothing against a plain PostgreSQL instance with an in-Region replica', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RotationOutput, RotationState } from '../../functions/commons/types.js';
-import { summarize } from '../../functions/summarize.js';
+import type { RotationOutput, RotationState } from '#domain/state.js';
+import { summarize } from '#strategies/snapshot/summarize.js';
 import { stepEvent } from '../support/events.js';
 
 const NEW_ENDPOINT = 'orders-db-rk05e5c03bc0.abcdefghij.us-east-1.rds.amazonaws.com';

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { validateInstance } from '../../functions/validate-instance.js';
+import { validateInstance } from '#strategies/snapshot/validate-database.js';
 import { newInstanceOf } from '../support/db-instance.js';
 import { stepEvent } from '../support/events.js';
 
@@ -21,7 +21,7 @@ const NEW_ALIAS_ARN = 'arn:aws:kms:us-east-1:123456789012:alias/rekey/orders-db/
 /** A DescribeKey answer: KMS resolves every identifier of a key to its key ARN. */
 const keyOf = (arn: string) => ({ KeyMetadata: { KeyId: arn.slice(arn.lastIndexOf('/') + 1), Arn: arn } });
 
-const state = () => stepEvent('validate-instance');
+const state = () => stepEvent('validate-database');
 const instance = (overrides: Partial<DBInstance> = {}) => ({
   DBInstances: [newInstanceOf(state(), overrides)],
 });

@@ -1,0 +1,57 @@
+import type { RotationTarget } from '#domain/input.js';
+import type { RotationPlan } from '#domain/state.js';
+
+/**
+ * One rotation at a time per database and per old key. The lock is two items in a DynamoDB table
+ * written in one transaction with `attribute_not_exists(lockKey) OR rotationId = :mine`, so it is
+ * atomic across executions and re-entrant for this one (a retried step finds its own lock).
+ * Items expire (TTL) after the longest an execution can run, so a lock can never outlive its
+ * execution by more than that, even if every release path was skipped.
+ *
+ * A third, longer-lived item remembers an `idempotencyKey` (a schedule sends its scheduled time):
+ * a second delivery of the same scheduled start is then a no-op.
+ */
+
+/** The state machine's TimeoutSeconds (4 days) plus a day. */
+export const LOCK_TTL_SECONDS = 5 * 24 * 60 * 60;
+/** How long a delivered idempotency key is remembered: longer than a yearly schedule's period. */
+export const IDEMPOTENCY_TTL_SECONDS = 400 * 24 * 60 * 60;
+
+export const lockTableName = (): string => {
+  const name = process.env.LOCK_TABLE_NAME;
+  if (!name) {
+    throw new Error(
+      'LOCK_TABLE_NAME is not set: the rotation lock table is unknown. The SAM template sets it; for rekey run, pass --lock-table.',
+    );
+  }
+  return name;
+};
+
+/*
+ * Keys. The table belongs to one stack, so to one account and Region: a database identifier is
+ * unique in it. The database and idempotency keys derive from the input alone, so CheckStart can
+ * read them before preflight; the key lock needs the source's key ARN, known after preflight.
+ */
+export const databaseLockKey = (target: RotationTarget): string =>
+  `${target.kind === 'cluster' ? 'cluster' : 'db'}#${target.identifier.toLowerCase()}`;
+
+export const keyLockKey = (kmsKeyArn: string): string => `key#${kmsKeyArn}`;
+
+export const idempotencyLockKey = (target: RotationTarget, idempotencyKey: string): string =>
+  `once#${target.kind === 'cluster' ? 'cluster:' : ''}${target.identifier.toLowerCase()}#${idempotencyKey}`;
+
+/** The lock keys a rotation holds. */
+export const lockKeysOf = (plan: RotationPlan): string[] => [
+  databaseLockKey(plan.target),
+  keyLockKey(plan.source.kmsKeyArn),
+];
+
+/** What a lock item holds. */
+export interface LockItem {
+  lockKey: string;
+  rotationId: string;
+  executionId: string;
+  dbInstanceIdentifier: string;
+  acquiredAt: string;
+  expiresAt: number;
+}

@@ -1,0 +1,89 @@
+import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { getClients } from '#aws/clients.js';
+import { isAwsError } from '#domain/errors.js';
+import type { LockReleaseResult, RotationState } from '#domain/state.js';
+import { logger } from '#runtime/logger.js';
+import { type LockItem, lockKeysOf, lockTableName } from './lock.js';
+
+/** What EventBridge sends when an execution is aborted or times out (no terminal state ran). */
+export interface ExecutionStatusChangeEvent {
+  source: 'aws.states';
+  'detail-type': string;
+  detail: { executionArn: string; status: string };
+}
+
+const isStatusChange = (
+  event: RotationState | ExecutionStatusChangeEvent,
+): event is ExecutionStatusChangeEvent => (event as ExecutionStatusChangeEvent).source === 'aws.states';
+
+/**
+ * Release this rotation's lock. Runs on every terminal path of the state machine (success and
+ * rollback), and from an EventBridge rule when an execution is aborted or times out. It deletes
+ * only items that belong to the rotation (a condition on the rotation id), so a rotation that was
+ * refused because another held the lock never releases the other's lock. Idempotent: a lock that
+ * is already gone is fine. The idempotency item of a scheduled start is kept on purpose.
+ */
+export const releaseLock = async (
+  event: RotationState | ExecutionStatusChangeEvent,
+): Promise<LockReleaseResult> => {
+  const table = lockTableName();
+  if (isStatusChange(event)) return releaseForExecution(table, event.detail.executionArn);
+
+  // From the plan, not from the acquire result: a lock whose acquire response was lost is released
+  // too. The condition on the rotation id keeps another rotation's lock safe.
+  const plan = event.plan as RotationState['plan'] | undefined;
+  if (!plan) return { released: [] };
+  const lockKeys = lockKeysOf(plan);
+  const released: string[] = [];
+  for (const lockKey of lockKeys) {
+    if (await deleteIfMine(table, lockKey, plan.rotationId)) released.push(lockKey);
+  }
+  logger.info('rotation lock released', { released });
+  return { released };
+};
+
+const deleteIfMine = async (table: string, lockKey: string, rotationId: string): Promise<boolean> => {
+  try {
+    await getClients().dynamodb.send(
+      new DeleteCommand({
+        TableName: table,
+        Key: { lockKey },
+        ConditionExpression: 'rotationId = :mine',
+        ExpressionAttributeValues: { ':mine': rotationId },
+      }),
+    );
+    return true;
+  } catch (error) {
+    // Gone already (released by an earlier attempt, or expired), or someone else's: nothing to do.
+    if (isAwsError(error, 'ConditionalCheckFailedException')) return false;
+    throw error;
+  }
+};
+
+/** An aborted or timed-out execution: find its locks (the table holds only live locks) and release them. */
+const releaseForExecution = async (table: string, executionArn: string): Promise<LockReleaseResult> => {
+  const { dynamodb } = getClients();
+  const held: LockItem[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamodb.send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: 'executionId = :execution AND NOT begins_with(lockKey, :once)',
+        ExpressionAttributeValues: { ':execution': executionArn, ':once': 'once#' },
+        ExclusiveStartKey,
+      }),
+    );
+    held.push(...((page.Items ?? []) as LockItem[]));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  const released: string[] = [];
+  for (const item of held) {
+    if (await deleteIfMine(table, item.lockKey, item.rotationId)) released.push(item.lockKey);
+  }
+  logger.info('released the locks of an execution that ended without its own release', {
+    executionArn,
+    released,
+  });
+  return { released };
+};

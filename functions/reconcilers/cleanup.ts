@@ -1,0 +1,155 @@
+import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import {
+  DeleteDBInstanceCommand,
+  DeleteDBSnapshotCommand,
+  ModifyDBInstanceCommand,
+} from '@aws-sdk/client-rds';
+import { getClients } from '#aws/clients.js';
+import { describeKeyOrNull, findKeyOfRotation, listKeyTags } from '#aws/kms-keys.js';
+import { carriesRotationId } from '#aws/ownership.js';
+import { findInstance, findSnapshot } from '#aws/rds.js';
+import { isAwsError } from '#domain/errors.js';
+import { TAG_ROTATION_ID } from '#domain/naming.js';
+import type { RotationState } from '#domain/state.js';
+import { logger } from '#runtime/logger.js';
+
+/** The shortest KMS waiting period: the unused new key goes as soon as KMS allows. */
+export const UNUSED_KEY_PENDING_WINDOW_DAYS = 7;
+
+const NOT_NOW = [
+  'InvalidDBInstanceStateFault',
+  'InvalidDBInstanceState',
+  'InvalidDBSnapshotStateFault',
+  'InvalidDBSnapshotState',
+];
+const GONE = [
+  'DBInstanceNotFoundFault',
+  'DBInstanceNotFound',
+  'DBSnapshotNotFoundFault',
+  'DBSnapshotNotFound',
+];
+
+export interface CleanupStep {
+  /** False while something is still being deleted: poll again. */
+  done: boolean;
+  /** What this call removed, in words. */
+  removed: string[];
+}
+
+/**
+ * Removes what a failed rotation created before any client could use it: the restored instance,
+ * both snapshots, then the new key (scheduled for deletion with the minimum window, once nothing
+ * under it remains). Only resources carrying this rotation's `rekey:rotation-id` tag are touched,
+ * and anything already gone is fine, so it can run any number of times. One call does what can be
+ * done now and reports `done: false` while a deletion is still in progress.
+ */
+export const removeArtifacts = async (state: RotationState): Promise<CleanupStep> => {
+  const { plan } = state;
+  const { rds } = getClients();
+  const removed: string[] = [];
+
+  const db = await findInstance(rds, plan.names.newDbInstanceIdentifier);
+  if (db && carriesRotationId(db.TagList, plan.rotationId)) {
+    const id = plan.names.newDbInstanceIdentifier;
+    if (db.DBInstanceStatus !== 'deleting') {
+      try {
+        if (db.DeletionProtection) {
+          await rds.send(
+            new ModifyDBInstanceCommand({
+              DBInstanceIdentifier: id,
+              DeletionProtection: false,
+              ApplyImmediately: true,
+            }),
+          );
+        } else {
+          await rds.send(
+            new DeleteDBInstanceCommand({
+              DBInstanceIdentifier: id,
+              SkipFinalSnapshot: true,
+              DeleteAutomatedBackups: true,
+            }),
+          );
+          removed.push(`deleted the new DB instance ${id}`);
+        }
+      } catch (error) {
+        if (!isAwsError(error, ...NOT_NOW, ...GONE)) throw error;
+      }
+    }
+    return { done: false, removed };
+  }
+  // Gone, though this rotation created it: an earlier attempt of this rollback deleted it and its
+  // answer was lost. Say so again, so a re-run reports what the first run did.
+  if (!db && state.restore) removed.push(`deleted the new DB instance ${plan.names.newDbInstanceIdentifier}`);
+
+  const created = new Map([
+    [plan.names.copySnapshotIdentifier, state.copySnapshot],
+    [plan.names.sourceSnapshotIdentifier, state.sourceSnapshot],
+  ]);
+  for (const [snapshotId, createdBy] of created) {
+    const snapshot = await findSnapshot(rds, snapshotId);
+    if (!snapshot && createdBy) removed.push(`deleted the DB snapshot ${snapshotId}`);
+    if (!snapshot || !carriesRotationId(snapshot.TagList, plan.rotationId)) continue;
+    try {
+      await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshotId }));
+      removed.push(`deleted the DB snapshot ${snapshotId}`);
+    } catch (error) {
+      if (isAwsError(error, ...GONE)) continue;
+      if (isAwsError(error, ...NOT_NOW)) return { done: false, removed };
+      throw error;
+    }
+  }
+
+  const key = await scheduleUnusedKey(state);
+  if (key === 'wait') return { done: false, removed };
+  if (key) removed.push(key);
+  return { done: true, removed };
+};
+
+/**
+ * KMS may take up to five minutes to authorize on a new tag, and the rollback's permission to
+ * schedule a key is conditioned on the `rekey:rotation-id` tag. A denial within this window of
+ * the key's creation means "not yet"; later, it is a real denial and the key is left for a person.
+ */
+export const TAG_PROPAGATION_WINDOW_MS = 10 * 60 * 1000;
+
+/**
+ * Schedules this rotation's new key for deletion. Returns what it did, `null` if there was nothing
+ * to do, or `'wait'` while a denial may still be KMS's tag propagation.
+ */
+const scheduleUnusedKey = async (state: RotationState): Promise<string | null | 'wait'> => {
+  const { plan } = state;
+  const { kms } = getClients();
+  // Without CreateKey's result, the key may still exist: CreateKey (or the CreateAlias after it) failed
+  // or lost its answer after KMS created the key. Then it has no alias, only this rotation's tag.
+  const metadata = state.newKey
+    ? await describeKeyOrNull(kms, state.newKey.keyId)
+    : ((await describeKeyOrNull(kms, plan.names.keyAlias)) ??
+      (await findKeyOfRotation(kms, plan.rotationId)));
+  if (!metadata?.KeyId || metadata.KeyManager !== 'CUSTOMER') return null;
+  const tags = await listKeyTags(kms, metadata.KeyId);
+  if (tags.get(TAG_ROTATION_ID) !== plan.rotationId) {
+    logger.warn('not scheduling a key that is not this rotation’s', { keyId: metadata.KeyId });
+    return null;
+  }
+  // Scheduled by an earlier attempt whose answer was lost: report it as that attempt would have.
+  if (metadata.KeyState === 'PendingDeletion') return scheduled(metadata.Arn, metadata.DeletionDate);
+  let DeletionDate: Date | undefined;
+  try {
+    ({ DeletionDate } = await kms.send(
+      new ScheduleKeyDeletionCommand({
+        KeyId: metadata.KeyId,
+        PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
+      }),
+    ));
+  } catch (error) {
+    if (!isAwsError(error, 'AccessDeniedException')) throw error;
+    const age = Date.now() - (metadata.CreationDate?.getTime() ?? 0);
+    if (age < TAG_PROPAGATION_WINDOW_MS) return 'wait';
+    logger.warn('not allowed to schedule the unused new key', { keyId: metadata.KeyId });
+    return `could not schedule the unused new key ${metadata.Arn} for deletion (AccessDeniedException): schedule it by hand`;
+  }
+  return scheduled(metadata.Arn, DeletionDate);
+};
+
+const scheduled = (keyArn: string | undefined, deletionDate: Date | undefined): string =>
+  `scheduled the unused new key ${keyArn} for deletion on ${deletionDate?.toISOString() ?? `in ${UNUSED_KEY_PENDING_WINDOW_DAYS} days`}`;

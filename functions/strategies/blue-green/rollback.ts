@@ -1,0 +1,223 @@
+import {
+  DeleteBlueGreenDeploymentCommand,
+  ModifyDBClusterCommand,
+  ModifyDBInstanceCommand,
+} from '@aws-sdk/client-rds';
+import { getClients } from '#aws/clients.js';
+import { describeKeyOrNull } from '#aws/kms-keys.js';
+import { approvalFailureMessage } from '#domain/approval.js';
+import { isAwsError } from '#domain/errors.js';
+import { messageOf } from '#domain/failure.js';
+import type { RetireBlueResult, RollbackResult, RotationState } from '#domain/state.js';
+import { removeArtifacts } from '#reconcilers/cleanup.js';
+import { logger } from '#runtime/logger.js';
+import { nextPoll } from '#runtime/polling.js';
+import { deploymentOfState, describeResource, membersOf, resourceOfArn } from './deployment.js';
+
+/**
+ * The rollback of a Blue/Green rotation (rollback.ts sends it here once the lock was taken).
+ *
+ * - Before the switchover (CreateGreen, ValidateGreen or Switchover refused), and after
+ *   `SWITCHOVER_FAILED` (RDS rolled the switchover back by itself): the blue database never stopped
+ *   serving. Delete the deployment with `DeleteTarget` (its green resources go with it), wait until
+ *   they are gone, then schedule the unused new key for deletion (minimum window). With
+ *   `keepArtifactsOnFailure` nothing is deleted and the cause names what is left.
+ * - While `SWITCHOVER_IN_PROGRESS`: wait; RDS completes it or rolls it back within its timeout.
+ * - After `SWITCHOVER_COMPLETED`: the green resources serve clients under the new key. Nothing is
+ *   deleted; the cause says what is left (the deployment, the old `-old1` resources, the old key).
+ *
+ * Never touches the blue database or the old key before the switchover completed.
+ */
+export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackResult> => {
+  const { plan } = state;
+  const { rds } = getClients();
+  const undone = [...(state.rollback?.undone ?? [])];
+  const note = (line: string) => {
+    if (!undone.includes(line)) undone.push(line);
+  };
+  const waiting = (status: string): RollbackResult => ({
+    done: false,
+    poll: nextPoll(
+      state.rollback?.poll,
+      'startSource',
+      status,
+      'Rolling back the failed Blue/Green rotation',
+    ),
+    undone,
+    leftBehind: [],
+    cause: '',
+  });
+
+  const deployment = await deploymentOfState(rds, state);
+  const status =
+    deployment?.Status ??
+    (state.switchover?.status === 'SWITCHOVER_COMPLETED' ? 'SWITCHOVER_COMPLETED' : 'GONE');
+  if (status === 'SWITCHOVER_IN_PROGRESS') return waiting(status);
+  const switchedOver =
+    status === 'SWITCHOVER_COMPLETED' || state.switchover?.status === 'SWITCHOVER_COMPLETED';
+
+  if (switchedOver) {
+    const leftBehind = await afterSwitchoverLeftovers(state, deployment !== null);
+    const cause = afterSwitchoverCause(state, leftBehind, undone);
+    logger.error('Blue/Green rotation failed after the switchover', { failure: state.failure, leftBehind });
+    return { done: true, undone, leftBehind, cause };
+  }
+
+  const keep = plan.request.keepArtifactsOnFailure;
+  const greens = [
+    ...new Set([
+      ...(deployment ? membersOf(deployment) : []).map((m) => m.targetArn),
+      ...(state.greenDeployment?.members ?? []).map((m) => m.targetArn),
+    ]),
+  ].filter((arn) => arn.length > 0);
+  const greenIds = greens.map((arn) => resourceOfArn(arn).identifier);
+
+  if (!keep) {
+    if (deployment) {
+      const id = deployment.BlueGreenDeploymentIdentifier ?? '';
+      if (deployment.Status !== 'DELETING') {
+        // RDS (and the emulator) refuse DeleteTarget while a green resource has deletion protection,
+        // which the green copies from the blue. Lift it first: these resources never served a client.
+        const protectedGreen = await liftGreenDeletionProtection(greens);
+        if (protectedGreen) return waiting(`lifting deletion protection on ${protectedGreen}`);
+        try {
+          await rds.send(
+            new DeleteBlueGreenDeploymentCommand({ BlueGreenDeploymentIdentifier: id, DeleteTarget: true }),
+          );
+          logger.info('deleting the Blue/Green deployment and its green resources', {
+            deploymentId: id,
+            greens,
+          });
+        } catch (error) {
+          // Still provisioning (RDS refuses to delete it now), or already gone: look again.
+          if (!isAwsError(error, 'InvalidBlueGreenDeploymentStateFault', 'BlueGreenDeploymentNotFoundFault'))
+            throw error;
+          return waiting(deployment.Status ?? 'unknown');
+        }
+      }
+      return waiting('deleting the deployment');
+    }
+    const name = state.greenDeployment?.deploymentName;
+    const which = greenIds.length > 0 ? ` and its green resources (${greenIds.join(', ')})` : '';
+    if (name) note(`deleted the Blue/Green deployment ${name}${which}`);
+    else if (greenIds.length > 0) note(`deleted the green resources (${greenIds.join(', ')})`);
+    // DeleteTarget deletes the green resources; wait until each is gone.
+    for (const arn of greens) {
+      const green = await describeResource(rds, arn);
+      if (green) return waiting(`${green.identifier} ${green.status}`);
+    }
+    const cleanup = await removeArtifacts(state);
+    for (const line of cleanup.removed) note(line);
+    if (!cleanup.done) return waiting('deleting');
+  }
+
+  const leftBehind: string[] = [];
+  if (keep) {
+    if (deployment) leftBehind.push(`Blue/Green deployment ${deployment.BlueGreenDeploymentIdentifier}`);
+    for (const arn of greens)
+      if (await describeResource(rds, arn))
+        leftBehind.push(`${resourceOfArn(arn).kind} ${resourceOfArn(arn).identifier}`);
+    if (state.newKey) {
+      const key = await describeKeyOrNull(getClients().kms, state.newKey.keyId);
+      if (key && key.KeyState !== 'PendingDeletion')
+        leftBehind.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
+    }
+  }
+  const message = approvalFailureMessage(state) ?? messageOf(state.failure).replace(/\.?$/, '.');
+  const parts = [message];
+  if (!message.includes('No switchover was asked'))
+    parts.push(
+      status === 'SWITCHOVER_FAILED' || state.failure?.Error === 'CutoverFailedError'
+        ? `The switchover did not complete; RDS rolled it back, so ${plan.target.identifier} still serves clients under the old key.`
+        : `No switchover happened: ${plan.target.identifier} was not changed and still serves clients under the old key.`,
+    );
+  parts.push(undone.length > 0 ? `Undone: ${undone.join('; ')}.` : 'Nothing needed undoing.');
+  if (leftBehind.length > 0) {
+    parts.push(
+      `Left in place (kept because the input says keepArtifactsOnFailure): ${leftBehind.join(', ')}. ` +
+        'Delete them when done (aws rds delete-blue-green-deployment --delete-target, then schedule the key for deletion).',
+    );
+  }
+  parts.push(`The old key ${plan.source.kmsKeyArn} was not touched.`);
+  logger.error('Blue/Green rotation failed before the switchover', {
+    failure: state.failure,
+    undone,
+    leftBehind,
+  });
+  return { done: true, undone, leftBehind, cause: parts.join(' ') };
+};
+
+/** Lifts deletion protection on the green resources; returns one still protected (busy), or null. */
+const liftGreenDeletionProtection = async (greens: string[]): Promise<string | null> => {
+  const { rds } = getClients();
+  for (const arn of greens) {
+    const green = await describeResource(rds, arn);
+    if (!green?.deletionProtection) continue;
+    if (green.status !== 'available') return green.identifier;
+    if (green.kind === 'db-cluster') {
+      await rds.send(
+        new ModifyDBClusterCommand({
+          DBClusterIdentifier: green.identifier,
+          DeletionProtection: false,
+          ApplyImmediately: true,
+        }),
+      );
+    } else {
+      await rds.send(
+        new ModifyDBInstanceCommand({
+          DBInstanceIdentifier: green.identifier,
+          DeletionProtection: false,
+          ApplyImmediately: true,
+        }),
+      );
+    }
+    logger.info('lifted deletion protection on a green resource', { id: green.identifier });
+  }
+  return null;
+};
+
+/** After the switchover: what still exists, for a person (nothing here is deleted by the rollback). */
+const afterSwitchoverLeftovers = async (
+  state: RotationState,
+  deploymentExists: boolean,
+): Promise<string[]> => {
+  const { rds } = getClients();
+  const items: string[] = [];
+  if (deploymentExists && state.greenDeployment) {
+    items.push(
+      `Blue/Green deployment ${state.greenDeployment.deploymentId} (delete it without --delete-target)`,
+    );
+  }
+  for (const member of state.switchover?.members ?? []) {
+    if (!member.sourceArn) continue;
+    const blue = await describeResource(rds, member.sourceArn);
+    if (blue) items.push(`old blue ${blue.kind} ${blue.identifier} (${blue.status}, under the old key)`);
+  }
+  return items;
+};
+
+const afterSwitchoverCause = (state: RotationState, leftBehind: string[], undone: string[]): string => {
+  const { plan } = state;
+  const parts = [messageOf(state.failure).replace(/\.?$/, '.')];
+  const greens = (state.switchover?.members ?? [])
+    .map((m) => resourceOfArn(m.targetArn).identifier)
+    .join(', ');
+  parts.push(
+    `The switchover had completed: clients use the green resources (${greens || plan.target.identifier}) under the new key` +
+      `${state.newKey ? ` ${state.newKey.keyArn}` : ''}, so nothing was rolled back or deleted. Keep them and the new key.`,
+  );
+  parts.push(undone.length > 0 ? `Undone: ${undone.join('; ')}.` : 'Nothing needed undoing.');
+  if (leftBehind.length > 0) {
+    parts.push(
+      `Left in place: ${leftBehind.join(', ')}. Delete them by hand once you no longer need them (README: Rolling back by hand).`,
+    );
+  }
+  const retired = state.retireInstance as RetireBlueResult | undefined;
+  if (retired?.deleted?.length) parts.push(`Already deleted: ${retired.deleted.join(', ')}.`);
+  parts.push(
+    state.oldKey?.state === 'PendingDeletion'
+      ? `The old key ${state.oldKey.keyArn} is scheduled for deletion on ${state.oldKey.deletionDate}.`
+      : `The old key ${plan.source.kmsKeyArn} was not touched: schedule its deletion once nothing is encrypted under it.`,
+  );
+  return parts.join(' ');
+};

@@ -1,0 +1,97 @@
+import { approvalSummary } from '#domain/approval.js';
+import {
+  type BlueGreenRotationOutput,
+  type ClusterRotationOutput,
+  type InstanceState,
+  type RotationOutput,
+  type RotationState,
+  required,
+} from '#domain/state.js';
+import { logger } from '#runtime/logger.js';
+import { summarizeBlueGreen } from '#strategies/blue-green/summarize.js';
+import { summarizeCluster } from '#targets/cluster/summarize.js';
+import { byKind } from '#targets/dispatch.js';
+
+/**
+ * The execution output: every resource, key, time and decision of a successful rotation, in
+ * one object a person (or a compliance reviewer, months later) can read without the history.
+ */
+const summarizeOfInstance = async (state: InstanceState): Promise<RotationOutput> => {
+  const { plan } = state;
+  const newKey = required(state, 'newKey');
+  const validation = required(state, 'validation');
+  const oldKey = required(state, 'oldKey');
+  const retired = state.retireInstance;
+  const configure = state.configure;
+  const renamed = state.cutover?.type === 'rename' ? state.cutover : undefined;
+
+  const output: RotationOutput = {
+    rotationId: plan.rotationId,
+    strategy: { requested: plan.strategy.requested, used: plan.strategy.used, reason: plan.strategy.reason },
+    sourceDbInstanceIdentifier: plan.source.dbInstanceIdentifier,
+    // A rename cutover gave the new instance the source's identifier and endpoint.
+    newDbInstanceIdentifier: renamed ? renamed.newIdentifier : validation.dbInstanceIdentifier,
+    newEndpoint: { address: renamed ? renamed.newValue : validation.endpointAddress, port: validation.port },
+    oldKeyArn: plan.source.kmsKeyArn,
+    newKeyArn: newKey.keyArn,
+    snapshotIdentifiers: {
+      source: plan.names.sourceSnapshotIdentifier,
+      reencrypted: plan.names.copySnapshotIdentifier,
+    },
+    oldInstance: retired?.outcome === 'deleted' ? 'deleted' : 'retained',
+    oldKey:
+      oldKey.state === 'PendingDeletion'
+        ? { state: 'PendingDeletion', deletionDate: oldKey.deletionDate }
+        : { state: 'Retained', reason: oldKey.reason },
+    cutover: cutoverOutput(state),
+    writeFreeze: plan.request.writeFreeze,
+    configurationChangesAfterRestore: configure?.applied ?? [],
+    notes: state.lockReleaseError
+      ? [
+          ...plan.decisions.notes,
+          `The rotation lock could not be released (${state.lockReleaseError.Error}); it expires by itself within 5 days, or delete it from the lock table.`,
+        ]
+      : plan.decisions.notes,
+    reason: plan.request.reason,
+    requestedBy: plan.request.requestedBy ?? null,
+    startedAt: plan.startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+  logger.info('rotation complete', { output });
+  return output;
+};
+
+const cutoverOutput = (state: InstanceState): RotationOutput['cutover'] => {
+  const { plan, cutover } = state;
+  if (cutover?.type === 'cname' && plan.cutover.type === 'cname') {
+    return {
+      type: 'cname',
+      recordName: plan.cutover.recordName,
+      previousValue: cutover.previousValue,
+      newValue: cutover.newValue,
+    };
+  }
+  if (cutover?.type === 'rename') {
+    return {
+      type: 'rename',
+      identifier: cutover.newIdentifier,
+      endpoint: cutover.newValue,
+      oldInstanceRenamedTo: cutover.oldIdentifier,
+    };
+  }
+  return { type: 'none' };
+};
+
+const summarizeByKind = byKind<RotationOutput | ClusterRotationOutput>('Summarize', {
+  instance: summarizeOfInstance,
+  cluster: summarizeCluster,
+});
+
+export const summarize = async (
+  state: RotationState,
+): Promise<RotationOutput | ClusterRotationOutput | BlueGreenRotationOutput> => {
+  const output = await (state.plan.strategy?.used === 'blue-green'
+    ? summarizeBlueGreen(state)
+    : summarizeByKind(state));
+  return { ...output, approval: approvalSummary(state) };
+};

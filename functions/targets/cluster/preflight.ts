@@ -1,0 +1,287 @@
+import { type AccountQuota, type DBCluster, DescribeAccountAttributesCommand } from '@aws-sdk/client-rds';
+import { getClients } from '#aws/clients.js';
+import { normaliseDns } from '#aws/dns.js';
+import { describeKeyOrNull, listKeyTags } from '#aws/kms-keys.js';
+import { carriesRotationId } from '#aws/ownership.js';
+import { findInstance } from '#aws/rds.js';
+import { captureClusterConfig, captureMemberConfig } from '#domain/cluster-config.js';
+import { PreconditionFailedError } from '#domain/errors.js';
+import type { RotationInput, RotationTarget } from '#domain/input.js';
+import { userTags } from '#domain/instance-config.js';
+import { clusterNamesFor, rotationIdFor, TAG_ROTATION_ID } from '#domain/naming.js';
+import type { ClusterMemberDescription, ClusterPlan, CutoverPlan, StrategyDecision } from '#domain/state.js';
+import { clusterBlueGreenIneligibility, decideStrategy } from '#domain/strategy.js';
+import { logger } from '#runtime/logger.js';
+import type { PreflightInput } from '#targets/instance/preflight.js';
+import { describeSourceKey, parseArn, planCname, planCommon } from '#targets/preflight-checks.js';
+import { findCluster, findClusterSnapshot } from './common.js';
+
+/** RDS allows 50 tags per resource; what Rekey creates carries 3 `rekey:*` tags too. */
+const MAX_USER_TAGS = 47;
+
+/**
+ * Preflight for an Aurora DB cluster. Read-only, like the instance preflight: a refusal leaves AWS
+ * exactly as it was. Captures the cluster's and every member's configuration for the restore and
+ * the validation, plans the names and the cutover.
+ */
+export const preflightCluster = async (
+  request: RotationInput,
+  target: RotationTarget,
+  event: PreflightInput,
+): Promise<ClusterPlan> => {
+  const { rds } = getClients();
+  const id = target.identifier;
+  const cluster = await findCluster(rds, id);
+  if (!cluster) {
+    throw new PreconditionFailedError(
+      `dbClusterIdentifier: no DB cluster "${id}" in ${process.env.AWS_REGION ?? 'this Region'}. ` +
+        'Check the identifier and the Region (aws rds describe-db-clusters --query "DBClusters[].DBClusterIdentifier").',
+    );
+  }
+  const arn = parseArn(cluster.DBClusterArn ?? '');
+  const strategy = decideStrategy(request.strategy, clusterBlueGreenIneligibility(cluster), id);
+  checkCluster(cluster, strategy);
+  const members = await describeMembers(cluster);
+  const key = await describeSourceKey(id, cluster.KmsKeyId, arn.region);
+  const rotationId = rotationIdFor(event.executionId);
+  const names = clusterNamesFor(
+    rotationId,
+    id,
+    members.map((m) => m.dbInstanceIdentifier),
+  );
+  const endpointAddress = cluster.Endpoint ?? '';
+  const readerEndpointAddress = cluster.ReaderEndpoint ?? null;
+  await checkNamesAreFree(rotationId, names, request);
+  const quotaNote = strategy.used === 'snapshot' ? await checkClusterSnapshotQuota() : null;
+  const cutover = await planClusterCutover(
+    request,
+    strategy,
+    endpointAddress,
+    readerEndpointAddress,
+    names.cluster.asideDbClusterIdentifier,
+  );
+  const common = planCommon({ event, request, target, strategy, arn, rotationId, key, quotaNote });
+
+  const plan: ClusterPlan = {
+    ...common,
+    kind: 'cluster',
+    source: {
+      dbClusterIdentifier: cluster.DBClusterIdentifier ?? id,
+      dbClusterArn: cluster.DBClusterArn ?? '',
+      dbClusterResourceId: cluster.DbClusterResourceId ?? null,
+      endpointAddress,
+      readerEndpointAddress,
+      port: cluster.Port ?? null,
+      kmsKeyArn: key.Arn ?? '',
+      keyManager: key.KeyManager ?? 'CUSTOMER',
+      config: captureClusterConfig(cluster),
+      members,
+    },
+    names,
+    cutover,
+  };
+  logger.info('cluster preflight passed', {
+    rotationId,
+    source: id,
+    oldKey: key.Arn,
+    strategy,
+    decisions: common.decisions,
+  });
+  return plan;
+};
+
+/** What no strategy can rotate, and what only the snapshot strategy cannot. */
+const checkCluster = (cluster: DBCluster, strategy: StrategyDecision): void => {
+  const id = cluster.DBClusterIdentifier;
+  if (!cluster.Engine?.startsWith('aurora')) {
+    throw new PreconditionFailedError(
+      `dbClusterIdentifier: ${id} is a Multi-AZ DB cluster (${cluster.Engine}), not an Aurora cluster. ` +
+        'Rekey does not rotate Multi-AZ DB clusters yet (they cannot be stopped and their members cannot be ' +
+        'created one by one). Nothing was changed; rotate it by hand (snapshot, copy with a new KmsKeyId, restore).',
+    );
+  }
+  if (cluster.EngineMode === 'serverless') {
+    throw new PreconditionFailedError(
+      `${id} is an Aurora Serverless v1 cluster (engine mode "serverless"), which Rekey does not rotate: it cannot be ` +
+        'stopped, and AWS ends Serverless v1. Upgrade it to Serverless v2 or provisioned first.',
+    );
+  }
+  if (cluster.GlobalClusterIdentifier) {
+    throw new PreconditionFailedError(
+      `${id} is part of the global database ${cluster.GlobalClusterIdentifier}. A restored cluster would not be part of it, ` +
+        'and a cluster in a global database cannot be stopped. Remove it from the global database first, or rotate by hand.',
+    );
+  }
+  if (cluster.ReplicationSourceIdentifier) {
+    throw new PreconditionFailedError(
+      `${id} is a replica of ${cluster.ReplicationSourceIdentifier}. Rotate the primary cluster instead.`,
+    );
+  }
+  if (!cluster.StorageEncrypted || !cluster.KmsKeyId) {
+    throw new PreconditionFailedError(
+      `${id} is not encrypted, so there is no key to rotate. To encrypt it, copy a cluster snapshot with a KMS key and restore from it.`,
+    );
+  }
+  if (cluster.Status !== 'available') {
+    throw new PreconditionFailedError(
+      `${id} is "${cluster.Status}", not "available". Start the rotation once the cluster is available.`,
+    );
+  }
+  if ((cluster.DBClusterMembers ?? []).length === 0) {
+    throw new PreconditionFailedError(
+      `${id} has no DB instances, so there is nothing clients connect to. Add a writer instance or rotate by hand.`,
+    );
+  }
+  const userTagCount = Object.keys(userTags(cluster.TagList)).length;
+  if (userTagCount > MAX_USER_TAGS) {
+    throw new PreconditionFailedError(
+      `${id} has ${userTagCount} tags; RDS allows 50 per resource and Rekey adds 3 of its own (rekey:*). ` +
+        `Remove tags until at most ${MAX_USER_TAGS} remain, then start again.`,
+    );
+  }
+  if (strategy.used === 'snapshot' && cluster.MasterUserSecret?.SecretArn) {
+    throw new PreconditionFailedError(
+      `${id} keeps its master password in Secrets Manager (${cluster.MasterUserSecret.SecretArn}). A restored cluster does not ` +
+        'take over that secret, and RDS deletes the secret with the old cluster, so clients reading it would break. ' +
+        'Rekey does not rotate such clusters yet: turn off the managed master password first (aws rds modify-db-cluster ' +
+        '--no-manage-master-user-password --master-user-password ...), or rotate by hand.',
+    );
+  }
+};
+
+/** Every member: available, described, with its configuration. */
+const describeMembers = async (cluster: DBCluster): Promise<ClusterMemberDescription[]> => {
+  const { rds } = getClients();
+  const members: ClusterMemberDescription[] = [];
+  for (const member of cluster.DBClusterMembers ?? []) {
+    const memberId = member.DBInstanceIdentifier ?? '';
+    const db = await findInstance(rds, memberId);
+    if (!db) {
+      throw new PreconditionFailedError(
+        `The member ${memberId} of ${cluster.DBClusterIdentifier} could not be described. Start again once the cluster is settled.`,
+      );
+    }
+    if (db.DBInstanceStatus !== 'available') {
+      throw new PreconditionFailedError(
+        `The member ${memberId} of ${cluster.DBClusterIdentifier} is "${db.DBInstanceStatus}", not "available". ` +
+          'Start the rotation once every member is available.',
+      );
+    }
+    members.push({
+      dbInstanceIdentifier: memberId,
+      dbInstanceArn: db.DBInstanceArn ?? '',
+      isWriter: member.IsClusterWriter ?? false,
+      config: captureMemberConfig(db),
+    });
+  }
+  if (!members.some((m) => m.isWriter)) {
+    throw new PreconditionFailedError(
+      `${cluster.DBClusterIdentifier} has no writer instance right now (a failover in progress?). Start again once it has one.`,
+    );
+  }
+  return members;
+};
+
+const checkNamesAreFree = async (
+  rotationId: string,
+  names: ReturnType<typeof clusterNamesFor>,
+  request: RotationInput,
+): Promise<void> => {
+  const { rds, kms } = getClients();
+  const refuse = (what: string) =>
+    new PreconditionFailedError(
+      `${what} already exists and does not belong to this rotation. Rename or delete it, or start the rotation under another execution name.`,
+    );
+  // RDS refuses to rename onto an existing identifier (the emulator silently overwrites): refuse first.
+  if (request.cutover.type === 'rename' && (await findCluster(rds, names.cluster.asideDbClusterIdentifier))) {
+    throw new PreconditionFailedError(
+      `cutover: a rename cutover moves the source cluster aside to ${names.cluster.asideDbClusterIdentifier}, but a DB cluster ` +
+        'of that name already exists. Rename or delete it, or start the rotation under another execution name.',
+    );
+  }
+  const existing = await findCluster(rds, names.cluster.newDbClusterIdentifier);
+  if (existing && !carriesRotationId(existing.TagList, rotationId)) {
+    throw refuse(`A DB cluster named ${names.cluster.newDbClusterIdentifier}`);
+  }
+  for (const memberId of Object.values(names.cluster.newMemberIdentifiers)) {
+    const member = await findInstance(rds, memberId);
+    if (member && !carriesRotationId(member.TagList, rotationId))
+      throw refuse(`A DB instance named ${memberId}`);
+  }
+  for (const snapshotId of [names.sourceSnapshotIdentifier, names.copySnapshotIdentifier]) {
+    const snapshot = await findClusterSnapshot(rds, snapshotId);
+    if (snapshot && !carriesRotationId(snapshot.TagList, rotationId)) {
+      throw refuse(`A DB cluster snapshot named ${snapshotId}`);
+    }
+  }
+  const aliased = await describeKeyOrNull(kms, names.keyAlias);
+  if (aliased?.KeyId && (await listKeyTags(kms, aliased.KeyId)).get(TAG_ROTATION_ID) !== rotationId) {
+    throw new PreconditionFailedError(
+      `The KMS alias ${names.keyAlias} already exists and points at a key that does not belong to this rotation ` +
+        `(${aliased.Arn}). Delete the alias, or start the rotation under another execution name.`,
+    );
+  }
+};
+
+/**
+ * A rotation takes two manual cluster snapshots. Returns a note when the quota cannot be read: the
+ * check is a courtesy (an exhausted quota makes CreateDBClusterSnapshot fail, and rollback restarts
+ * the source), so it does not block.
+ */
+const checkClusterSnapshotQuota = async (): Promise<string | null> => {
+  const { rds } = getClients();
+  let quotas: AccountQuota[] | undefined;
+  try {
+    ({ AccountQuotas: quotas } = await rds.send(new DescribeAccountAttributesCommand({})));
+  } catch (error) {
+    logger.warn('could not read the RDS account quotas', { error });
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const why = status ? `DescribeAccountAttributes answered HTTP ${status}` : (error as Error).name;
+    return `The manual cluster snapshot quota could not be checked (${why}); the rotation needs 2 free manual cluster snapshots.`;
+  }
+  const quota = quotas?.find((q) => q.AccountQuotaName === 'ManualClusterSnapshots');
+  if (quota?.Max !== undefined && quota.Used !== undefined && quota.Max - quota.Used < 2) {
+    throw new PreconditionFailedError(
+      `The Region has ${quota.Used} of ${quota.Max} manual DB cluster snapshots; the rotation needs 2 more. ` +
+        'Delete old manual cluster snapshots or ask for a higher quota (Service Quotas: "Manual DB cluster snapshots").',
+    );
+  }
+  return null;
+};
+
+/** The writer record must point at the writer endpoint, the reader record (if any) at the reader endpoint. */
+const planClusterCutover = async (
+  request: RotationInput,
+  strategy: StrategyDecision,
+  endpointAddress: string,
+  readerEndpointAddress: string | null,
+  asideIdentifier: string,
+): Promise<CutoverPlan> => {
+  const cutover = request.cutover;
+  if (cutover.type === 'none') return { type: 'none' };
+  if (cutover.type === 'rename') {
+    return strategy.used === 'blue-green'
+      ? { type: 'none' }
+      : { type: 'rename', asideIdentifier, endpointAddress: normaliseDns(endpointAddress) };
+  }
+  const writer = await planCname(cutover, endpointAddress);
+  if (!cutover.readerRecordName) return { ...writer, reader: null };
+  if (!readerEndpointAddress) {
+    throw new PreconditionFailedError(
+      'cutover.readerRecordName: the cluster reports no reader endpoint, so there is nothing to move the reader record to.',
+    );
+  }
+  const reader = await planCname(
+    { hostedZoneId: cutover.hostedZoneId, recordName: cutover.readerRecordName, ttl: cutover.ttl },
+    readerEndpointAddress,
+    'cutover.readerRecordName',
+  );
+  return {
+    ...writer,
+    reader: {
+      hostedZoneId: reader.hostedZoneId,
+      recordName: reader.recordName,
+      previousValue: reader.previousValue,
+    },
+  };
+};

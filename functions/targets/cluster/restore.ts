@@ -1,0 +1,215 @@
+import {
+  CreateDBInstanceCommand,
+  type DBCluster,
+  type DBInstance,
+  RestoreDBClusterFromSnapshotCommand,
+} from '@aws-sdk/client-rds';
+import { getClients } from '#aws/clients.js';
+import { rotationTags } from '#aws/ownership.js';
+import { findInstance } from '#aws/rds.js';
+import {
+  captureClusterConfig,
+  captureMemberConfig,
+  createMemberParameters,
+  diffFields,
+  restoreClusterParameters,
+} from '#domain/cluster-config.js';
+import { isAwsError, PreconditionFailedError, ResourceFailedError } from '#domain/errors.js';
+import { type ClusterState, type RestoredMember, type RestoreResult, required } from '#domain/state.js';
+import { logger } from '#runtime/logger.js';
+import { nextPoll } from '#runtime/polling.js';
+import {
+  assertClusterHealthy,
+  assertMemberHealthy,
+  assertOwned,
+  clusterNames,
+  findCluster,
+  membersWriterFirst,
+} from './common.js';
+
+/** Faults that mean the restore or a member creation cannot succeed as asked (SDK names and wire codes). */
+const REFUSALS = [
+  'DBClusterParameterGroupNotFoundFault',
+  'DBParameterGroupNotFoundFault',
+  'DBSubnetGroupNotFoundFault',
+  'DBSubnetGroupDoesNotCoverEnoughAZs',
+  'DBClusterSnapshotNotFoundFault',
+  'InvalidDBClusterSnapshotStateFault',
+  'InsufficientDBClusterCapacityFault',
+  'InsufficientDBInstanceCapacityFault',
+  'InsufficientStorageClusterCapacityFault',
+  'DBClusterQuotaExceededFault',
+  'InstanceQuotaExceededFault',
+  'StorageQuotaExceededFault',
+  'InvalidRestoreFault',
+  'InvalidSubnet',
+  'InvalidVPCNetworkStateFault',
+  'KMSKeyNotAccessibleFault',
+  'CertificateNotFoundFault',
+  'NetworkTypeNotSupported',
+  'StorageTypeNotSupportedFault',
+  'InvalidParameterCombination',
+  'InvalidParameterValue',
+];
+const REFUSAL_NAMES = [...REFUSALS, ...REFUSALS.map((name) => name.replace(/Fault$/, ''))];
+
+/**
+ * Restore the new cluster from the re-encrypted copy, then create its members. Reconciles in phases:
+ * 1. RestoreDBClusterFromSnapshot with `KmsKeyId` = the new key and every setting it accepts; wait
+ *    until the cluster is `available` (a cluster restore creates no instances: DOMAIN.md fact 1);
+ * 2. CreateDBInstance for the source writer's counterpart first (the first instance of a cluster is
+ *    its writer), wait until it is `available`;
+ * 3. CreateDBInstance for every reader, then wait until all are `available`.
+ * Everything carries this rotation's tags; a re-run adopts only what carries them.
+ */
+export const restoreCluster = async (state: ClusterState): Promise<RestoreResult> => {
+  const { rds } = getClients();
+  const { plan } = state;
+  const newKey = required(state, 'newKey');
+  const names = clusterNames(plan);
+  const id = names.newDbClusterIdentifier;
+  const snapshotId = plan.names.copySnapshotIdentifier;
+  const members: RestoredMember[] = [];
+  const fields = (status: string, cluster?: DBCluster | null) => ({
+    dbInstanceIdentifier: id,
+    dbClusterIdentifier: id,
+    dbInstanceArn: cluster?.DBClusterArn ?? null,
+    status,
+    members,
+  });
+  const waiting = (status: string, cluster?: DBCluster | null): RestoreResult => ({
+    done: false,
+    poll: nextPoll(
+      state.restore?.poll,
+      'restoreInstance',
+      status,
+      `Restoring the cluster ${id} from ${snapshotId}`,
+    ),
+    ...fields(status, cluster),
+  });
+  const refused = (what: string, error: Error) =>
+    new PreconditionFailedError(
+      `RDS refused to ${what}: ${error.name}: ${error.message}. The source ${plan.source.dbClusterIdentifier} is untouched. ` +
+        "Fix what RDS names (the new cluster copies the source's parameter groups, subnet group, security groups, " +
+        'instance classes and Availability Zones), then start a new rotation.',
+      { cause: error },
+    );
+
+  let cluster = await findCluster(rds, id);
+  if (!cluster) {
+    try {
+      const { DBCluster: created } = await rds.send(
+        new RestoreDBClusterFromSnapshotCommand(
+          restoreClusterParameters(plan.source.config, {
+            dbClusterIdentifier: id,
+            snapshotIdentifier: snapshotId,
+            kmsKeyId: newKey.keyArn,
+            tags: rotationTags(plan, 'new-cluster', plan.source.config.tags),
+          }),
+        ),
+      );
+      logger.info('restoring the new cluster', { dbClusterIdentifier: id, from: snapshotId });
+      if (!created) return waiting('creating');
+      cluster = created;
+    } catch (error) {
+      if (isAwsError(error, 'DBClusterAlreadyExistsFault', 'DBClusterAlreadyExists'))
+        return waiting('creating');
+      if (isAwsError(error, ...REFUSAL_NAMES)) {
+        throw refused(`restore the cluster ${id} from the re-encrypted snapshot ${snapshotId}`, error);
+      }
+      throw error;
+    }
+  }
+  assertOwned(cluster.TagList, `DB cluster named ${id}`, plan);
+  assertClusterHealthy(cluster, 'new');
+  const status = cluster.Status ?? 'unknown';
+  if (status === 'deleting') {
+    throw new ResourceFailedError(
+      `The new DB cluster ${id} is being deleted by someone else while the rotation restores it. ` +
+        'Clients still use the source; start a new rotation once the deletion is finished.',
+    );
+  }
+  if (status !== 'available') return waiting(status, cluster);
+
+  for (const source of membersWriterFirst(plan)) {
+    const memberId = names.newMemberIdentifiers[source.dbInstanceIdentifier] ?? '';
+    let db: DBInstance | null = await findInstance(rds, memberId);
+    // Readers wait for the writer: the first instance created in a cluster becomes its writer.
+    const writerPending = members.some((m) => m.isWriter && m.status !== 'available');
+    if (!db && writerPending) {
+      members.push({
+        sourceDbInstanceIdentifier: source.dbInstanceIdentifier,
+        dbInstanceIdentifier: memberId,
+        isWriter: source.isWriter,
+        status: 'waiting-for-writer',
+      });
+      continue;
+    }
+    if (!db) {
+      try {
+        const { DBInstance: created } = await rds.send(
+          new CreateDBInstanceCommand(
+            createMemberParameters(source.config, {
+              dbInstanceIdentifier: memberId,
+              dbClusterIdentifier: id,
+              engine: plan.source.config.engine,
+              newKeyArn: newKey.keyArn,
+              tags: rotationTags(plan, 'new-instance', source.config.tags),
+            }),
+          ),
+        );
+        logger.info('creating a member of the new cluster', {
+          dbInstanceIdentifier: memberId,
+          writer: source.isWriter,
+        });
+        db = created ?? null;
+      } catch (error) {
+        if (!isAwsError(error, 'DBInstanceAlreadyExistsFault', 'DBInstanceAlreadyExists')) {
+          if (isAwsError(error, ...REFUSAL_NAMES))
+            throw refused(`create the member ${memberId} in ${id}`, error);
+          throw error;
+        }
+      }
+    }
+    if (db) {
+      assertOwned(db.TagList, `DB instance named ${memberId}`, plan);
+      if (db.DBClusterIdentifier && db.DBClusterIdentifier !== id) {
+        throw new PreconditionFailedError(
+          `The DB instance ${memberId} belongs to the cluster ${db.DBClusterIdentifier}, not to the new cluster ${id}. Nothing was changed; start a new rotation.`,
+        );
+      }
+      assertMemberHealthy(db.DBInstanceStatus ?? 'unknown', memberId, 'new');
+    }
+    members.push({
+      sourceDbInstanceIdentifier: source.dbInstanceIdentifier,
+      dbInstanceIdentifier: memberId,
+      isWriter: source.isWriter,
+      status: db?.DBInstanceStatus ?? 'creating',
+    });
+  }
+  const pending = members.filter((m) => m.status !== 'available');
+  if (pending.length > 0)
+    return waiting(pending.map((m) => `${m.dbInstanceIdentifier}:${m.status}`).join(','), cluster);
+
+  logger.info('the new cluster and its members are available', { dbClusterIdentifier: id });
+  // Read once, before ConfigureInstance changes anything, so a re-run gives the same list.
+  const differencesAfterRestore =
+    state.restore?.differencesAfterRestore ?? (await differences(state, cluster));
+  return { done: true, ...fields(status, cluster), differencesAfterRestore };
+};
+
+/** What differs from the source right after the restore: `cluster.<field>` and `<new member>.<field>`. */
+const differences = async (state: ClusterState, cluster: DBCluster): Promise<string[]> => {
+  const { plan } = state;
+  const names = clusterNames(plan);
+  const found = diffFields(plan.source.config, captureClusterConfig(cluster)).map(
+    (d) => `cluster.${d.field}`,
+  );
+  for (const source of plan.source.members) {
+    const memberId = names.newMemberIdentifiers[source.dbInstanceIdentifier] ?? '';
+    const db = await findInstance(getClients().rds, memberId);
+    if (!db) continue;
+    found.push(...diffFields(source.config, captureMemberConfig(db)).map((d) => `${memberId}.${d.field}`));
+  }
+  return found;
+};

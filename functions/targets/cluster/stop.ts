@@ -1,0 +1,90 @@
+import { ModifyDBClusterCommand, StopDBClusterCommand } from '@aws-sdk/client-rds';
+import { getClients } from '#aws/clients.js';
+import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import type { ClusterState, FreezeResult } from '#domain/state.js';
+import { logger } from '#runtime/logger.js';
+import { nextPoll } from '#runtime/polling.js';
+import {
+  asideIdentifier,
+  assertClusterHealthy,
+  CLUSTER_NOT_NOW,
+  INSTANCE_NOT_NOW,
+  locateSource,
+} from './common.js';
+
+/**
+ * Freeze writes on an Aurora cluster: StopDBCluster, then wait until `stopped`. RDS cannot modify a
+ * stopped cluster, so first, in one ModifyDBCluster while it runs:
+ * - with a rename cutover, rename the source aside (`<cluster>-old-<rotation id>`), freeing the
+ *   original identifier for the new cluster; clients lose the old endpoint name at once, which is
+ *   fine: writes are being frozen anyway;
+ * - when the plan deletes the old cluster, lift its deletion protection (rollback turns it on again).
+ * Then wait until the cluster is `available` under its new name, and stop it.
+ */
+export const stopCluster = async (state: ClusterState): Promise<FreezeResult> => {
+  const { rds } = getClients();
+  const { plan } = state;
+  const previous = state.freeze;
+  const located = await locateSource(rds, plan);
+  if (!located) {
+    throw new PreconditionFailedError(
+      `The source DB cluster ${plan.source.dbClusterIdentifier} no longer exists. It was deleted while the rotation ran; nothing else was changed.`,
+    );
+  }
+  const { cluster, identifier } = located;
+  assertClusterHealthy(cluster, 'source');
+  const status = cluster.Status ?? 'unknown';
+  const lifted = previous?.deletionProtectionLifted ?? false;
+  const renamedAside = located.aside || (previous?.renamedAside ?? false);
+  const waiting = (seen: string, fields: Partial<FreezeResult> = {}): FreezeResult => ({
+    done: false,
+    stoppedByRekey: true,
+    deletionProtectionLifted: lifted,
+    renamedAside,
+    status: seen,
+    poll: nextPoll(previous?.poll, 'stopSource', seen, `Stopping the cluster ${identifier}`),
+    ...fields,
+  });
+
+  if (status === 'stopped') {
+    logger.info('source cluster is stopped', { dbClusterIdentifier: identifier });
+    return { done: true, stoppedByRekey: true, deletionProtectionLifted: lifted, renamedAside, status };
+  }
+  if (status !== 'available') return waiting(status);
+
+  const aside = asideIdentifier(plan);
+  const renameNow = aside !== null && !located.aside;
+  const liftNow = plan.decisions.deleteOldInstance && cluster.DeletionProtection === true;
+  if (renameNow || liftNow) {
+    try {
+      await rds.send(
+        new ModifyDBClusterCommand({
+          DBClusterIdentifier: identifier,
+          ...(renameNow && { NewDBClusterIdentifier: aside }),
+          ...(liftNow && { DeletionProtection: false }),
+          ApplyImmediately: true,
+        }),
+      );
+      logger.info('modified the source cluster before the stop', {
+        dbClusterIdentifier: identifier,
+        renamedTo: renameNow ? aside : undefined,
+        deletionProtectionLifted: liftNow,
+      });
+    } catch (error) {
+      if (!isAwsError(error, ...CLUSTER_NOT_NOW)) throw error;
+    }
+    return waiting(renameNow ? 'renaming' : 'modifying', {
+      deletionProtectionLifted: lifted || liftNow,
+      renamedAside: renamedAside || renameNow,
+    });
+  }
+
+  try {
+    await rds.send(new StopDBClusterCommand({ DBClusterIdentifier: identifier }));
+    logger.info('stopping the source cluster', { dbClusterIdentifier: identifier });
+  } catch (error) {
+    // Another attempt already asked for the stop, or a member is busy: keep waiting.
+    if (!isAwsError(error, ...CLUSTER_NOT_NOW, ...INSTANCE_NOT_NOW)) throw error;
+  }
+  return waiting('stopping');
+};

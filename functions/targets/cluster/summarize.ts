@@ -1,0 +1,81 @@
+import { type ClusterRotationOutput, type ClusterState, required } from '#domain/state.js';
+import { logger } from '#runtime/logger.js';
+import { clusterNames } from './common.js';
+
+/** The execution output of a cluster rotation: the instance output's shape, for a cluster and its members. */
+export const summarizeCluster = async (state: ClusterState): Promise<ClusterRotationOutput> => {
+  const { plan } = state;
+  const newKey = required(state, 'newKey');
+  const validation = required(state, 'validation');
+  const oldKey = required(state, 'oldKey');
+  const names = clusterNames(plan);
+  const cut = state.cutover;
+  const renamed = plan.cutover.type === 'rename' && cut?.verified === true;
+  const notes = [...plan.decisions.notes];
+  if (cut?.note) notes.push(cut.note);
+  if (state.lockReleaseError) {
+    notes.push(
+      `The rotation lock could not be released (${state.lockReleaseError.Error}); it expires by itself within 5 days, or delete it from the lock table.`,
+    );
+  }
+  const output: ClusterRotationOutput = {
+    kind: 'cluster',
+    rotationId: plan.rotationId,
+    strategy: { requested: plan.strategy.requested, used: plan.strategy.used, reason: plan.strategy.reason },
+    sourceDbClusterIdentifier: plan.source.dbClusterIdentifier,
+    newDbClusterIdentifier: renamed ? plan.source.dbClusterIdentifier : validation.dbInstanceIdentifier,
+    newEndpoint: {
+      address: renamed && cut ? cut.newValue : validation.endpointAddress,
+      port: validation.port,
+    },
+    newReaderEndpoint: renamed ? null : (validation.readerEndpointAddress ?? null),
+    members: (validation.members ?? []).map((m) => ({
+      source: m.sourceDbInstanceIdentifier,
+      new: m.dbInstanceIdentifier,
+      writer: m.isWriter,
+    })),
+    oldKeyArn: plan.source.kmsKeyArn,
+    newKeyArn: newKey.keyArn,
+    snapshotIdentifiers: {
+      source: plan.names.sourceSnapshotIdentifier,
+      reencrypted: plan.names.copySnapshotIdentifier,
+    },
+    oldCluster: state.retireInstance?.outcome === 'deleted' ? 'deleted' : 'retained',
+    oldKey:
+      oldKey.state === 'PendingDeletion'
+        ? { state: 'PendingDeletion', deletionDate: oldKey.deletionDate }
+        : { state: 'Retained', reason: oldKey.reason },
+    cutover:
+      cut && plan.cutover.type === 'cname'
+        ? {
+            type: 'cname',
+            recordName: plan.cutover.recordName,
+            previousValue: cut.previousValue,
+            newValue: cut.newValue,
+            reader: cut.reader
+              ? {
+                  recordName: cut.reader.recordName,
+                  previousValue: cut.reader.previousValue,
+                  newValue: cut.reader.newValue,
+                }
+              : null,
+          }
+        : cut && plan.cutover.type === 'rename'
+          ? {
+              type: 'rename',
+              identifier: plan.source.dbClusterIdentifier,
+              endpoint: cut.newValue,
+              oldClusterRenamedTo: names.asideDbClusterIdentifier,
+            }
+          : { type: 'none' },
+    writeFreeze: plan.request.writeFreeze,
+    configurationChangesAfterRestore: state.configure?.applied ?? [],
+    notes,
+    reason: plan.request.reason,
+    requestedBy: plan.request.requestedBy ?? null,
+    startedAt: plan.startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+  logger.info('cluster rotation complete', { output });
+  return output;
+};
