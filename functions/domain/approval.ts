@@ -1,4 +1,5 @@
 import type { RotationInput } from './input.js';
+import { APPROVAL_MINUTES } from './limits.js';
 import type { ApprovalPlan, ApprovalSummary, FailureInfo, RotationState } from './state.js';
 
 /**
@@ -30,7 +31,7 @@ export const planApproval = (
   strategyUsed: 'snapshot' | 'blue-green',
 ): { approval: ApprovalPlan; note: string | null } => {
   const requested = request.approval?.required === true;
-  const timeoutSeconds = (request.approval?.timeoutMinutes ?? 240) * 60;
+  const timeoutSeconds = (request.approval?.timeoutMinutes ?? APPROVAL_MINUTES.default) * 60;
   const moot = requested && strategyUsed === 'snapshot' && request.cutover.type === 'none';
   return {
     approval: { required: requested && !moot, requested, timeoutSeconds },

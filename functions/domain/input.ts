@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
+import { APPROVAL_MINUTES, KEY_PENDING_WINDOW_DAYS } from './limits.js';
 import { DB_IDENTIFIER_MAX, DB_IDENTIFIER_PATTERN } from './naming.js';
+
+const WINDOW = KEY_PENDING_WINDOW_DAYS;
 
 /**
  * The execution input: what a schedule, the console or `rekey run` passes to the state machine.
@@ -52,9 +55,6 @@ const cnameCutover = z.strictObject({
 const noCutover = z.strictObject({ type: z.literal('none') });
 const renameCutover = z.strictObject({ type: z.literal('rename') });
 
-/** How long an approval gate waits for a decision (minutes): at least 5, at most 7 days, default 4 h. */
-export const APPROVAL_MINUTES = { min: 5, max: 10080, default: 240 } as const;
-
 const CUTOVER_SHAPES =
   '{"type":"cname", "recordName", "hostedZoneId"?}, {"type":"rename"} or {"type":"none"}';
 
@@ -79,11 +79,11 @@ const RotationInputObject = z.strictObject(
       .enum(['schedule-deletion', 'retain'], { error: 'must be "schedule-deletion" or "retain"' })
       .default('schedule-deletion'),
     oldKeyPendingWindowDays: z
-      .number({ error: 'must be a whole number of days from 7 to 30' })
-      .int('must be a whole number of days from 7 to 30')
-      .min(7, 'must be 7 to 30 days (the KMS waiting period)')
-      .max(30, 'must be 7 to 30 days (the KMS waiting period)')
-      .default(30),
+      .number({ error: `must be a whole number of days from ${WINDOW.min} to ${WINDOW.max}` })
+      .int(`must be a whole number of days from ${WINDOW.min} to ${WINDOW.max}`)
+      .min(WINDOW.min, `must be ${WINDOW.min} to ${WINDOW.max} days (the KMS waiting period)`)
+      .max(WINDOW.max, `must be ${WINDOW.min} to ${WINDOW.max} days (the KMS waiting period)`)
+      .default(WINDOW.default),
     reason: z
       .string({ error: 'is required: say why this rotation runs (it is kept as evidence)' })
       .trim()

@@ -1,7 +1,7 @@
-import type { Poll } from '#runtime/polling.js';
 import type { ClusterConfig, MemberConfig } from './cluster-config.js';
 import type { RotationInput, RotationTarget } from './input.js';
 import type { ConfigDifference, InstanceConfig, Placement } from './instance-config.js';
+import type { Poll } from './limits.js';
 import type { RotationNames } from './naming.js';
 
 /**

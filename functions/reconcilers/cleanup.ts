@@ -9,12 +9,12 @@ import { describeKeyOrNull, findKeyOfRotation, listKeyTags } from '#aws/kms-keys
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance, findSnapshot } from '#aws/rds.js';
 import { isAwsError } from '#domain/errors.js';
+import { UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { TAG_ROTATION_ID } from '#domain/naming.js';
 import type { RotationState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 
 /** The shortest KMS waiting period: the unused new key goes as soon as KMS allows. */
-export const UNUSED_KEY_PENDING_WINDOW_DAYS = 7;
 
 const NOT_NOW = [
   'InvalidDBInstanceStateFault',

@@ -1,8 +1,9 @@
 import { type RDSClient, StartDBInstanceCommand } from '@aws-sdk/client-rds';
 import { findInstance, isTerminalInstanceStatus } from '#aws/rds.js';
 import { isAwsError, PreconditionFailedError, ResourceFailedError } from '#domain/errors.js';
+import type { Poll, PollLimitName } from '#domain/limits.js';
 import { logger } from '#runtime/logger.js';
-import { nextPoll, type Poll, type PollLimitName } from '#runtime/polling.js';
+import { nextPoll } from '#runtime/polling.js';
 
 export interface EnsureStartedResult {
   /** True once the instance is `available`. */

@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { REKEY_ERROR_NAMES, SERVICE_ERROR_NAMES } from '#domain/errors.js';
-import { APPROVAL_MINUTES } from '#domain/input.js';
-import { POLL_LIMITS, type PollLimitName, waitSecondsFor } from '#runtime/polling.js';
+import { APPROVAL_MINUTES, POLL_LIMITS, type PollLimitName, waitSecondsFor } from '#domain/limits.js';
 import { type AslDefinition, type AslState, allStates, aslFiles, readAsl } from './helpers.js';
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { APPROVAL_MINUTES } from '#domain/input.js';
+import { APPROVAL_MINUTES } from '#domain/limits.js';
 import { functionHandlers, type TemplateValue, taskHandlers } from '../../cli/template.js';
 import {
   actionMatches,

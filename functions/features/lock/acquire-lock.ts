@@ -1,17 +1,11 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { getClients } from '#aws/clients.js';
 import { isAwsError, RotationInProgressError } from '#domain/errors.js';
+import { IDEMPOTENCY_TTL_SECONDS, LOCK_TTL_SECONDS } from '#domain/limits.js';
 import type { LockResult, RotationState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { duplicateStartMessage, holderOf, inProgressMessage } from './holders.js';
-import {
-  IDEMPOTENCY_TTL_SECONDS,
-  idempotencyLockKey,
-  LOCK_TTL_SECONDS,
-  type LockItem,
-  lockKeysOf,
-  lockTableName,
-} from './lock.js';
+import { idempotencyLockKey, type LockItem, lockKeysOf, lockTableName } from './lock.js';
 
 /**
  * Take the rotation lock on the database and on its key, atomically, before anything changes.

@@ -1,21 +1,17 @@
 import type { RotationTarget } from '#domain/input.js';
+import { DAY_SECONDS, LOCK_TTL_SECONDS } from '#domain/limits.js';
 import type { RotationPlan } from '#domain/state.js';
 
 /**
  * One rotation at a time per database and per old key. The lock is two items in a DynamoDB table
  * written in one transaction with `attribute_not_exists(lockKey) OR rotationId = :mine`, so it is
  * atomic across executions and re-entrant for this one (a retried step finds its own lock).
- * Items expire (TTL) after the longest an execution can run, so a lock can never outlive its
+ * Items expire (TTL, LOCK_TTL_SECONDS in domain/limits.ts) after the longest an execution can run, so a lock can never outlive its
  * execution by more than that, even if every release path was skipped.
  *
  * A third, longer-lived item remembers an `idempotencyKey` (a schedule sends its scheduled time):
  * a second delivery of the same scheduled start is then a no-op.
  */
-
-/** The state machine's TimeoutSeconds (4 days) plus a day. */
-export const LOCK_TTL_SECONDS = 5 * 24 * 60 * 60;
-/** How long a delivered idempotency key is remembered: longer than a yearly schedule's period. */
-export const IDEMPOTENCY_TTL_SECONDS = 400 * 24 * 60 * 60;
 
 export const lockTableName = (): string => {
   const name = process.env.LOCK_TABLE_NAME;
@@ -55,3 +51,15 @@ export interface LockItem {
   acquiredAt: string;
   expiresAt: number;
 }
+
+/**
+ * The output's note when ReleaseLock failed after a completed rotation: the lock then expires by
+ * its TTL (LOCK_TTL_SECONDS), which this sentence states from the same number.
+ */
+export const lockReleaseNote = (failure: { Error: string }): string =>
+  `The rotation lock could not be released (${failure.Error}); it expires by itself within ` +
+  `${Math.ceil(LOCK_TTL_SECONDS / DAY_SECONDS)} days, or delete it from the lock table.`;
+
+/** The output's notes: the plan's, plus the lock-release note when ReleaseLock failed. */
+export const notesWithLockRelease = (notes: string[], failure: { Error: string } | undefined): string[] =>
+  failure ? [...notes, lockReleaseNote(failure)] : notes;

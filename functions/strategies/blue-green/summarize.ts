@@ -4,6 +4,7 @@ import {
   type RotationState,
   required,
 } from '#domain/state.js';
+import { notesWithLockRelease } from '#features/lock/lock.js';
 import { logger } from '#runtime/logger.js';
 
 /**
@@ -55,12 +56,7 @@ export const summarizeBlueGreen = async (state: RotationState): Promise<BlueGree
       plan.cutover.type === 'cname'
         ? { type: 'cname', recordName: plan.cutover.recordName, value: plan.cutover.previousValue }
         : { type: 'none' },
-    notes: state.lockReleaseError
-      ? [
-          ...plan.decisions.notes,
-          `The rotation lock could not be released (${state.lockReleaseError.Error}); it expires by itself within 5 days, or delete it from the lock table.`,
-        ]
-      : plan.decisions.notes,
+    notes: notesWithLockRelease(plan.decisions.notes, state.lockReleaseError),
     reason: plan.request.reason,
     requestedBy: plan.request.requestedBy ?? null,
     startedAt: plan.startedAt,

@@ -1,6 +1,7 @@
 import { SwitchoverBlueGreenDeploymentCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { CutoverFailedError, isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import { SWITCHOVER_TIMEOUT_SECONDS } from '#domain/limits.js';
 import { type RotationState, required, type SwitchoverResult } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
@@ -10,7 +11,6 @@ import { describeDeployment, membersOf, statusLine } from './deployment.js';
  * RDS rolls the switchover back by itself when it takes longer than this (API default 300 s). A
  * switchover usually takes under a minute; writes are blocked while it runs.
  */
-export const SWITCHOVER_TIMEOUT_SECONDS = 300;
 
 /**
  * Blue/Green, step 3: switch clients over to the green environment, once.

@@ -7,6 +7,7 @@ import {
   type RotationState,
   required,
 } from '#domain/state.js';
+import { notesWithLockRelease } from '#features/lock/lock.js';
 import { logger } from '#runtime/logger.js';
 import { summarizeBlueGreen } from '#strategies/blue-green/summarize.js';
 import { summarizeCluster } from '#targets/cluster/summarize.js';
@@ -46,12 +47,7 @@ const summarizeOfInstance = async (state: InstanceState): Promise<RotationOutput
     cutover: cutoverOutput(state),
     writeFreeze: plan.request.writeFreeze,
     configurationChangesAfterRestore: configure?.applied ?? [],
-    notes: state.lockReleaseError
-      ? [
-          ...plan.decisions.notes,
-          `The rotation lock could not be released (${state.lockReleaseError.Error}); it expires by itself within 5 days, or delete it from the lock table.`,
-        ]
-      : plan.decisions.notes,
+    notes: notesWithLockRelease(plan.decisions.notes, state.lockReleaseError),
     reason: plan.request.reason,
     requestedBy: plan.request.requestedBy ?? null,
     startedAt: plan.startedAt,

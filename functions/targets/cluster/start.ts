@@ -1,9 +1,10 @@
 import { type RDSClient, StartDBClusterCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import type { Poll } from '#domain/limits.js';
 import type { ClusterPlan, ClusterState, StartSourceResult } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
-import { nextPoll, type Poll } from '#runtime/polling.js';
+import { nextPoll } from '#runtime/polling.js';
 import { assertClusterHealthy, CLUSTER_NOT_NOW, locateSource } from './common.js';
 
 /** Starts the source cluster if it is stopped and waits until it is `available`. */

@@ -1,4 +1,5 @@
 import { type ClusterRotationOutput, type ClusterState, required } from '#domain/state.js';
+import { lockReleaseNote } from '#features/lock/lock.js';
 import { logger } from '#runtime/logger.js';
 import { clusterNames } from './common.js';
 
@@ -13,11 +14,7 @@ export const summarizeCluster = async (state: ClusterState): Promise<ClusterRota
   const renamed = plan.cutover.type === 'rename' && cut?.verified === true;
   const notes = [...plan.decisions.notes];
   if (cut?.note) notes.push(cut.note);
-  if (state.lockReleaseError) {
-    notes.push(
-      `The rotation lock could not be released (${state.lockReleaseError.Error}); it expires by itself within 5 days, or delete it from the lock table.`,
-    );
-  }
+  if (state.lockReleaseError) notes.push(lockReleaseNote(state.lockReleaseError));
   const output: ClusterRotationOutput = {
     kind: 'cluster',
     rotationId: plan.rotationId,

@@ -1,0 +1,82 @@
+/**
+ * Every range, default and time budget Rekey relies on, defined once. The input schema, the steps
+ * and the tests import them from here; the static tests check the state machine and the template
+ * against them (test/static/asl.test.ts, test/static/limits.test.ts).
+ */
+
+const MINUTE_SECONDS = 60;
+const HOUR_SECONDS = 60 * MINUTE_SECONDS;
+export const DAY_SECONDS = 24 * HOUR_SECONDS;
+
+/** KMS ScheduleKeyDeletion's waiting period for the old key: 7 to 30 whole days, default 30. */
+export const KEY_PENDING_WINDOW_DAYS = { min: 7, max: 30, default: 30 } as const;
+
+/** The waiting period for a new key that a failed rotation never used: the shortest KMS allows. */
+export const UNUSED_KEY_PENDING_WINDOW_DAYS = KEY_PENDING_WINDOW_DAYS.min;
+
+/** How long an approval gate waits for a decision (minutes): at least 5, at most 7 days, default 4 h. */
+export const APPROVAL_MINUTES = { min: 5, max: 7 * 24 * 60, default: 4 * 60 } as const;
+
+/** How long RDS may take for a Blue/Green switchover before it rolls it back (30 to 3,600 s; RDS's default). */
+export const SWITCHOVER_TIMEOUT_SECONDS = 300;
+
+/**
+ * One check of a wait loop. A reconciling step returns `{ done: false, poll }`; the Wait state
+ * sleeps `poll.waitSeconds`, then the step runs again and carries `poll.attempt` forward.
+ */
+export interface Poll {
+  /** How many times the step has found the resource not ready yet. */
+  attempt: number;
+  /** How long the Wait state sleeps before the next check. */
+  waitSeconds: number;
+  /** The status seen last, for the execution history. */
+  lastStatus: string;
+}
+
+/**
+ * Iteration caps per loop. Backoff is 15, 30, 60, 120, 240 s, then 300 s, so N attempts cover
+ * about (465 + (N - 5) * 300) seconds. An execution takes one path: the snapshot loops (about
+ * 84 hours together) or the Blue/Green loops (about 19 hours), plus the rollback and at most one
+ * approval gate. EXECUTION_TIMEOUT_SECONDS is larger than either sum, so a loop's cap always fires
+ * first and the rollback runs; an execution timeout would skip it (test/static/asl.test.ts).
+ */
+export const POLL_LIMITS = {
+  stopSource: 40, // ~3 h; a stop usually takes minutes
+  snapshotSource: 300, // ~24.5 h; first snapshot of a large database
+  copySnapshot: 300, // ~24.5 h; the copy re-encrypts every block
+  restoreInstance: 150, // ~12 h
+  configureInstance: 80, // ~6.5 h; modify and reboot
+  cutover: 40, // ~3 h; Route 53 is INSYNC within about a minute
+  retireInstance: 60, // ~5 h
+  startSource: 60, // ~5 h; used by the normal path (cutover "none") and by rollback
+  // Blue/Green (an execution takes one path; the static test checks each path against the timeout).
+  createGreen: 150, // ~12 h; RDS restores the database into the green environment and lets it catch up
+  switchover: 10, // ~33 min; a switchover takes about a minute and RDS rolls it back after SWITCHOVER_TIMEOUT_SECONDS
+  retireBlue: 20, // ~1.4 h; delete the deployment, then the old blue resources
+} as const;
+
+export type PollLimitName = keyof typeof POLL_LIMITS;
+
+const BACKOFF_SECONDS = [15, 30, 60, 120, 240] as const;
+const MAX_WAIT_SECONDS = 300;
+
+/** How long the Wait state sleeps after the check numbered `attempt` (0-based). */
+export const waitSecondsFor = (attempt: number): number => BACKOFF_SECONDS[attempt] ?? MAX_WAIT_SECONDS;
+
+/**
+ * The rotation state machine's `TimeoutSeconds`: 11 days, the loop caps of the longer path plus
+ * the longest approval, with margin. The ASL states the number (JSON cannot import it); a static
+ * test fails when the two differ.
+ */
+export const EXECUTION_TIMEOUT_SECONDS = 11 * DAY_SECONDS;
+
+/**
+ * How long a lock item lives (DynamoDB TTL) after it is taken: the longest an execution can run
+ * plus a day. Derived, so it can never again fall short of the execution timeout: a lock that
+ * expired while its rotation still ran would let a second rotation of the same database, or of
+ * another database under the same key, start beside it.
+ */
+export const LOCK_TTL_SECONDS = EXECUTION_TIMEOUT_SECONDS + DAY_SECONDS;
+
+/** How long a delivered idempotency key is remembered: longer than a yearly schedule's period. */
+export const IDEMPOTENCY_TTL_SECONDS = 400 * DAY_SECONDS;
