@@ -4,7 +4,7 @@ import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { getClients } from '#aws/clients.js';
 import { findInstance } from '#aws/rds.js';
-import type { RotationOutput } from '#domain/state.js';
+import type { RotationOutput } from '#domain/output.js';
 import type { EvidenceRecord } from '#features/evidence/schema.js';
 import { startEmulator, useEndpoint } from './emulator.js';
 import { saveEvidence } from './evidence-bucket.js';

@@ -1,7 +1,7 @@
 import type { DBInstance, DBSnapshot, Tag } from '@aws-sdk/client-rds';
 import { PreconditionFailedError } from '#domain/errors.js';
 import { isUserTagKey, TAG_ROLE, TAG_ROTATION_ID, TAG_SOURCE_DB } from '#domain/naming.js';
-import type { InstancePlan, RotationPlan } from '#domain/state.js';
+import type { InstancePlan, RotationPlan } from '#domain/plan.js';
 import { rdsTags } from './rds.js';
 
 /**

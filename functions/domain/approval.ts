@@ -1,6 +1,8 @@
 import type { RotationInput } from './input.js';
 import { APPROVAL_MINUTES } from './limits.js';
-import type { ApprovalPlan, ApprovalSummary, FailureInfo, RotationState } from './state.js';
+import type { ApprovalPlan, ApprovalSummary } from './plan.js';
+import type { FailureInfo } from './results.js';
+import type { RotationState } from './state.js';
 
 /**
  * The approval gate (state `WaitForApproval`): a `lambda:invoke.waitForTaskToken` Task before the

@@ -1,4 +1,4 @@
-import type { FailureInfo } from './state.js';
+import type { FailureInfo } from './results.js';
 
 /** The message of the original error: Lambda reports it as a JSON document in `Cause`. */
 export const messageOf = (failure: FailureInfo | undefined): string => {

@@ -1,7 +1,7 @@
 import type { DBCluster, DBInstance } from '@aws-sdk/client-rds';
 import { PreconditionFailedError } from './errors.js';
 import type { RotationInput } from './input.js';
-import type { StrategyDecision } from './state.js';
+import type { StrategyDecision } from './plan.js';
 
 /**
  * Can RDS Blue/Green deployments rotate this database? Each reason is one sentence a person can

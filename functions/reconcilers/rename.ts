@@ -2,7 +2,7 @@ import { type DBInstance, ModifyDBInstanceCommand, type RDSClient } from '@aws-s
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
 import { CutoverFailedError, isAwsError, PreconditionFailedError } from '#domain/errors.js';
-import type { InstancePlan } from '#domain/state.js';
+import type { InstancePlan } from '#domain/plan.js';
 import { logger } from '#runtime/logger.js';
 
 /**

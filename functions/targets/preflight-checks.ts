@@ -16,7 +16,7 @@ import type {
   Decisions,
   InstancePlan,
   StrategyDecision,
-} from '#domain/state.js';
+} from '#domain/plan.js';
 import { logger } from '#runtime/logger.js';
 
 /**

@@ -6,7 +6,8 @@ import {
 } from '@aws-sdk/client-route-53';
 import { describe, expect, it, vi } from 'vitest';
 import { getClients } from '#aws/clients.js';
-import type { CutoverResult, InstanceState } from '#domain/state.js';
+import type { CutoverResult } from '#domain/results.js';
+import type { InstanceState } from '#domain/state.js';
 import { cutover } from '#strategies/snapshot/cutover.js';
 import { type SeededSample, seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';

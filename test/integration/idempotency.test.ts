@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RotationOutput, RotationState } from '#domain/state.js';
+import type { RotationOutput } from '#domain/output.js';
+import type { RotationState } from '#domain/state.js';
 import { createKey } from '#features/keys/create-key.js';
 import { retireKey } from '#features/keys/retire-key.js';
 import { acquireLock } from '#features/lock/acquire-lock.js';

@@ -6,7 +6,8 @@ import {
 } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
-import type { InstanceState, RetireInstanceResult } from '#domain/state.js';
+import type { RetireInstanceResult } from '#domain/results.js';
+import type { InstanceState } from '#domain/state.js';
 import { retireInstance } from '#strategies/snapshot/retire-database.js';
 import { seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';

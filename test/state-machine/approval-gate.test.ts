@@ -1,6 +1,6 @@
 import { CreateTopicCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RotationOutput } from '#domain/state.js';
+import type { RotationOutput } from '#domain/output.js';
 import { snsClient } from '#features/notifications/messages.js';
 import type { ApprovalDecider, ApprovalRequest } from '../../cli/approval-gate.js';
 import { seedSample } from '../../cli/seed.js';

@@ -3,7 +3,7 @@ import { CreateDBInstanceCommand, DescribeDBInstancesCommand } from '@aws-sdk/cl
 import { afterEach, describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
 import { findInstance } from '#aws/rds.js';
-import type { BlueGreenRotationOutput, RotationOutput } from '#domain/state.js';
+import type { BlueGreenRotationOutput, RotationOutput } from '#domain/output.js';
 import { seedSample } from '../../cli/seed.js';
 import { type BlueGreenFake, installBlueGreenFake } from '../support/blue-green-fake.js';
 import { useEmulator } from '../support/emulator.js';

@@ -2,7 +2,7 @@ import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrai
 import { InsufficientDBInstanceCapacityFault } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RotationOutput } from '#domain/state.js';
+import type { RotationOutput } from '#domain/output.js';
 import type { EvidenceRecord } from '#features/evidence/schema.js';
 import { LOCAL_EVIDENCE_BUCKET, readEvidence } from '../../cli/evidence-bucket.js';
 import { seedSample } from '../../cli/seed.js';

@@ -1,7 +1,7 @@
 import { EnableKeyRotationCommand, GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
-import type { RotationOutput } from '#domain/state.js';
+import type { RotationOutput } from '#domain/output.js';
 import type { RunResult } from '../../cli/runner.js';
 import { type SeededSample, seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
 import { findInstance } from '#aws/rds.js';
 import { captureInstanceConfig, diffConfig } from '#domain/instance-config.js';
-import type { RotationOutput } from '#domain/state.js';
+import type { RotationOutput } from '#domain/output.js';
 import { seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';

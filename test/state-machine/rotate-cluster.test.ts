@@ -10,7 +10,7 @@ import { getClients } from '#aws/clients.js';
 import { findInstance } from '#aws/rds.js';
 import { captureClusterConfig, captureMemberConfig, diffFields } from '#domain/cluster-config.js';
 import { ValidationFailedError } from '#domain/errors.js';
-import type { ClusterRotationOutput } from '#domain/state.js';
+import type { ClusterRotationOutput } from '#domain/output.js';
 import { findCluster } from '#targets/cluster/common.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { type RunOptions, runStateMachine } from '../../cli/runner.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
 import { findInstance } from '#aws/rds.js';
 import { captureInstanceConfig, diffConfig } from '#domain/instance-config.js';
-import type { RotationOutput } from '#domain/state.js';
+import type { RotationOutput } from '#domain/output.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { type RunOptions, runStateMachine } from '../../cli/runner.js';
 import { type SeededSample, seedSample } from '../../cli/seed.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RotationOutput } from '#domain/state.js';
+import type { RotationOutput } from '#domain/output.js';
 import type { RunResult } from '../../cli/runner.js';
 import { seedSample } from '../../cli/seed.js';
 import { useEmulator } from './emulator.js';

@@ -28,15 +28,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterConfig, MemberConfig } from '#domain/cluster-config.js';
 import { clusterNamesFor } from '#domain/naming.js';
+import type { ClusterPlan } from '#domain/plan.js';
 import type {
   BlueGreenMember,
-  ClusterPlan,
-  ClusterState,
   GreenDeploymentResult,
   GreenValidationResult,
   RetireBlueResult,
   SwitchoverResult,
-} from '#domain/state.js';
+} from '#domain/results.js';
+import type { ClusterState } from '#domain/state.js';
 import { createGreen } from '#strategies/blue-green/create-green.js';
 import { retireBlue } from '#strategies/blue-green/retire-blue.js';
 import { rollbackBlueGreen } from '#strategies/blue-green/rollback.js';

@@ -18,13 +18,9 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type {
-  ClusterPlan,
-  GreenDeploymentResult,
-  InstancePlan,
-  RotationState,
-  SwitchoverResult,
-} from '#domain/state.js';
+import type { ClusterPlan, InstancePlan } from '#domain/plan.js';
+import type { GreenDeploymentResult, SwitchoverResult } from '#domain/results.js';
+import type { RotationState } from '#domain/state.js';
 import { createGreen } from '#strategies/blue-green/create-green.js';
 import { retireBlue } from '#strategies/blue-green/retire-blue.js';
 import { rollbackBlueGreen } from '#strategies/blue-green/rollback.js';

@@ -40,13 +40,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { MemberConfig } from '#domain/cluster-config.js';
 import { clusterNamesFor } from '#domain/naming.js';
-import type {
-  ClusterCnameCutoverPlan,
-  ClusterCutoverResult,
-  ClusterPlan,
-  ClusterState,
-  ValidationResult,
-} from '#domain/state.js';
+import type { ClusterCnameCutoverPlan, ClusterPlan } from '#domain/plan.js';
+import type { ClusterCutoverResult, ValidationResult } from '#domain/results.js';
+import type { ClusterState } from '#domain/state.js';
 import { configureCluster } from '#targets/cluster/configure.js';
 import { copyClusterSnapshot } from '#targets/cluster/copy.js';
 import { cutoverCluster } from '#targets/cluster/cutover.js';

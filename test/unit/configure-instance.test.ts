@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ConfigureResult } from '#domain/state.js';
+import type { ConfigureResult } from '#domain/results.js';
 import { configureInstance } from '#strategies/snapshot/configure-database.js';
 import { newInstanceOf } from '../support/db-instance.js';
 import { stepEvent } from '../support/events.js';

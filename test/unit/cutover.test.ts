@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { CutoverResult, RotationState } from '#domain/state.js';
+import type { CutoverResult } from '#domain/results.js';
+import type { RotationState } from '#domain/state.js';
 import { cutover } from '#strategies/snapshot/cutover.js';
 import { stepEvent } from '../support/events.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterPlan, InstanceState, RotationPlan } from '#domain/state.js';
+import type { ClusterPlan, RotationPlan } from '#domain/plan.js';
+import type { InstanceState } from '#domain/state.js';
 import {
   type BuildEvidenceOptions,
   buildEvidence,

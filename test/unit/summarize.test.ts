@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RotationOutput, RotationState } from '#domain/state.js';
+import type { RotationOutput } from '#domain/output.js';
+import type { RotationState } from '#domain/state.js';
 import { summarize } from '#strategies/snapshot/summarize.js';
 import { stepEvent } from '../support/events.js';
 

@@ -1,11 +1,7 @@
 import { rotationIdFor } from '#domain/naming.js';
-import type {
-  ClusterCutoverResult,
-  FailureInfo,
-  RetireBlueResult,
-  RotationPlan,
-  RotationState,
-} from '#domain/state.js';
+import type { RotationPlan } from '#domain/plan.js';
+import type { ClusterCutoverResult, FailureInfo, RetireBlueResult } from '#domain/results.js';
+import type { RotationState } from '#domain/state.js';
 import {
   type CloudTrailEventEvidence,
   EVIDENCE_SCHEMA_VERSION,

@@ -8,7 +8,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { isThrottlingError } from '@smithy/core/retry';
 import { type EvidenceClients, getEvidenceClients } from '#aws/evidence-clients.js';
-import type { RotationPlan } from '#domain/state.js';
+import type { RotationPlan } from '#domain/plan.js';
 import { logger } from '#runtime/logger.js';
 import {
   buildEvidence,

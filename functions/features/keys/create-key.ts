@@ -17,7 +17,9 @@ import {
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import { keyAdministratorArnsFromEnv, keyPolicyFor } from '#domain/key-policy.js';
 import { TAG_ROLE, TAG_ROTATION_ID, TAG_SOURCE_DB } from '#domain/naming.js';
-import type { NewKey, RotationPlan, RotationState } from '#domain/state.js';
+import type { RotationPlan } from '#domain/plan.js';
+import type { NewKey } from '#domain/results.js';
+import type { RotationState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 
 /** KMS allows at most 50 tags per key; three of them are Rekey's own. */

@@ -13,7 +13,9 @@ import {
 import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull, isPendingDeletion, isSameKey, type KeyScope } from '#aws/kms-keys.js';
 import { InvalidInputError, isAwsError, PreconditionFailedError } from '#domain/errors.js';
-import type { OldKeyOutcome, RotationPlan, RotationState } from '#domain/state.js';
+import type { RotationPlan } from '#domain/plan.js';
+import type { OldKeyOutcome } from '#domain/results.js';
+import type { RotationState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 
 /** RDS Describe* pages: 100 is the largest MaxRecords RDS accepts. */

@@ -1,7 +1,7 @@
 import { RotationInProgressError } from '#domain/errors.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import { rotationIdFor } from '#domain/naming.js';
-import type { StartCheck } from '#domain/state.js';
+import type { StartCheck } from '#domain/results.js';
 import { logger } from '#runtime/logger.js';
 import { duplicateStartMessage, holderOf, inProgressMessage } from './holders.js';
 import { databaseLockKey, idempotencyLockKey, lockTableName } from './lock.js';

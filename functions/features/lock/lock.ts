@@ -1,6 +1,6 @@
 import type { RotationTarget } from '#domain/input.js';
 import { DAY_SECONDS, LOCK_TTL_SECONDS } from '#domain/limits.js';
-import type { RotationPlan } from '#domain/state.js';
+import type { RotationPlan } from '#domain/plan.js';
 
 /**
  * One rotation at a time per database and per old key. The lock is two items in a DynamoDB table

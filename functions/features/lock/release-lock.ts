@@ -1,7 +1,8 @@
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { getClients } from '#aws/clients.js';
 import { isAwsError } from '#domain/errors.js';
-import type { LockReleaseResult, RotationState } from '#domain/state.js';
+import type { LockReleaseResult } from '#domain/results.js';
+import type { RotationState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { type LockItem, lockKeysOf, lockTableName } from './lock.js';
 

@@ -7,7 +7,8 @@ import { getClients } from '#aws/clients.js';
 import { carriesRotationId, rotationTags } from '#aws/ownership.js';
 import { isTerminalInstanceStatus } from '#aws/rds.js';
 import { isAwsError, ResourceFailedError } from '#domain/errors.js';
-import { type GreenDeploymentResult, type RotationState, required } from '#domain/state.js';
+import type { GreenDeploymentResult } from '#domain/results.js';
+import { type RotationState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import {

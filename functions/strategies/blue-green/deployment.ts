@@ -11,7 +11,9 @@ import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import { TAG_ROTATION_ID } from '#domain/naming.js';
-import type { BlueGreenMember, RotationPlan, RotationState } from '#domain/state.js';
+import type { RotationPlan } from '#domain/plan.js';
+import type { BlueGreenMember } from '#domain/results.js';
+import type { RotationState } from '#domain/state.js';
 
 /**
  * What the Blue/Green steps share: the deployment's name, how to find it, which resources it holds.

@@ -8,7 +8,8 @@ import {
 import { getClients } from '#aws/clients.js';
 import { isSameKey } from '#aws/kms-keys.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
-import { type RetireBlueResult, type RotationState, required } from '#domain/state.js';
+import type { RetireBlueResult } from '#domain/results.js';
+import { type RotationState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { type DescribedResource, describeDeployment, describeResource } from './deployment.js';

@@ -1,9 +1,6 @@
-import {
-  type BlueGreenRotationOutput,
-  type RetireBlueResult,
-  type RotationState,
-  required,
-} from '#domain/state.js';
+import type { BlueGreenRotationOutput } from '#domain/output.js';
+import type { RetireBlueResult } from '#domain/results.js';
+import { type RotationState, required } from '#domain/state.js';
 import { notesWithLockRelease } from '#features/lock/lock.js';
 import { logger } from '#runtime/logger.js';
 

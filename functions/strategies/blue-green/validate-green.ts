@@ -1,12 +1,8 @@
 import { getClients } from '#aws/clients.js';
 import { canonicalKeyArn, isSameKey, type KeyScope } from '#aws/kms-keys.js';
 import { ValidationFailedError } from '#domain/errors.js';
-import {
-  type GreenResourceCheck,
-  type GreenValidationResult,
-  type RotationState,
-  required,
-} from '#domain/state.js';
+import type { GreenResourceCheck, GreenValidationResult } from '#domain/results.js';
+import { type RotationState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { describeDeployment, describeResource, membersOf, resourceOfArn } from './deployment.js';
 

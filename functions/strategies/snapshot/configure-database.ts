@@ -11,7 +11,8 @@ import {
   formatDiff,
   modifyParameters,
 } from '#domain/instance-config.js';
-import { type ConfigureResult, type InstanceState, required } from '#domain/state.js';
+import type { ConfigureResult } from '#domain/results.js';
+import { type InstanceState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { configureCluster } from '#targets/cluster/configure.js';

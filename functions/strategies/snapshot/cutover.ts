@@ -5,14 +5,14 @@ import { normaliseDns, recordsNamed, targetOf, upsertCname } from '#aws/dns.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
 import { CutoverFailedError, isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import type { CnameCutoverPlan } from '#domain/plan.js';
 import type {
   ClusterCutoverResult,
-  CnameCutoverPlan,
   CnameCutoverResult,
   CutoverResult,
-  InstanceState,
   RenameCutoverResult,
-} from '#domain/state.js';
+} from '#domain/results.js';
+import type { InstanceState } from '#domain/state.js';
 import { reconcileRename } from '#reconcilers/rename.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';

@@ -7,7 +7,8 @@ import {
 import { getClients } from '#aws/clients.js';
 import { findInstance } from '#aws/rds.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
-import type { InstanceState, RetireInstanceResult } from '#domain/state.js';
+import type { RetireInstanceResult } from '#domain/results.js';
+import type { InstanceState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { retireCluster } from '#targets/cluster/retire.js';

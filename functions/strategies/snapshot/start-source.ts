@@ -1,7 +1,8 @@
 import { getClients } from '#aws/clients.js';
 import { findInstance } from '#aws/rds.js';
 import { PreconditionFailedError } from '#domain/errors.js';
-import type { InstanceState, StartSourceResult } from '#domain/state.js';
+import type { StartSourceResult } from '#domain/results.js';
+import type { InstanceState } from '#domain/state.js';
 import { ensureInstanceStarted } from '#reconcilers/start-instance.js';
 import { logger } from '#runtime/logger.js';
 import { startCluster } from '#targets/cluster/start.js';

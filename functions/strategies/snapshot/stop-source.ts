@@ -2,7 +2,8 @@ import { ModifyDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-
 import { getClients } from '#aws/clients.js';
 import { assertInstanceHealthy, findInstance } from '#aws/rds.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
-import type { FreezeResult, InstanceState } from '#domain/state.js';
+import type { FreezeResult } from '#domain/results.js';
+import type { InstanceState } from '#domain/state.js';
 import { frozenSourceIdentifier, reconcileRename } from '#reconcilers/rename.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';

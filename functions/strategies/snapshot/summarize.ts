@@ -1,12 +1,6 @@
 import { approvalSummary } from '#domain/approval.js';
-import {
-  type BlueGreenRotationOutput,
-  type ClusterRotationOutput,
-  type InstanceState,
-  type RotationOutput,
-  type RotationState,
-  required,
-} from '#domain/state.js';
+import type { BlueGreenRotationOutput, ClusterRotationOutput, RotationOutput } from '#domain/output.js';
+import { type InstanceState, type RotationState, required } from '#domain/state.js';
 import { notesWithLockRelease } from '#features/lock/lock.js';
 import { logger } from '#runtime/logger.js';
 import { summarizeBlueGreen } from '#strategies/blue-green/summarize.js';

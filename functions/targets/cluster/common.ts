@@ -10,7 +10,7 @@ import { isTerminalInstanceStatus } from '#aws/rds.js';
 import { isAwsError, PreconditionFailedError, ResourceFailedError } from '#domain/errors.js';
 import type { ClusterNames } from '#domain/naming.js';
 import { TAG_ROTATION_ID } from '#domain/naming.js';
-import type { ClusterPlan } from '#domain/state.js';
+import type { ClusterPlan } from '#domain/plan.js';
 
 /** Shared by the cluster steps: lookups, names and ownership checks for Aurora clusters. */
 

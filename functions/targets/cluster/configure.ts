@@ -14,7 +14,8 @@ import {
   modifyMemberParameters,
 } from '#domain/cluster-config.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from '#domain/errors.js';
-import { type ClusterState, type ConfigureResult, required } from '#domain/state.js';
+import type { ConfigureResult } from '#domain/results.js';
+import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import {

@@ -4,7 +4,8 @@ import { isSameKey } from '#aws/kms-keys.js';
 import { rotationTags } from '#aws/ownership.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from '#domain/errors.js';
 import { userTags } from '#domain/instance-config.js';
-import { type ClusterState, required, type SnapshotResult } from '#domain/state.js';
+import type { SnapshotResult } from '#domain/results.js';
+import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import {

@@ -9,7 +9,7 @@ import { PreconditionFailedError } from '#domain/errors.js';
 import type { RotationInput, RotationTarget } from '#domain/input.js';
 import { userTags } from '#domain/instance-config.js';
 import { clusterNamesFor, rotationIdFor, TAG_ROTATION_ID } from '#domain/naming.js';
-import type { ClusterMemberDescription, ClusterPlan, CutoverPlan, StrategyDecision } from '#domain/state.js';
+import type { ClusterMemberDescription, ClusterPlan, CutoverPlan, StrategyDecision } from '#domain/plan.js';
 import { clusterBlueGreenIneligibility, decideStrategy } from '#domain/strategy.js';
 import { logger } from '#runtime/logger.js';
 import type { PreflightInput } from '#targets/instance/preflight.js';

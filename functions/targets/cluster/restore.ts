@@ -15,7 +15,8 @@ import {
   restoreClusterParameters,
 } from '#domain/cluster-config.js';
 import { isAwsError, PreconditionFailedError, ResourceFailedError } from '#domain/errors.js';
-import { type ClusterState, type RestoredMember, type RestoreResult, required } from '#domain/state.js';
+import type { RestoredMember, RestoreResult } from '#domain/results.js';
+import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import {

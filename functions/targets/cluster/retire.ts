@@ -3,7 +3,8 @@ import { getClients } from '#aws/clients.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
-import type { ClusterState, RetireInstanceResult } from '#domain/state.js';
+import type { RetireInstanceResult } from '#domain/results.js';
+import type { ClusterState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import {

@@ -2,7 +2,8 @@ import { CreateDBClusterSnapshotCommand, type DBClusterSnapshot } from '@aws-sdk
 import { getClients } from '#aws/clients.js';
 import { rotationTags } from '#aws/ownership.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
-import type { ClusterState, SnapshotResult } from '#domain/state.js';
+import type { SnapshotResult } from '#domain/results.js';
+import type { ClusterState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import {

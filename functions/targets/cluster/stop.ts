@@ -1,7 +1,8 @@
 import { ModifyDBClusterCommand, StopDBClusterCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
-import type { ClusterState, FreezeResult } from '#domain/state.js';
+import type { FreezeResult } from '#domain/results.js';
+import type { ClusterState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import {

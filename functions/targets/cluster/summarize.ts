@@ -1,4 +1,5 @@
-import { type ClusterRotationOutput, type ClusterState, required } from '#domain/state.js';
+import type { ClusterRotationOutput } from '#domain/output.js';
+import { type ClusterState, required } from '#domain/state.js';
 import { lockReleaseNote } from '#features/lock/lock.js';
 import { logger } from '#runtime/logger.js';
 import { clusterNames } from './common.js';

@@ -10,7 +10,8 @@ import {
 } from '#domain/cluster-config.js';
 import { ValidationFailedError } from '#domain/errors.js';
 import { TAG_ROTATION_ID } from '#domain/naming.js';
-import { type ClusterState, required, type ValidationResult } from '#domain/state.js';
+import type { ValidationResult } from '#domain/results.js';
+import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { clusterNames, findCluster } from './common.js';
 

@@ -12,7 +12,7 @@ import {
 } from '#domain/input.js';
 import { captureInstanceConfig, capturePlacement, userTags } from '#domain/instance-config.js';
 import { namesFor, type RotationNames, rotationIdFor, TAG_ROTATION_ID } from '#domain/naming.js';
-import type { InstancePlan, RotationPlan } from '#domain/state.js';
+import type { InstancePlan, RotationPlan } from '#domain/plan.js';
 import {
   decideStrategy,
   instanceBlueGreenIneligibility,
