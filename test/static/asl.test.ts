@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { REKEY_ERROR_NAMES, SERVICE_ERROR_NAMES } from '#domain/errors.js';
 import { APPROVAL_MINUTES, POLL_LIMITS, type PollLimitName, waitSecondsFor } from '#domain/limits.js';
+import { STEPS } from '#domain/steps.js';
 import { type AslDefinition, type AslState, allStates, aslFiles, readAsl } from './helpers.js';
 
 /**
@@ -29,19 +30,8 @@ const LAMBDA_SERVICE_ERRORS = [
 
 const KNOWN_ERROR_NAMES = new Set<string>([...REKEY_ERROR_NAMES, ...SERVICE_ERROR_NAMES]);
 
-/**
- * Loops whose Task is not named after its POLL_LIMITS key, with the cap they use and why.
- * A loop not listed here uses POLL_LIMITS[<Task name in camelCase>].
- */
 /** The loops only a Blue/Green rotation runs; every other loop belongs to the snapshot path (or the rollback). */
 const BLUE_GREEN_LOOPS = ['CreateGreen', 'Switchover', 'RetireBlue'];
-
-const LOOP_CAP_ALIASES: Record<string, { cap: PollLimitName; why: string }> = {
-  Rollback: {
-    cap: 'startSource',
-    why: "rollback.ts waits for the source to start with ensureInstanceStarted(..., 'startSource')",
-  },
-};
 
 /**
  * History events of one poll iteration: Task (TaskStateEntered, TaskScheduled, TaskStarted,
@@ -54,17 +44,16 @@ const EVENTS_PER_STATE = 5;
 const EVENTS_PER_RETRY = 4;
 const HISTORY_LIMIT = 25_000;
 
-const toCamel = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
-
 /** The Task of each Wait -> Task -> Choice -> Wait loop, keyed by Task name. */
 const pollLoops = (definition: AslDefinition): string[] =>
   Object.values(definition.States)
     .filter((state) => state.Type === 'Wait' && definition.States[state.Next]?.Type === 'Task')
     .map((wait) => wait.Next as string);
 
+/** The loop's cap, from the step table (functions/domain/steps.ts). */
 const capOf = (task: string): { key: PollLimitName; cap: number } | undefined => {
-  const key = (LOOP_CAP_ALIASES[task]?.cap ?? toCamel(task)) as PollLimitName;
-  return key in POLL_LIMITS ? { key, cap: POLL_LIMITS[key] } : undefined;
+  const key = (STEPS as Record<string, { pollLimit: PollLimitName | null }>)[task]?.pollLimit;
+  return key ? { key, cap: POLL_LIMITS[key] } : undefined;
 };
 
 /** Seconds the Wait states of a loop sleep in total before its cap fires (polling.ts nextPoll). */
@@ -87,7 +76,7 @@ describe.each(aslFiles)('%s', (file) => {
     expect(result.isValid, result.isValid ? '' : result.errorsText('\n')).toBe(true);
   });
 
-  it('routes only on error names defined in functions/commons/errors.ts (d)', () => {
+  it('routes only on error names defined in functions/domain/errors.ts (d)', () => {
     // Prepare
     const used = states.flatMap(([name, state]) => [
       ...[...(state.Retry ?? []), ...(state.Catch ?? [])].flatMap((rule: AslState) =>
@@ -105,7 +94,7 @@ describe.each(aslFiles)('%s', (file) => {
     expect(used.length).toBeGreaterThan(0);
     expect(
       unknown.map(({ name, error }) => `${name}: "${error}"`),
-      'add the error class (with a literal name) to functions/commons/errors.ts and to REKEY_ERROR_NAMES',
+      'add the error class (with a literal name) to functions/domain/errors.ts and to REKEY_ERROR_NAMES',
     ).toEqual([]);
   });
 
@@ -147,7 +136,10 @@ describe.each(aslFiles)('%s', (file) => {
 
       // Assess
       expect(loops.length).toBeGreaterThan(0);
-      expect(uncapped, 'add a cap to POLL_LIMITS (polling.ts) or an entry to LOOP_CAP_ALIASES').toEqual([]);
+      expect(
+        uncapped,
+        'add a cap to POLL_LIMITS (domain/limits.ts) and name it in the step table (domain/steps.ts)',
+      ).toEqual([]);
       expect(unusedCaps, 'a cap no loop of this state machine uses').toEqual([]);
     });
 
