@@ -31,7 +31,7 @@ const namedError = (name: string, message: string): Error => {
 /** No decider: fail the gate (into the rollback) instead of waiting for a token nobody can send. */
 export const NO_DECIDER_MESSAGE =
   'The input asks for approval (approval.required), but a local run has no task token an operator could complete. ' +
-  'Run it with --approve or --reject "<reason>", or start it on the deployed stack and approve with npx rekey approve.';
+  'Run it with --approve or --reject --reason "<why>", or start it on the deployed stack and approve with ./bin/rekey.mjs approve.';
 
 /**
  * The Task's result on approval, or the error on a rejection (ApprovalRejected, with the cause as
@@ -54,25 +54,28 @@ export const localTaskToken = (executionName: string): string => `local-task-tok
 export const approvalUnavailable = (): Error => namedError('ApprovalUnavailableError', NO_DECIDER_MESSAGE);
 
 /**
- * `rekey run --approve` / `--reject <reason>`: the decision for a local run's gate, fixed up front.
+ * `rekey run --approve` / `--reject --reason <why>` (`--by <name>`): the decision for a local run's gate, fixed up front.
  * An input that asks for approval with neither flag is refused before anything runs (a local run
  * has no task token an operator could complete later).
  */
 export const deciderFromFlags = (
   input: unknown,
-  flags: { approve?: boolean; reject?: string; approver?: string },
+  flags: { approve?: boolean; reject?: boolean; reason?: string; by?: string },
 ): { decider?: ApprovalDecider; problem?: string } => {
-  if (flags.approve && flags.reject !== undefined)
-    return { problem: 'give --approve or --reject, not both.' };
-  const by = flags.approver ?? process.env.USER ?? 'local operator';
+  if (flags.approve && flags.reject) return { problem: 'give --approve or --reject, not both.' };
+  if (flags.reject && !flags.reason?.trim())
+    return { problem: '--reject needs --reason "<why>": the reason is kept as evidence.' };
+  if (flags.reason !== undefined && !flags.reject)
+    return { problem: '--reason goes with --reject (an approval needs no reason).' };
+  const by = flags.by ?? process.env.USER ?? 'local operator';
   if (flags.approve) return { decider: async () => ({ approve: true, by }) };
-  if (flags.reject !== undefined) return { decider: async () => ({ reject: flags.reject ?? '', by }) };
+  if (flags.reject) return { decider: async () => ({ reject: flags.reason?.trim() ?? '', by }) };
   const asks = (input as { approval?: { required?: unknown } } | null)?.approval?.required === true;
   return asks
     ? {
         problem:
           'the input asks for approval (approval.required), and a local run cannot wait for one: add --approve, or ' +
-          '--reject "<reason>" to rehearse a rejection, or start the rotation on the deployed stack and approve it with npx rekey approve.',
+          '--reject --reason "<why>" to rehearse a rejection, or start the rotation on the deployed stack and approve it with ./bin/rekey.mjs approve.',
       }
     : {};
 };

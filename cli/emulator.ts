@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { UsageError } from './errors.js';
 
 /**
  * The embedded AWS emulator: Python moto's `moto_server` on a free loopback port. Used by
@@ -27,7 +28,7 @@ const freePort = (): Promise<number> =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const MOTO_MISSING =
-  'moto_server was not found on the PATH. Install the emulator with: pip install "moto[server]" ' +
+  'moto_server was not found on the PATH. Install the emulator with: pip install "moto[server]==5.2.1" ' +
   '(or set MOTO_SERVER to its path), then run the command again.';
 
 export const startEmulator = async (options: { readyTimeoutMs?: number } = {}): Promise<Emulator> => {
@@ -43,7 +44,7 @@ export const startEmulator = async (options: { readyTimeoutMs?: number } = {}): 
   });
   const exited = new Promise<Error>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) =>
-      resolve(error.code === 'ENOENT' ? new Error(MOTO_MISSING) : error),
+      resolve(error.code === 'ENOENT' ? new UsageError(MOTO_MISSING) : error),
     );
     child.once('exit', (code) =>
       resolve(new Error(`moto_server exited with code ${code}: ${stderr.trim()}`)),

@@ -2,6 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { EvidenceRecord } from '#features/evidence/schema.js';
+import { resolveConnection } from './connection.js';
+import { EXIT, explain, OperatorError } from './errors.js';
 import { renderHtml } from './report/render-html.js';
 import { renderMarkdown } from './report/render-markdown.js';
 import { DEFAULT_STACK, loadRecord, ReportSourceError } from './report/source.js';
@@ -54,6 +56,7 @@ interface ReportOptions {
   stack: string;
   endpoint?: string;
   region?: string;
+  profile?: string;
 }
 
 export const registerReportCommand = (program: Command): Command =>
@@ -76,24 +79,34 @@ export const registerReportCommand = (program: Command): Command =>
     )
     .option(
       '-r, --region <region>',
-      'AWS Region (default: the execution ARN’s, else AWS_REGION, else us-east-1)',
+      'AWS Region (default: the execution ARN’s, else AWS_REGION, the profile’s region, AWS_DEFAULT_REGION)',
     )
+    .option('-p, --profile <name>', 'AWS profile for credentials and Region (default: AWS_PROFILE)')
     .action(async (source: string, options: ReportOptions, command: Command) => {
       let loaded: Awaited<ReturnType<typeof loadRecord>>;
       try {
+        // A record in S3 needs a Region: --region, the ARN's, or the environment's (never a guess).
+        const remote = /^(s3|arn):/.test(source);
+        if (options.profile) process.env.AWS_PROFILE = options.profile;
+        const region =
+          options.region ??
+          (remote && !source.startsWith('arn:')
+            ? (await resolveConnection(options, { probe: Boolean(options.endpoint) })).region
+            : undefined);
         loaded = await loadRecord(source, {
           bucket: options.bucket,
           stack: options.stack,
-          region: options.region,
+          region,
           endpoint: options.endpoint,
         });
-      } catch (error) {
-        // A clear one-line message and exit code 1, not a stack trace.
-        if (error instanceof ReportSourceError) {
-          command.showHelpAfterError(false);
-          command.error(`error: ${error.message}`, { code: 'rekey.report.source' });
-        }
-        throw error;
+      } catch (raw) {
+        // A clear one-line message and exit code 2 (the source cannot be used), not a stack trace.
+        const error = raw instanceof ReportSourceError ? raw : explain(raw, { endpoint: options.endpoint });
+        command.showHelpAfterError(false);
+        command.error(`error: ${error.message}`, {
+          code: 'rekey.report.source',
+          exitCode: error instanceof OperatorError ? EXIT.failed : EXIT.usage,
+        });
       }
       const written = await writeReport(loaded.record, options.out, options.format);
       if (options.json) {

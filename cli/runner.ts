@@ -325,8 +325,12 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
             durationMs: event.timestamp - start,
             outcome: 'succeeded',
           });
+          // "ok" only for a step that is done; a reconciling step that is still waiting says so.
+          const waiting = pollNote(event.state);
           progress(
-            `${elapsed(event.timestamp)}  ok ${event.state.name} (${event.timestamp - start} ms)${pollNote(event.state)}`,
+            waiting
+              ? `${elapsed(event.timestamp)}  waiting ${event.state.name}${waiting}`
+              : `${elapsed(event.timestamp)}  ok ${event.state.name} (${event.timestamp - start} ms)`,
           );
         }
         break;

@@ -1,18 +1,103 @@
-import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  type KMSClient,
+  type Tag,
+  UpdateAliasCommand,
+} from '@aws-sdk/client-kms';
 import {
   CreateDBClusterCommand,
   CreateDBClusterParameterGroupCommand,
   CreateDBInstanceCommand,
   CreateDBParameterGroupCommand,
+  type DBCluster,
+  DescribeDBClustersCommand,
+  type RDSClient,
 } from '@aws-sdk/client-rds';
-import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
+import {
+  ChangeResourceRecordSetsCommand,
+  CreateHostedZoneCommand,
+  ListHostedZonesByNameCommand,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
 import { getClients } from '#aws/clients.js';
+import { findInstance } from '#aws/rds.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { isAwsError } from '#domain/errors.js';
 
 /**
  * The sample the demo rotates, and the resources `events/break-glass.json` names: an encrypted
  * PostgreSQL instance with a custom parameter group, two security groups, tags and deletion
  * protection, and a hosted zone whose CNAME points at it. Only ever run against the emulator.
+ *
+ * Seeding is idempotent: it creates only what is missing, so `rekey seed` can run again before
+ * each sample input. A sample database that a rotation deleted is created again, under a fresh
+ * key when its old key is pending deletion; one that exists is left as it is, and the records are
+ * pointed at the database that now holds the sample's name.
  */
+
+/** The key behind `alias`, or a new one (also when the aliased key can no longer be used). */
+const ensureSampleKey = async (kms: KMSClient, alias: string, description: string, tags: Tag[]) => {
+  let aliased: { KeyId?: string; Arn?: string; KeyState?: string } | undefined;
+  try {
+    aliased = (await kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata;
+  } catch (error) {
+    if (!isAwsError(error, 'NotFoundException')) throw error;
+  }
+  if (aliased?.KeyState === 'Enabled' && aliased.Arn) return aliased.Arn;
+  const { KeyMetadata } = await kms.send(
+    new CreateKeyCommand({ Description: description, ...(tags.length > 0 ? { Tags: tags } : {}) }),
+  );
+  const Command = aliased ? UpdateAliasCommand : CreateAliasCommand;
+  await kms.send(new Command({ AliasName: alias, TargetKeyId: KeyMetadata?.KeyId }));
+  return KeyMetadata?.Arn as string;
+};
+
+/** The cluster, or undefined when there is none of that name. */
+const findCluster = async (rds: RDSClient, id: string): Promise<DBCluster | undefined> => {
+  try {
+    return (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }))).DBClusters?.[0];
+  } catch (error) {
+    if (isAwsError(error, ...RDS_ERRORS.cluster.notFound)) return undefined;
+    throw error;
+  }
+};
+
+/** Runs a create call, treating "already exists" as done. */
+const ensure = async (create: () => Promise<unknown>, ...alreadyExists: string[]): Promise<void> => {
+  try {
+    await create();
+  } catch (error) {
+    if (!isAwsError(error, ...alreadyExists)) throw error;
+  }
+};
+
+/** The sample hosted zone: the one of that name, or a new one. */
+const ensureZone = async (route53: Route53Client, reference: string): Promise<string> => {
+  const { HostedZones } = await route53.send(new ListHostedZonesByNameCommand({ DNSName: SAMPLE.zoneName }));
+  const found = HostedZones?.find((zone) => zone.Name?.replace(/\.$/, '') === SAMPLE.zoneName);
+  const zone =
+    found ??
+    (await route53.send(new CreateHostedZoneCommand({ Name: SAMPLE.zoneName, CallerReference: reference })))
+      .HostedZone;
+  return (zone?.Id ?? '').replace('/hostedzone/', '');
+};
+
+/** Points each CNAME at its value (UPSERT: creates it, or moves it back after a rotation). */
+const pointRecords = async (route53: Route53Client, hostedZoneId: string, records: [string, string][]) => {
+  await route53.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: hostedZoneId,
+      ChangeBatch: {
+        Changes: records.map(([Name, value]) => ({
+          Action: 'UPSERT' as const,
+          ResourceRecordSet: { Name, Type: 'CNAME' as const, TTL: 60, ResourceRecords: [{ Value: value }] },
+        })),
+      },
+    }),
+  );
+};
 export const SAMPLE = {
   dbInstanceIdentifier: 'orders-db',
   parameterGroupName: 'orders-postgres16',
@@ -35,74 +120,60 @@ export const seedSample = async (options: { dbInstanceIdentifier?: string } = {}
   const { rds, kms, route53 } = getClients();
   const dbInstanceIdentifier = options.dbInstanceIdentifier ?? SAMPLE.dbInstanceIdentifier;
 
-  const { KeyMetadata } = await kms.send(
-    new CreateKeyCommand({
-      Description: `Sample key for ${dbInstanceIdentifier} (the key Rekey rotates away from)`,
-      Tags: [{ TagKey: 'team', TagValue: 'orders' }],
-    }),
+  const existing = await findInstance(rds, dbInstanceIdentifier);
+  const oldKeyArn = existing?.KmsKeyId
+    ? existing.KmsKeyId
+    : await ensureSampleKey(
+        kms,
+        `alias/${dbInstanceIdentifier}`,
+        `Sample key for ${dbInstanceIdentifier} (the key Rekey rotates away from)`,
+        [{ TagKey: 'team', TagValue: 'orders' }],
+      );
+  await ensure(
+    () =>
+      rds.send(
+        new CreateDBParameterGroupCommand({
+          DBParameterGroupName: SAMPLE.parameterGroupName,
+          DBParameterGroupFamily: 'postgres16',
+          Description: 'Orders database parameters',
+        }),
+      ),
+    'DBParameterGroupAlreadyExistsFault',
+    'DBParameterGroupAlreadyExists',
   );
-  const oldKeyArn = KeyMetadata?.Arn as string;
-  await kms.send(
-    new CreateAliasCommand({ AliasName: `alias/${dbInstanceIdentifier}`, TargetKeyId: KeyMetadata?.KeyId }),
-  );
-
-  await rds.send(
-    new CreateDBParameterGroupCommand({
-      DBParameterGroupName: SAMPLE.parameterGroupName,
-      DBParameterGroupFamily: 'postgres16',
-      Description: 'Orders database parameters',
-    }),
-  );
-  const { DBInstance } = await rds.send(
-    new CreateDBInstanceCommand({
-      DBInstanceIdentifier: dbInstanceIdentifier,
-      Engine: 'postgres',
-      EngineVersion: '16.3',
-      DBInstanceClass: 'db.t3.medium',
-      AllocatedStorage: 50,
-      MaxAllocatedStorage: 200,
-      StorageType: 'gp3',
-      MasterUsername: 'orders_admin',
-      MasterUserPassword: 'sample-password-not-secret',
-      DBName: 'orders',
-      StorageEncrypted: true,
-      KmsKeyId: oldKeyArn,
-      DBParameterGroupName: SAMPLE.parameterGroupName,
-      VpcSecurityGroupIds: [...SAMPLE.securityGroupIds],
-      DeletionProtection: true,
-      BackupRetentionPeriod: 7,
-      PreferredBackupWindow: '03:00-03:30',
-      PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-      CopyTagsToSnapshot: true,
-      EnableIAMDatabaseAuthentication: true,
-      EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
-      Tags: Object.entries(SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
-    }),
-  );
-  const endpointAddress = DBInstance?.Endpoint?.Address as string;
-
-  const { HostedZone } = await route53.send(
-    new CreateHostedZoneCommand({ Name: SAMPLE.zoneName, CallerReference: `rekey-sample-${Date.now()}` }),
-  );
-  const hostedZoneId = (HostedZone?.Id ?? '').replace('/hostedzone/', '');
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: hostedZoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: SAMPLE.recordName,
-              Type: 'CNAME',
-              TTL: 60,
-              ResourceRecords: [{ Value: endpointAddress }],
-            },
-          },
-        ],
-      },
-    }),
-  );
+  const instance =
+    existing ??
+    (
+      await rds.send(
+        new CreateDBInstanceCommand({
+          DBInstanceIdentifier: dbInstanceIdentifier,
+          Engine: 'postgres',
+          EngineVersion: '16.3',
+          DBInstanceClass: 'db.t3.medium',
+          AllocatedStorage: 50,
+          MaxAllocatedStorage: 200,
+          StorageType: 'gp3',
+          MasterUsername: 'orders_admin',
+          MasterUserPassword: 'sample-password-not-secret',
+          DBName: 'orders',
+          StorageEncrypted: true,
+          KmsKeyId: oldKeyArn,
+          DBParameterGroupName: SAMPLE.parameterGroupName,
+          VpcSecurityGroupIds: [...SAMPLE.securityGroupIds],
+          DeletionProtection: true,
+          BackupRetentionPeriod: 7,
+          PreferredBackupWindow: '03:00-03:30',
+          PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
+          CopyTagsToSnapshot: true,
+          EnableIAMDatabaseAuthentication: true,
+          EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
+          Tags: Object.entries(SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      )
+    ).DBInstance;
+  const endpointAddress = instance?.Endpoint?.Address as string;
+  const hostedZoneId = await ensureZone(route53, `rekey-sample-${Date.now()}`);
+  await pointRecords(route53, hostedZoneId, [[SAMPLE.recordName, endpointAddress]]);
   return { dbInstanceIdentifier, endpointAddress, oldKeyArn, hostedZoneId, recordName: SAMPLE.recordName };
 };
 
@@ -147,50 +218,67 @@ export const seedClusterSample = async (
 ): Promise<SeededClusterSample> => {
   const { rds, kms, route53 } = getClients();
   const id = CLUSTER_SAMPLE.dbClusterIdentifier;
-  const { KeyMetadata } = await kms.send(
-    new CreateKeyCommand({ Description: `Sample key for ${id} (the key Rekey rotates away from)` }),
+  const existing = await findCluster(rds, id);
+  const oldKeyArn = existing?.KmsKeyId
+    ? existing.KmsKeyId
+    : await ensureSampleKey(kms, `alias/${id}`, `Sample key for ${id} (the key Rekey rotates away from)`, []);
+  await ensure(
+    () =>
+      rds.send(
+        new CreateDBClusterParameterGroupCommand({
+          DBClusterParameterGroupName: CLUSTER_SAMPLE.clusterParameterGroupName,
+          DBParameterGroupFamily: 'aurora-postgresql16',
+          Description: 'Orders Aurora cluster parameters',
+        }),
+      ),
+    'DBParameterGroupAlreadyExistsFault',
+    'DBParameterGroupAlreadyExists',
   );
-  const oldKeyArn = KeyMetadata?.Arn as string;
-  await kms.send(new CreateAliasCommand({ AliasName: `alias/${id}`, TargetKeyId: KeyMetadata?.KeyId }));
-  await rds.send(
-    new CreateDBClusterParameterGroupCommand({
-      DBClusterParameterGroupName: CLUSTER_SAMPLE.clusterParameterGroupName,
-      DBParameterGroupFamily: 'aurora-postgresql16',
-      Description: 'Orders Aurora cluster parameters',
-    }),
+  await ensure(
+    () =>
+      rds.send(
+        new CreateDBParameterGroupCommand({
+          DBParameterGroupName: CLUSTER_SAMPLE.instanceParameterGroupName,
+          DBParameterGroupFamily: 'aurora-postgresql16',
+          Description: 'Orders Aurora instance parameters',
+        }),
+      ),
+    'DBParameterGroupAlreadyExistsFault',
+    'DBParameterGroupAlreadyExists',
   );
-  await rds.send(
-    new CreateDBParameterGroupCommand({
-      DBParameterGroupName: CLUSTER_SAMPLE.instanceParameterGroupName,
-      DBParameterGroupFamily: 'aurora-postgresql16',
-      Description: 'Orders Aurora instance parameters',
-    }),
-  );
-  const { DBCluster } = await rds.send(
-    new CreateDBClusterCommand({
-      DBClusterIdentifier: id,
-      Engine: 'aurora-postgresql',
-      EngineVersion: '16.4',
-      MasterUsername: 'orders_admin',
-      MasterUserPassword: 'sample-password-not-secret',
-      DatabaseName: 'orders',
-      Port: 5432,
-      StorageEncrypted: true,
-      KmsKeyId: oldKeyArn,
-      DBClusterParameterGroupName: CLUSTER_SAMPLE.clusterParameterGroupName,
-      VpcSecurityGroupIds: [...SAMPLE.securityGroupIds],
-      DeletionProtection: true,
-      BackupRetentionPeriod: 7,
-      PreferredBackupWindow: '03:00-03:30',
-      PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-      CopyTagsToSnapshot: true,
-      EnableIAMDatabaseAuthentication: true,
-      EnableCloudwatchLogsExports: ['postgresql'],
-      ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 8 },
-      Tags: Object.entries(CLUSTER_SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
-    }),
-  );
-  for (const member of CLUSTER_SAMPLE.members) {
+  const cluster =
+    existing ??
+    (
+      await rds.send(
+        new CreateDBClusterCommand({
+          DBClusterIdentifier: id,
+          Engine: 'aurora-postgresql',
+          EngineVersion: '16.4',
+          MasterUsername: 'orders_admin',
+          MasterUserPassword: 'sample-password-not-secret',
+          DatabaseName: 'orders',
+          Port: 5432,
+          StorageEncrypted: true,
+          KmsKeyId: oldKeyArn,
+          DBClusterParameterGroupName: CLUSTER_SAMPLE.clusterParameterGroupName,
+          VpcSecurityGroupIds: [...SAMPLE.securityGroupIds],
+          DeletionProtection: true,
+          BackupRetentionPeriod: 7,
+          PreferredBackupWindow: '03:00-03:30',
+          PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
+          CopyTagsToSnapshot: true,
+          EnableIAMDatabaseAuthentication: true,
+          EnableCloudwatchLogsExports: ['postgresql'],
+          ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 8 },
+          Tags: Object.entries(CLUSTER_SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      )
+    ).DBCluster;
+  // Members only for a cluster seeded now (or left without any): a cluster that a rotation put under
+  // the sample's name keeps its own members.
+  const seedMembers = (existing?.DBClusterMembers ?? []).length === 0;
+  for (const member of seedMembers ? CLUSTER_SAMPLE.members : []) {
+    if (await findInstance(rds, member.id)) continue;
     await rds.send(
       new CreateDBInstanceCommand({
         DBInstanceIdentifier: member.id,
@@ -206,33 +294,14 @@ export const seedClusterSample = async (
       }),
     );
   }
-  const endpointAddress = DBCluster?.Endpoint as string;
-  const readerEndpointAddress = DBCluster?.ReaderEndpoint as string;
-
-  let hostedZoneId = options.hostedZoneId;
-  if (!hostedZoneId) {
-    const { HostedZone } = await route53.send(
-      new CreateHostedZoneCommand({
-        Name: SAMPLE.zoneName,
-        CallerReference: `rekey-aurora-sample-${Date.now()}`,
-      }),
-    );
-    hostedZoneId = (HostedZone?.Id ?? '').replace('/hostedzone/', '');
-  }
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: hostedZoneId,
-      ChangeBatch: {
-        Changes: [
-          [CLUSTER_SAMPLE.recordName, endpointAddress],
-          [CLUSTER_SAMPLE.readerRecordName, readerEndpointAddress],
-        ].map(([Name, value]) => ({
-          Action: 'CREATE' as const,
-          ResourceRecordSet: { Name, Type: 'CNAME' as const, TTL: 60, ResourceRecords: [{ Value: value }] },
-        })),
-      },
-    }),
-  );
+  const endpointAddress = cluster?.Endpoint as string;
+  const readerEndpointAddress = cluster?.ReaderEndpoint as string;
+  const hostedZoneId =
+    options.hostedZoneId ?? (await ensureZone(route53, `rekey-aurora-sample-${Date.now()}`));
+  await pointRecords(route53, hostedZoneId, [
+    [CLUSTER_SAMPLE.recordName, endpointAddress],
+    [CLUSTER_SAMPLE.readerRecordName, readerEndpointAddress],
+  ]);
   return {
     dbClusterIdentifier: id,
     endpointAddress,
@@ -241,6 +310,8 @@ export const seedClusterSample = async (
     hostedZoneId,
     recordName: CLUSTER_SAMPLE.recordName,
     readerRecordName: CLUSTER_SAMPLE.readerRecordName,
-    members: CLUSTER_SAMPLE.members.map((m) => m.id),
+    members: seedMembers
+      ? CLUSTER_SAMPLE.members.map((m) => m.id)
+      : (existing?.DBClusterMembers ?? []).map((m) => m.DBInstanceIdentifier ?? ''),
   };
 };

@@ -1,28 +1,20 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { OperatorError } from '../errors.js';
 
 /**
  * Where the operator commands find the deployed stack: its outputs, or explicit overrides. The
- * endpoint and Region follow the same rules as the steps (functions/commons/clients.ts):
- * `--endpoint` or `AWS_ENDPOINT_URL` for an emulator, `--region` or `AWS_REGION`.
+ * endpoint is `--endpoint` or `AWS_ENDPOINT_URL` (an emulator); the Region is resolved once per
+ * command by cli/connection.ts (the SDK's chain, never a silent default against AWS).
  */
 
 export const DEFAULT_STACK = 'rekey';
 
-/** A problem the operator must fix (exit code 1), with what to do. */
-export class OperatorError extends Error {
-  override readonly name = 'OperatorError';
-}
-
-/** A problem with the command line or its files (exit code 2, as for commander's usage errors). */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 export interface ConnectionOptions {
   region?: string;
   endpoint?: string;
+  profile?: string;
 }
 
 export interface OperatorClients {
@@ -31,15 +23,18 @@ export interface OperatorClients {
   s3: S3Client;
 }
 
-export const resolveRegion = (options: ConnectionOptions): string =>
-  options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-
 export const resolveEndpoint = (options: ConnectionOptions): string | undefined =>
   options.endpoint ?? (process.env.AWS_ENDPOINT_URL || undefined);
 
 export const createClients = (options: ConnectionOptions): OperatorClients => {
   const endpoint = resolveEndpoint(options);
-  const config = { region: resolveRegion(options), endpoint, retryMode: 'adaptive', maxAttempts: 5 } as const;
+  const config = {
+    region: options.region,
+    endpoint,
+    retryMode: 'adaptive',
+    maxAttempts: 5,
+    ...(options.profile && !endpoint ? { profile: options.profile } : {}),
+  } as const;
   return {
     sfn: new SFNClient(config),
     cloudformation: new CloudFormationClient(config),

@@ -12,6 +12,10 @@ import {
 import { Command, InvalidArgumentError } from 'commander';
 import { InvalidInputError } from '#domain/errors.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
+import { checkRegion, parseEndpoint, probeEndpoint, resolveConnection } from '../connection.js';
+import { explain, OperatorError, UsageError } from '../errors.js';
+import { readJsonInput } from '../input-file.js';
+import { CLI } from '../invocation.js';
 import {
   type ConnectionOptions,
   consoleUrl,
@@ -20,11 +24,8 @@ import {
   executionArnFor,
   isExecutionArn,
   type OperatorClients,
-  OperatorError,
   regionOfArn,
-  resolveRegion,
   stackOutput,
-  UsageError,
 } from './aws.js';
 import { readHistory } from './evidence.js';
 import { APPROVAL_STATE, type ExecutionView, findApprovalRequest, summarizeExecution } from './progress.js';
@@ -93,6 +94,8 @@ export const defaultDeps = (): OperatorDeps => ({
 });
 
 interface CommonOptions extends ConnectionOptions {
+  /** The Region from the environment (SDK chain), resolved before the command runs. */
+  resolvedRegion?: string;
   stack: string;
   stateMachineArn?: string;
   json?: boolean;
@@ -114,12 +117,13 @@ const withConnection = (command: Command, stateMachine: boolean): Command => {
     .option('-s, --stack <name>', 'the deployed Rekey stack, read for its outputs', DEFAULT_STACK)
     .option(
       '-r, --region <region>',
-      'AWS Region (default: the ARN’s Region, else AWS_REGION, else us-east-1)',
+      'AWS Region (default: the ARN’s Region, else AWS_REGION, the profile’s region, AWS_DEFAULT_REGION)',
     )
     .option(
       '-e, --endpoint <url>',
       'AWS API endpoint, e.g. an emulator (default: AWS_ENDPOINT_URL, else AWS)',
-    );
+    )
+    .option('-p, --profile <name>', 'AWS profile for credentials and Region (default: AWS_PROFILE)');
   if (stateMachine) {
     command.option(
       '--state-machine-arn <arn>',
@@ -127,24 +131,6 @@ const withConnection = (command: Command, stateMachine: boolean): Command => {
     );
   }
   return command.option('--json', 'print exactly one JSON document on stdout, for scripts');
-};
-
-/** The error kinds users hit, said in their terms. */
-const explain = (error: unknown): Error => {
-  if (error instanceof OperatorError || error instanceof UsageError) return error;
-  const name = (error as { name?: string }).name ?? 'Error';
-  const message = (error as Error).message ?? String(error);
-  if (name === 'ExecutionDoesNotExist') {
-    return new OperatorError(
-      `${message}. Check the execution name or ARN, --stack and --region. Step Functions keeps closed executions 90 days; older rotations are in "rekey history".`,
-    );
-  }
-  if (name === 'CredentialsProviderError' || /credential/i.test(message)) {
-    return new OperatorError(
-      `No usable AWS credentials: ${message}. Sign in (e.g. aws sso login) or set AWS_PROFILE.`,
-    );
-  }
-  return new OperatorError(`${name}: ${message}`);
 };
 
 export class OperatorContext {
@@ -155,8 +141,16 @@ export class OperatorContext {
     readonly options: CommonOptions,
     arnHint?: string,
   ) {
-    this.region = options.region ?? (arnHint ? regionOfArn(arnHint) : undefined) ?? resolveRegion(options);
-    this.clients = deps.clients({ region: this.region, endpoint: options.endpoint });
+    // The execution ARN's Region wins over the environment's; --region over both.
+    const region = options.region ?? (arnHint ? regionOfArn(arnHint) : undefined) ?? options.resolvedRegion;
+    if (!region) {
+      throw new UsageError(
+        'No AWS Region is set. Pass --region (e.g. --region eu-west-1), set AWS_REGION, or give your profile a region.',
+      );
+    }
+    checkRegion(region, options.region ? '--region' : 'the execution ARN or the environment');
+    this.region = region;
+    this.clients = deps.clients({ region, endpoint: options.endpoint, profile: options.profile });
   }
 
   async stateMachineArn(): Promise<string> {
@@ -166,17 +160,17 @@ export class OperatorContext {
     );
   }
 
-  /** `npx rekey` plus the flags another command needs to reach the same endpoint. */
+  /** The CLI (cli/invocation.ts) plus the flags another command needs to reach the same endpoint. */
   get prefix(): string {
-    return `npx rekey${this.options.endpoint ? ` --endpoint ${this.options.endpoint}` : ''}`;
+    return `${CLI}${this.options.endpoint ? ` --endpoint ${this.options.endpoint}` : ''}`;
   }
 
   next(executionArn: string): NextCommands {
     const flags = this.options.endpoint ? ` --endpoint ${this.options.endpoint}` : '';
     return {
-      approve: `npx rekey approve ${executionArn}${flags}`,
-      reject: `npx rekey reject ${executionArn} --reason "<why>"${flags}`,
-      watch: `npx rekey status ${executionArn} --watch${flags}`,
+      approve: `${CLI} approve ${executionArn}${flags}`,
+      reject: `${CLI} reject ${executionArn} --reason "<why>"${flags}`,
+      watch: `${CLI} status ${executionArn} --watch${flags}`,
     };
   }
 }
@@ -313,11 +307,13 @@ const action =
   <A extends unknown[]>(deps: OperatorDeps, body: (...args: A) => Promise<number>) =>
   async (...args: A): Promise<void> => {
     const command = args.at(-1) as Command;
-    const json = Boolean((command.opts() as { json?: boolean }).json);
+    const options = command.opts() as CommonOptions & { json?: boolean };
+    const json = Boolean(options.json);
     try {
+      await resolveEnvironment(options);
       deps.setExitCode(await body(...args));
     } catch (raw) {
-      const error = explain(raw);
+      const error = explain(raw, { endpoint: options.endpoint });
       const code = error instanceof UsageError ? 2 : 1;
       if (json) deps.stdout(`${JSON.stringify({ error: { name: error.name, message: error.message } })}\n`);
       deps.stderr(`rekey ${command.name()}: ${error.message}\n`);
@@ -331,17 +327,21 @@ const usageExits = (command: Command, deps: OperatorDeps): Command =>
     throw error;
   });
 
-const readInputFile = (file: string): unknown => {
-  let text: string;
+/**
+ * Before a command runs: an explicit --endpoint must be a URL something answers at, and the
+ * Region the environment gives (when --region is not set) is resolved through the SDK's chain.
+ * Nothing is required here: a command whose execution ARN names the Region needs none.
+ */
+const resolveEnvironment = async (options: CommonOptions): Promise<void> => {
+  if (options.endpoint) await probeEndpoint(parseEndpoint(options.endpoint));
+  if (options.region) return;
   try {
-    text = readFileSync(file, 'utf8');
+    options.resolvedRegion = (
+      await resolveConnection({ ...options, endpoint: undefined }, { probe: false })
+    ).region;
   } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${file} is not valid JSON: ${(error as Error).message}`);
+    // No Region in the environment: OperatorContext says so, unless an ARN names one.
+    if (!(error instanceof UsageError) || !/No AWS Region/.test(error.message)) throw error;
   }
 };
 
@@ -357,7 +357,10 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
     .description(
       'Start a rotation on the deployed state machine (StartExecution). The input is checked here first.',
     )
-    .requiredOption('-i, --input <file>', 'execution input JSON (see events/break-glass.json)')
+    .requiredOption(
+      '-i, --input <file>',
+      'execution input JSON: a path, file://<path>, or - for standard input (see events/break-glass.json)',
+    )
     .option(
       '-n, --name <execution-name>',
       'execution name, e.g. after the incident (default: <db>-<yyyymmdd-hhmm>, UTC)',
@@ -371,7 +374,7 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
       async (
         options: CommonOptions & { input: string; name?: string; watch?: boolean; interval: number },
       ) => {
-        const raw = readInputFile(options.input);
+        const raw = readJsonInput(options.input);
         let target: string;
         try {
           target = rotationTarget(parseRotationInput(raw)).identifier;

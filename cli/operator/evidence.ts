@@ -5,7 +5,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { EvidenceRecord, KeyEvidence } from '#features/evidence/schema.js';
-import { OperatorError } from './aws.js';
+import { OperatorError } from '../errors.js';
 
 /**
  * `rekey history`: the evidence records in the bucket, newest first. Keys are

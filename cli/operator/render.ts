@@ -28,7 +28,7 @@ const MARK: Record<StepView['outcome'], string> = {
 };
 
 export interface NextCommands {
-  /** e.g. `npx rekey` plus the connection flags the user gave. */
+  /** e.g. `./bin/rekey.mjs` plus the connection flags the user gave. */
   approve: string;
   reject: string;
   watch: string;

@@ -75,7 +75,7 @@ export const parseRecord = (text: string, where: string): EvidenceRecord => {
 };
 
 const clientConfig = (options: SourceOptions, region?: string) => ({
-  region: options.region ?? region ?? process.env.AWS_REGION ?? 'us-east-1',
+  region: options.region ?? region ?? process.env.AWS_REGION,
   endpoint: options.endpoint ?? (process.env.AWS_ENDPOINT_URL || undefined),
   // An emulator has no virtual-host buckets.
   forcePathStyle: Boolean(options.endpoint ?? process.env.AWS_ENDPOINT_URL),
@@ -179,7 +179,7 @@ export const loadRecord = async (source: string, options: SourceOptions = {}): P
   }
   const arn = EXECUTION_ARN_PATTERN.exec(source);
   if (arn) {
-    const region = options.region ?? arn[1] ?? 'us-east-1';
+    const region = options.region ?? (arn[1] as string);
     const bucket = await evidenceBucket(options, region);
     const s3 = new S3Client(clientConfig(options, region));
     const key = await findExecutionKey(s3, bucket, source);

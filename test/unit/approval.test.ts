@@ -210,18 +210,22 @@ describe('rekey run --approve / --reject', () => {
   it('refuses an input that asks for approval without a decision, before anything runs', () => {
     // Act
     const refused = deciderFromFlags({ approval: { required: true } }, {});
-    const both = deciderFromFlags({}, { approve: true, reject: 'x' });
+    const both = deciderFromFlags({}, { approve: true, reject: true, reason: 'x' });
+    const noReason = deciderFromFlags({}, { reject: true });
+    const strayReason = deciderFromFlags({}, { approve: true, reason: 'x' });
 
     // Assess
     expect(refused.problem).toContain('--approve');
     expect(both.problem).toContain('not both');
+    expect(noReason.problem).toBe('--reject needs --reason "<why>": the reason is kept as evidence.');
+    expect(strayReason.problem).toBe('--reason goes with --reject (an approval needs no reason).');
     expect(deciderFromFlags({ approval: { required: false } }, {})).toEqual({});
   });
 
   it('decides as the flags say', async () => {
     // Act
-    const approve = deciderFromFlags({}, { approve: true, approver: 'alice' }).decider;
-    const reject = deciderFromFlags({}, { reject: 'no', approver: 'bob' }).decider;
+    const approve = deciderFromFlags({}, { approve: true, by: 'alice' }).decider;
+    const reject = deciderFromFlags({}, { reject: true, reason: ' no ', by: 'bob' }).decider;
 
     // Assess
     expect(await approve?.({} as never)).toEqual({ approve: true, by: 'alice' });

@@ -47,7 +47,7 @@ describe('rekey approve', () => {
     });
     expect(result.stdout).toBe(
       'Approved orders-db-inc-4711 as alice at 2026-11-22T09:31:00.000Z. The rotation continues.\n' +
-        `Follow it: npx rekey status ${arnOf(fixture)} --watch\n`,
+        `Follow it: ./bin/rekey.mjs status ${arnOf(fixture)} --watch\n`,
     );
   });
 
@@ -70,7 +70,7 @@ describe('rekey approve', () => {
       by: 'dba-lead',
       at: '2026-11-22T09:31:00.000Z',
       reason: null,
-      next: { watch: `npx rekey status ${arnOf(fixture)} --watch` },
+      next: { watch: `./bin/rekey.mjs status ${arnOf(fixture)} --watch` },
     });
   });
 
@@ -86,7 +86,7 @@ describe('rekey approve', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       'rekey approve: Execution orders-db-20261122-0900 is not waiting for approval: it is at CopySnapshot (RUNNING). ' +
-        `Nothing was sent. Follow it: npx rekey status ${arnOf(fixture)} --watch\n`,
+        `Nothing was sent. Follow it: ./bin/rekey.mjs status ${arnOf(fixture)} --watch\n`,
     );
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
   });
@@ -168,7 +168,7 @@ describe('rekey reject', () => {
     expect(result.stdout).toContain(
       'Rejected orders-db-inc-4711 as alice at 2026-11-22T09:31:00.000Z: Wrong database: orders-db is not in scope\n',
     );
-    expect(result.stdout).toContain(`Follow it: npx rekey status ${arnOf(fixture)} --watch\n`);
+    expect(result.stdout).toContain(`Follow it: ./bin/rekey.mjs status ${arnOf(fixture)} --watch\n`);
   });
 
   it('requires a reason that is not blank (usage error, exit 2), before any call', async () => {

@@ -72,7 +72,7 @@ describe('rekey start', () => {
       'Started rotation orders-db-20261122-0931 of orders-db.\n' +
         `  Execution: ${EXECUTION}\n` +
         `  Console:   https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION}\n` +
-        `Follow it:   npx rekey status ${EXECUTION} --watch\n`,
+        `Follow it:   ./bin/rekey.mjs status ${EXECUTION} --watch\n`,
     );
   });
 
@@ -190,7 +190,7 @@ describe('rekey start', () => {
     // Assess
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
-      `An execution named "inc-4711" already exists on ${STATE_MACHINE}. Choose another with --name, or follow it: npx rekey status ${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:inc-4711 --watch`,
+      `An execution named "inc-4711" already exists on ${STATE_MACHINE}. Choose another with --name, or follow it: ./bin/rekey.mjs status ${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:inc-4711 --watch`,
     );
   });
 

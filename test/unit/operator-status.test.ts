@@ -49,7 +49,7 @@ describe('rekey status', () => {
     expect(result.stdout).toContain(
       'Console    https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/arn:aws:states:eu-west-1:111122223333:execution:rekey-RotateInstance:orders-db-20261122-0900\n',
     );
-    expect(result.stdout).toContain(`Follow it: npx rekey status ${arnOf(fixture)} --watch\n`);
+    expect(result.stdout).toContain(`Follow it: ./bin/rekey.mjs status ${arnOf(fixture)} --watch\n`);
     expect(result.stdout).not.toMatch(/Choice|Done\?|WaitFor|Prepare/);
     // The Region comes from the ARN, no stack lookup is needed for an ARN.
     expect(await sfn.call(0).thisValue.config.region()).toBe('eu-west-1');
@@ -76,8 +76,8 @@ describe('rekey status', () => {
       'Status     WAITING FOR APPROVAL: nothing changes until someone approves or rejects\n',
     );
     expect(human.stdout).toContain('  WAITING  WaitForApproval    5m 35s so far\n');
-    expect(human.stdout).toContain(`  Approve: npx rekey approve ${arnOf(fixture)}\n`);
-    expect(human.stdout).toContain(`  Reject:  npx rekey reject ${arnOf(fixture)} --reason "<why>"\n`);
+    expect(human.stdout).toContain(`  Approve: ./bin/rekey.mjs approve ${arnOf(fixture)}\n`);
+    expect(human.stdout).toContain(`  Reject:  ./bin/rekey.mjs reject ${arnOf(fixture)} --reason "<why>"\n`);
     const document = JSON.parse(json.stdout);
     expect(document).toMatchObject({
       status: 'RUNNING',
@@ -85,7 +85,7 @@ describe('rekey status', () => {
       currentStep: 'WaitForApproval',
       path: 'snapshot',
       progress: { completed: 10, expected: 16 },
-      next: { approve: `npx rekey approve ${arnOf(fixture)}` },
+      next: { approve: `./bin/rekey.mjs approve ${arnOf(fixture)}` },
     });
   });
 

@@ -173,7 +173,7 @@ describe('rekey report', () => {
 
   describe('errors', () => {
     const expectError = (result: Run, message: string | RegExp) => {
-      expect(result.error?.exitCode).toBe(1);
+      expect(result.error?.exitCode).toBe(2);
       expect(result.stderr).toMatch(message);
       expect(result.stderr).not.toContain('Usage:');
       expect(readdirSync(out)).toEqual([]);

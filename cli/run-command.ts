@@ -1,0 +1,154 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { InvalidInputError } from '#domain/errors.js';
+import { parseRotationInput, rotationTarget } from '#domain/input.js';
+import { deciderFromFlags } from './approval-gate.js';
+import { type Connection, resolveConnection } from './connection.js';
+import { useEndpoint } from './emulator.js';
+import { debugDetail, EXIT, exitCodeOf, explain, UsageError } from './errors.js';
+import { LOCAL_EVIDENCE_BUCKET, saveEvidence } from './evidence-bucket.js';
+import { readJsonInput } from './input-file.js';
+import { LOCAL_LOCK_TABLE } from './lock-table.js';
+import { type RunResult, runStateMachine } from './runner.js';
+
+/**
+ * `rekey run`: the real state machine and steps in this process, against an emulator
+ * (`--endpoint`) or AWS. Everything that can be checked is checked before anything runs: the
+ * input, the approval flags, the endpoint, the Region, and (against AWS) where the lock table and
+ * the evidence bucket are. The last stdout line is always one JSON object, also when the run was
+ * refused (`NOT_STARTED`); the exit code is 0 only on success (see cli/errors.ts).
+ */
+
+export interface RunFlags {
+  input: string;
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  stack?: string;
+  name?: string;
+  lockTable?: string;
+  evidenceBucket?: string;
+  approve?: boolean;
+  reject?: boolean;
+  reason?: string;
+  by?: string;
+  verbose?: boolean;
+}
+
+export interface RunIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processIo: RunIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** The stack outputs `run` needs against AWS, with an error that says how to get past a missing one. */
+const stackResources = async (connection: Connection, stack: string) => {
+  const cloudformation = new CloudFormationClient({ region: connection.region });
+  let outputs: { OutputKey?: string; OutputValue?: string }[] = [];
+  try {
+    outputs =
+      (await cloudformation.send(new DescribeStacksCommand({ StackName: stack }))).Stacks?.[0]?.Outputs ?? [];
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    if (/does not exist/i.test(message)) {
+      throw new UsageError(
+        `Stack "${stack}" was not found in ${connection.region}, so the lock table and the evidence bucket are unknown. ` +
+          'Name the deployed stack with --stack <name> (and its Region with --region), or pass --lock-table and --evidence-bucket.',
+      );
+    }
+    throw error;
+  }
+  const value = (key: string) => outputs.find((output) => output.OutputKey === key)?.OutputValue;
+  return { lockTable: value('RotationLockTableName'), evidenceBucket: value('EvidenceBucketName') };
+};
+
+/** Where the lock and the evidence go: the emulator's own, the flags, or the stack's outputs. */
+const resources = async (connection: Connection, flags: RunFlags) => {
+  if (connection.endpoint) {
+    return {
+      lockTable: { name: flags.lockTable ?? LOCAL_LOCK_TABLE, create: true },
+      evidenceBucket: { name: flags.evidenceBucket ?? LOCAL_EVIDENCE_BUCKET, create: true },
+    };
+  }
+  const fromStack: { lockTable?: string | undefined; evidenceBucket?: string | undefined } =
+    flags.lockTable && flags.evidenceBucket ? {} : await stackResources(connection, flags.stack ?? 'rekey');
+  const lockTable = flags.lockTable ?? fromStack.lockTable;
+  const evidenceBucket = flags.evidenceBucket ?? fromStack.evidenceBucket;
+  if (!lockTable || !evidenceBucket) {
+    throw new UsageError(
+      `Against AWS a rotation needs the stack's lock table and evidence bucket, and stack "${flags.stack ?? 'rekey'}" ` +
+        `does not name ${lockTable ? 'an evidence bucket' : 'a lock table'} (an older stack: update it with sam deploy). ` +
+        'Pass --lock-table and --evidence-bucket (the RotationLockTableName and EvidenceBucketName outputs).',
+    );
+  }
+  return {
+    lockTable: { name: lockTable, create: false },
+    evidenceBucket: { name: evidenceBucket, create: false },
+  };
+};
+
+/** The warnings a success can carry, said where an operator looks: before the final JSON line. */
+const warningsOf = (result: RunResult): string[] => {
+  if (result.status !== 'SUCCEEDED') return [];
+  const output = result.output as { oldKey?: { state?: string; reason?: string }; oldKeyArn?: string } | null;
+  if (output?.oldKey?.state === 'Retained') {
+    return [
+      `WARNING: the old key ${output.oldKeyArn ?? ''} was kept, not scheduled for deletion: ${output.oldKey.reason ?? 'see the output'}`,
+    ];
+  }
+  return [];
+};
+
+export const runRotation = async (flags: RunFlags, io: RunIo = processIo): Promise<number> => {
+  let connection: Connection | undefined;
+  try {
+    const input = readJsonInput(flags.input);
+    let target: string;
+    try {
+      target = rotationTarget(parseRotationInput(input)).identifier;
+    } catch (error) {
+      if (error instanceof InvalidInputError) throw new UsageError(`${flags.input}: ${error.message}`);
+      throw error;
+    }
+    const gate = deciderFromFlags(input, flags);
+    if (gate.problem) throw new UsageError(gate.problem);
+    connection = await resolveConnection(flags);
+    if (connection.endpoint) useEndpoint(connection.endpoint, connection.region);
+    else {
+      process.env.AWS_REGION = connection.region;
+      if (connection.profile) process.env.AWS_PROFILE = connection.profile;
+    }
+    const { lockTable, evidenceBucket } = await resources(connection, flags);
+    io.stderr(
+      `Rotating ${target} in ${connection.region} (${connection.regionSource}) on ${connection.endpoint ?? 'AWS'}\n`,
+    );
+    const result = await runStateMachine({
+      approval: gate.decider,
+      input,
+      region: connection.region,
+      executionName: flags.name,
+      fastWaits: Boolean(connection.endpoint),
+      lockTable,
+      evidenceBucket,
+      onProgress: (line) => io.stderr(`${line}\n`),
+    });
+    if (result.evidence) {
+      io.stderr(`Evidence record: ${await saveEvidence(result.evidence)} (from ${result.evidence.uri})\n`);
+    }
+    for (const warning of warningsOf(result)) io.stderr(`${warning}\n`);
+    const line =
+      result.status === 'SUCCEEDED'
+        ? { status: result.status, output: result.output }
+        : { status: result.status, error: result.error, cause: result.cause };
+    io.stdout(`${JSON.stringify(line)}\n`);
+    return result.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+  } catch (raw) {
+    const error = explain(raw, { endpoint: connection?.endpoint ?? flags.endpoint });
+    io.stderr(`rekey run: ${error.message}\n${debugDetail(raw, Boolean(flags.verbose))}`);
+    io.stdout(`${JSON.stringify({ status: 'NOT_STARTED', error: error.name, cause: error.message })}\n`);
+    return exitCodeOf(error);
+  }
+};
