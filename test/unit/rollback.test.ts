@@ -284,7 +284,10 @@ describe('rollback', () => {
     const state = failedAt({
       restore: { done: true, dbInstanceIdentifier: NEW_ID, dbInstanceArn: null, status: 'available' },
     });
-    state.plan.request.keepArtifactsOnFailure = true;
+    state.plan.decisions.artifactsOnFailure = {
+      action: 'keep',
+      reason: 'the input says keepArtifactsOnFailure',
+    };
     artifactsStillExist();
 
     // Act
