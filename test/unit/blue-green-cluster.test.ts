@@ -27,7 +27,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterConfig, MemberConfig } from '#domain/cluster-config.js';
-import { KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
+import { KEY_PENDING_WINDOW_DAYS, UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { clusterNamesFor } from '#domain/naming.js';
 import type { ClusterPlan } from '#domain/plan.js';
 import type {
@@ -647,7 +647,7 @@ describe('blue-green steps for an Aurora cluster', () => {
       // Assess
       expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
         KeyId: NEW_KEY_ID,
-        PendingWindowInDays: 7,
+        PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
       });
       expect(rds).not.toHaveReceivedCommand(DeleteDBClusterCommand);
       expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);

@@ -39,7 +39,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { MemberConfig } from '#domain/cluster-config.js';
-import { KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
+import { KEY_PENDING_WINDOW_DAYS, UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { clusterNamesFor } from '#domain/naming.js';
 import type { ClusterCnameCutoverPlan, ClusterPlan } from '#domain/plan.js';
 import type { ClusterCutoverResult, ValidationResult } from '#domain/results.js';
@@ -1166,7 +1166,7 @@ describe('cluster steps, part 2', () => {
       });
       expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
         KeyId: NEW_KEY_ID,
-        PendingWindowInDays: 7,
+        PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
       });
       expect(third.done).toBe(true);
       expect(third.cause).toContain('the new cluster is wrong.');

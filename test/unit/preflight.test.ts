@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { KEY_PENDING_WINDOW_DAYS as WINDOW } from '#domain/limits.js';
 import { namesFor, rotationIdFor } from '#domain/naming.js';
 import { type PreflightInput, preflight } from '#targets/instance/preflight.js';
 import { executionInput, preflightEvent } from '../support/events.js';
@@ -108,14 +109,20 @@ describe('preflight', () => {
   it('refuses bad input before calling AWS at all', async () => {
     // Act
     const attempt = preflight(
-      event({ dbInstanceIdentifier: 'orders-db', cutover: { type: 'none' }, oldKeyPendingWindowDays: 31 }),
+      event({
+        dbInstanceIdentifier: 'orders-db',
+        cutover: { type: 'none' },
+        oldKeyPendingWindowDays: WINDOW.max + 1,
+      }),
     );
 
     // Assess
     await expect(attempt).rejects.toMatchObject({
       name: 'InvalidInputError',
       message: expect.stringMatching(
-        /oldKeyPendingWindowDays: must be 7 to 30 days.*\(given: 31\).*reason: is required/,
+        new RegExp(
+          `oldKeyPendingWindowDays: must be ${WINDOW.min} to ${WINDOW.max} days.*\\(given: ${WINDOW.max + 1}\\).*reason: is required`,
+        ),
       ),
     });
     expect(rds.calls()).toHaveLength(0);
