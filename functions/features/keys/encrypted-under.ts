@@ -93,40 +93,35 @@ export const resourcesEncryptedUnder = async (
   }
 
   // Without a SnapshotType, RDS returns manual and automated snapshots but not AWS Backup's: ask for each.
+  const snapshots: { kind: ResourceKind; id: string; keyId: string | undefined; type: string }[] = [];
   for (const SnapshotType of ['manual', 'automated', 'awsbackup']) {
-    const snapshots = await allPages(async (Marker) => {
+    const listed = await allPages(async (Marker) => {
       const page = await rds.send(
         new DescribeDBSnapshotsCommand({ SnapshotType, MaxRecords: PAGE_SIZE, Marker }),
       );
       return { items: page.DBSnapshots, marker: page.Marker };
     });
-    for (const snapshot of snapshots) {
-      if (!under(snapshot.KmsKeyId)) continue;
+    for (const snapshot of listed) {
+      const id = snapshot.DBSnapshotIdentifier ?? snapshot.DBSnapshotArn ?? '(unnamed)';
       const type = snapshot.SnapshotType ?? SnapshotType;
-      add({
-        kind: 'db-snapshot',
-        id: snapshot.DBSnapshotIdentifier ?? snapshot.DBSnapshotArn ?? '(unnamed)',
-        ...(type !== 'manual' && { detail: type }),
-      });
+      snapshots.push({ kind: 'db-snapshot', id, keyId: snapshot.KmsKeyId, type });
     }
   }
-
   for (const SnapshotType of ['manual', 'automated']) {
-    const snapshots = await allPages(async (Marker) => {
+    const listed = await allPages(async (Marker) => {
       const page = await rds.send(
         new DescribeDBClusterSnapshotsCommand({ SnapshotType, MaxRecords: PAGE_SIZE, Marker }),
       );
       return { items: page.DBClusterSnapshots, marker: page.Marker };
     });
-    for (const snapshot of snapshots) {
-      if (!under(snapshot.KmsKeyId)) continue;
+    for (const snapshot of listed) {
+      const id = snapshot.DBClusterSnapshotIdentifier ?? snapshot.DBClusterSnapshotArn ?? '(unnamed)';
       const type = snapshot.SnapshotType ?? SnapshotType;
-      add({
-        kind: 'db-cluster-snapshot',
-        id: snapshot.DBClusterSnapshotIdentifier ?? snapshot.DBClusterSnapshotArn ?? '(unnamed)',
-        ...(type !== 'manual' && { detail: type }),
-      });
+      snapshots.push({ kind: 'db-cluster-snapshot', id, keyId: snapshot.KmsKeyId, type });
     }
+  }
+  for (const { kind, id, keyId, type } of snapshots) {
+    if (under(keyId)) add({ kind, id, ...(type !== 'manual' && { detail: type }) });
   }
 
   const backups = await allPages(async (Marker) => {
