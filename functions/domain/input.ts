@@ -4,6 +4,7 @@ import { APPROVAL_MINUTES, KEY_PENDING_WINDOW_DAYS } from './limits.js';
 import { DB_IDENTIFIER_MAX, DB_IDENTIFIER_PATTERN } from './naming.js';
 
 const WINDOW = KEY_PENDING_WINDOW_DAYS;
+const DAY_MINUTES = 24 * 60;
 
 /**
  * The execution input: what a schedule, the console or `rekey run` passes to the state machine.
@@ -111,13 +112,16 @@ const RotationInputObject = z.strictObject(
             })
             .int(`must be a whole number of minutes from ${APPROVAL_MINUTES.min} to ${APPROVAL_MINUTES.max}`)
             .min(APPROVAL_MINUTES.min, `must be at least ${APPROVAL_MINUTES.min} minutes`)
-            .max(APPROVAL_MINUTES.max, `must be at most ${APPROVAL_MINUTES.max} minutes (7 days)`)
+            .max(
+              APPROVAL_MINUTES.max,
+              `must be at most ${APPROVAL_MINUTES.max} minutes (${APPROVAL_MINUTES.max / DAY_MINUTES} days)`,
+            )
             .default(APPROVAL_MINUTES.default),
         },
         {
           error: (issue) =>
             issue.code === 'invalid_type'
-              ? 'must be an object: {"required": true, "timeoutMinutes": 240}'
+              ? `must be an object: {"required": true, "timeoutMinutes": ${APPROVAL_MINUTES.default}}`
               : undefined,
         },
       )

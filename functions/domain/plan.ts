@@ -2,7 +2,6 @@ import type { ClusterConfig, MemberConfig } from './cluster-config.js';
 import type { RotationInput, RotationTarget } from './input.js';
 import type { InstanceConfig, Placement } from './instance-config.js';
 import type { RotationNames } from './naming.js';
-import type { required } from './state.js';
 
 /**
  * The rotation plan: what preflight found and decided, written once to `$.plan` and read by every
@@ -43,19 +42,57 @@ export interface StrategyDecision {
   blueGreenIneligible: string[];
 }
 
-/** What the rotation will do, decided once in preflight and explained in `notes`. */
+/**
+ * Whether the source is stopped for the data move, so that no write is made after the snapshot.
+ * Not stopped with `writeFreeze: "none"`, and never on the Blue/Green path (the switchover blocks
+ * writes itself and replication carries every write over).
+ */
+export type WriteFreezeDecision = { action: 'stop-source' } | { action: 'none'; reason: string };
+
+/** How clients reach the new database: moved by a cutover or a switchover, or not at all. */
+export type ClientSwitchDecision =
+  | { action: 'switch'; by: 'cname' | 'rename' | 'switchover' }
+  | { action: 'none'; reason: string };
+
+/** What becomes of the old database (instance or cluster) once clients use the new one. */
+export type OldDatabaseDecision = { action: 'delete' } | { action: 'retain'; reason: string };
+
+/**
+ * What becomes of the old key. Tentative when `schedule-deletion`: RetireKey still checks that
+ * the old database was deleted and that nothing else in RDS is encrypted under the key.
+ */
+export type OldKeyDecision =
+  | { action: 'schedule-deletion'; pendingWindowDays: number }
+  | { action: 'retain'; reason: string };
+
+/** What a rollback does with the new key, snapshots and database when the rotation fails before its cutover. */
+export type FailureArtifactsDecision = { action: 'remove' } | { action: 'keep'; reason: string };
+
+/**
+ * What the rotation will do, decided once in preflight (domain/decisions.ts) and explained in
+ * `notes`. Later steps follow these decisions and re-check only live facts, never the request.
+ */
 export interface Decisions {
-  stopSource: boolean;
-  switchClients: boolean;
-  deleteOldInstance: boolean;
-  /** Why the old instance is kept, when `deleteOldInstance` is false. */
-  keepOldInstanceReason: string | null;
-  /** Tentative: `retire-key` still checks that nothing else is encrypted under the old key. */
-  retireOldKey: boolean;
-  /** Why the old key is kept, when `retireOldKey` is false. */
-  keepOldKeyReason: string | null;
+  writeFreeze: WriteFreezeDecision;
+  clientSwitch: ClientSwitchDecision;
+  oldDatabase: OldDatabaseDecision;
+  oldKey: OldKeyDecision;
+  artifactsOnFailure: FailureArtifactsDecision;
   /** One sentence per decision that departs from the caller's request, for the output and the evidence. */
   notes: string[];
+  // The flags below are derived from the decisions above (`decisionFlags`), for the steps that test a flag.
+  /** `writeFreeze.action === 'stop-source'`. */
+  stopSource: boolean;
+  /** `clientSwitch.action === 'switch'`. */
+  switchClients: boolean;
+  /** `oldDatabase.action === 'delete'`. */
+  deleteOldInstance: boolean;
+  /** `oldDatabase.reason` when it is retained. */
+  keepOldInstanceReason: string | null;
+  /** `oldKey.action === 'schedule-deletion'`. */
+  retireOldKey: boolean;
+  /** `oldKey.reason` when it is retained. */
+  keepOldKeyReason: string | null;
 }
 
 export interface ReadReplicaDescription {

@@ -1,7 +1,4 @@
 import type { DBCluster, DBInstance } from '@aws-sdk/client-rds';
-import { PreconditionFailedError } from './errors.js';
-import type { RotationInput } from './input.js';
-import type { StrategyDecision } from './plan.js';
 
 /**
  * Can RDS Blue/Green deployments rotate this database? Each reason is one sentence a person can
@@ -80,46 +77,4 @@ export const clusterBlueGreenIneligibility = (cluster: DBCluster): string[] => {
     );
   }
   return reasons;
-};
-
-/**
- * The strategy to use. `snapshot` and `blue-green` are taken as asked (an ineligible database
- * with `blue-green` is refused, naming every reason); `auto` takes Blue/Green where eligible.
- */
-export const decideStrategy = (
-  requested: RotationInput['strategy'],
-  ineligible: string[],
-  database: string,
-): StrategyDecision => {
-  if (requested === 'snapshot') {
-    return {
-      requested,
-      used: 'snapshot',
-      reason: 'strategy "snapshot" was requested (the default).',
-      blueGreenIneligible: ineligible,
-    };
-  }
-  if (ineligible.length === 0) {
-    return {
-      requested,
-      used: 'blue-green',
-      reason:
-        requested === 'auto'
-          ? `strategy "auto": ${database} is eligible for a Blue/Green deployment, which switches over in about a minute.`
-          : 'strategy "blue-green" was requested.',
-      blueGreenIneligible: [],
-    };
-  }
-  if (requested === 'blue-green') {
-    throw new PreconditionFailedError(
-      `strategy: ${database} cannot be rotated with a Blue/Green deployment: ${ineligible.join(' ')} ` +
-        'Use "strategy": "snapshot" (or "auto", which falls back to it).',
-    );
-  }
-  return {
-    requested,
-    used: 'snapshot',
-    reason: `strategy "auto" fell back to "snapshot": ${ineligible.join(' ')}`,
-    blueGreenIneligible: ineligible,
-  };
 };

@@ -7,16 +7,10 @@ import {
 } from '@aws-sdk/client-route-53';
 import { getClients } from '#aws/clients.js';
 import { normaliseDns, recordsNamed, targetOf } from '#aws/dns.js';
-import { planApproval } from '#domain/approval.js';
+import { decidePlan } from '#domain/decisions.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { RotationInput, RotationTarget } from '#domain/input.js';
-import type {
-  CnameCutoverPlan,
-  CutoverPlan,
-  Decisions,
-  InstancePlan,
-  StrategyDecision,
-} from '#domain/plan.js';
+import type { CnameCutoverPlan, CutoverPlan, InstancePlan, StrategyDecision } from '#domain/plan.js';
 import { logger } from '#runtime/logger.js';
 
 /**
@@ -190,64 +184,6 @@ const findHostedZone = async (recordName: string): Promise<string> => {
   return (candidates[0]?.Id ?? '').replace('/hostedzone/', '');
 };
 
-/** What the rotation will do, and why wherever it departs from the request. */
-export const decide = (
-  request: RotationInput,
-  key: Pick<KeyMetadata, 'KeyManager'>,
-  strategy: Pick<StrategyDecision, 'used'> = { used: 'snapshot' },
-): Decisions => {
-  const notes: string[] = [];
-  const blueGreen = strategy.used === 'blue-green';
-  // A Blue/Green switchover blocks writes itself and loses none: nothing to stop.
-  const stopSource = !blueGreen && request.writeFreeze === 'stop';
-  // The switchover moves clients whatever the cutover says.
-  const switchClients = blueGreen || request.cutover.type !== 'none';
-  if (blueGreen && request.writeFreeze === 'stop') {
-    notes.push(
-      'Blue/Green: the source is not stopped; the switchover blocks writes for about a minute and replication carries every write over.',
-    );
-  }
-
-  let keepOldInstanceReason: string | null = null;
-  if (request.oldInstance === 'retain') {
-    keepOldInstanceReason = 'oldInstance is "retain" in the input.';
-  } else if (!switchClients) {
-    keepOldInstanceReason = 'cutover is "none": clients still use the old instance.';
-  } else if (!stopSource && !blueGreen) {
-    keepOldInstanceReason =
-      'writeFreeze is "none": writes made after the snapshot exist only in the old instance, so it is kept for you to reconcile.';
-  }
-  if (keepOldInstanceReason && request.oldInstance === 'delete')
-    notes.push(`Old instance kept: ${keepOldInstanceReason}`);
-
-  let keepOldKeyReason: string | null = null;
-  if (key.KeyManager === 'AWS') {
-    keepOldKeyReason =
-      'the old key is the AWS-managed aws/rds key, which can never be scheduled for deletion.';
-  } else if (request.oldKey === 'retain') {
-    keepOldKeyReason = 'oldKey is "retain" in the input.';
-  } else if (keepOldInstanceReason) {
-    keepOldKeyReason = `the old instance is kept (${keepOldInstanceReason}) and is still encrypted under it.`;
-  }
-  if (keepOldKeyReason && request.oldKey === 'schedule-deletion')
-    notes.push(`Old key kept: ${keepOldKeyReason}`);
-  if (!stopSource && !blueGreen) {
-    notes.push(
-      'writeFreeze is "none": writes made to the source after the snapshot are not in the new instance.',
-    );
-  }
-
-  return {
-    stopSource,
-    switchClients,
-    deleteOldInstance: keepOldInstanceReason === null,
-    keepOldInstanceReason,
-    retireOldKey: keepOldKeyReason === null,
-    keepOldKeyReason,
-    notes,
-  };
-};
-
 /** The plan fields both kinds share (everything but `kind`, `source`, `names` and `cutover`). */
 export type CommonPlan = Omit<InstancePlan, 'kind' | 'source' | 'names' | 'cutover'>;
 
@@ -266,10 +202,7 @@ export const planCommon = (args: {
   quotaNote: string | null;
 }): CommonPlan => {
   const { event, request, strategy, arn, quotaNote } = args;
-  const decisions = decide(request, args.key, strategy);
-  if (quotaNote) decisions.notes.push(quotaNote);
-  const { approval, note: approvalNote } = planApproval(request, strategy.used);
-  if (approvalNote) decisions.notes.push(approvalNote);
+  const { decisions, approval } = decidePlan({ request, key: args.key, strategy, quotaNote });
   return {
     target: args.target,
     strategy,

@@ -10,6 +10,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
 import { findSnapshot } from '#aws/rds.js';
+import { KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import type { RotationState } from '#domain/state.js';
 import { retireKey } from '#features/keys/retire-key.js';
 import { seedSample } from '../../cli/seed.js';
@@ -164,10 +165,13 @@ describe('retire-key on the emulator', () => {
     expect(await keyState(oldKeyId)).toBe('Enabled');
   });
 
-  it('refuses a 6-day window, which the emulator would silently ignore, and leaves the key Enabled', async () => {
+  it('refuses a window a day shorter than KMS allows, which the emulator would silently ignore, and leaves the key Enabled', async () => {
     // Prepare
     const { state, oldKeyId } = await afterRotation();
-    state.plan.request.oldKeyPendingWindowDays = 6;
+    state.plan.decisions.oldKey = {
+      action: 'schedule-deletion',
+      pendingWindowDays: KEY_PENDING_WINDOW_DAYS.min - 1,
+    };
 
     // Act / Assess
     await expect(retireKey(state)).rejects.toMatchObject({ name: 'InvalidInputError' });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
 import { findInstance } from '#aws/rds.js';
 import { captureInstanceConfig, diffConfig } from '#domain/instance-config.js';
+import { KEY_PENDING_WINDOW_DAYS as WINDOW } from '#domain/limits.js';
 import type { RotationOutput } from '#domain/output.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { type RunOptions, runStateMachine } from '../../cli/runner.js';
@@ -173,14 +174,16 @@ describe('the rotate-instance state machine on the emulator', () => {
 
     // Act
     const result = await run({
-      input: { ...executionInput('break-glass'), oldKeyPendingWindowDays: 6 },
+      input: { ...executionInput('break-glass'), oldKeyPendingWindowDays: WINDOW.min - 1 },
       executionName: 'sm-bad-input',
     });
 
     // Assess
     expect(result).toMatchObject({ status: 'FAILED', error: 'InvalidInputError' });
     expect((result as { cause: string }).cause).toMatch(
-      /oldKeyPendingWindowDays: must be 7 to 30 days .*\(given: 6\).*Nothing was changed in AWS\./,
+      new RegExp(
+        `oldKeyPendingWindowDays: must be ${WINDOW.min} to ${WINDOW.max} days .*\\(given: ${WINDOW.min - 1}\\).*Nothing was changed in AWS\\.`,
+      ),
     );
     expect((await findInstance(getClients().rds, 'orders-db'))?.DBInstanceStatus).toBe('available');
   });

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { approvalFailureMessage, neverCutOver, planApproval } from '#domain/approval.js';
 import { parseRotationInput } from '#domain/input.js';
+import { APPROVAL_MINUTES } from '#domain/limits.js';
 import type { InstanceState } from '#domain/state.js';
 import { requestApproval } from '#features/approval/request-approval.js';
 import { consoleLink, subjectFor } from '#features/notifications/messages.js';
@@ -23,19 +24,25 @@ const gateState = (): InstanceState => {
 };
 
 describe('approval input', () => {
-  it('accepts approval with the default timeout of 240 minutes', () => {
+  it(`accepts approval with the default timeout of ${APPROVAL_MINUTES.default} minutes`, () => {
     // Act
     const request = parseRotationInput({ ...executionInput('break-glass'), approval: { required: true } });
 
     // Assess
-    expect(request.approval).toEqual({ required: true, timeoutMinutes: 240 });
+    expect(request.approval).toEqual({ required: true, timeoutMinutes: APPROVAL_MINUTES.default });
   });
 
   it.each([
     [{ required: 'yes' }, 'approval.required: must be true or false'],
     [{}, 'approval.required: is required'],
-    [{ required: true, timeoutMinutes: 4 }, 'approval.timeoutMinutes: must be at least 5 minutes'],
-    [{ required: true, timeoutMinutes: 10081 }, 'approval.timeoutMinutes: must be at most 10080 minutes'],
+    [
+      { required: true, timeoutMinutes: APPROVAL_MINUTES.min - 1 },
+      `approval.timeoutMinutes: must be at least ${APPROVAL_MINUTES.min} minutes`,
+    ],
+    [
+      { required: true, timeoutMinutes: APPROVAL_MINUTES.max + 1 },
+      `approval.timeoutMinutes: must be at most ${APPROVAL_MINUTES.max} minutes`,
+    ],
     [{ required: true, timeoutMinutes: 30.5 }, 'approval.timeoutMinutes: must be a whole number'],
     [{ required: true, timeout: 30 }, 'unknown field "timeout" in approval'],
     [true, 'approval: must be an object'],

@@ -27,6 +27,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterConfig, MemberConfig } from '#domain/cluster-config.js';
+import { KEY_PENDING_WINDOW_DAYS, UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { clusterNamesFor } from '#domain/naming.js';
 import type { ClusterPlan } from '#domain/plan.js';
 import type {
@@ -86,6 +87,11 @@ const blueGreenCluster = (extra: Partial<ClusterState> = {}): ClusterState => {
     names: clusterNamesFor(RID, 'orders-aurora', ['orders-aurora-1', 'orders-aurora-2']),
     cutover: { type: 'none' },
     decisions: {
+      writeFreeze: { action: 'none', reason: 'Blue/Green: the switchover blocks writes.' },
+      clientSwitch: { action: 'switch', by: 'switchover' },
+      oldDatabase: { action: 'delete' },
+      oldKey: { action: 'schedule-deletion', pendingWindowDays: KEY_PENDING_WINDOW_DAYS.default },
+      artifactsOnFailure: { action: 'remove' },
       stopSource: false,
       switchClients: true,
       deleteOldInstance: true,
@@ -641,7 +647,7 @@ describe('blue-green steps for an Aurora cluster', () => {
       // Assess
       expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
         KeyId: NEW_KEY_ID,
-        PendingWindowInDays: 7,
+        PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
       });
       expect(rds).not.toHaveReceivedCommand(DeleteDBClusterCommand);
       expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);

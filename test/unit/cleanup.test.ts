@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import type { RotationState } from '#domain/state.js';
 import { removeArtifacts } from '#reconcilers/cleanup.js';
 import { stepEvent } from '../support/events.js';
@@ -72,7 +73,7 @@ describe('removeArtifacts: the unused new key', () => {
     });
     expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
       KeyId: ORPHAN,
-      PendingWindowInDays: 7,
+      PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
     });
     expect(kms).toHaveReceivedCommandTimes(ScheduleKeyDeletionCommand, 1);
   });

@@ -39,6 +39,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { MemberConfig } from '#domain/cluster-config.js';
+import { KEY_PENDING_WINDOW_DAYS, UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { clusterNamesFor } from '#domain/naming.js';
 import type { ClusterCnameCutoverPlan, ClusterPlan } from '#domain/plan.js';
 import type { ClusterCutoverResult, ValidationResult } from '#domain/results.js';
@@ -100,6 +101,14 @@ const state = (cutover: ClusterPlan['cutover'], extra: Partial<ClusterState> = {
     names: clusterNamesFor(RID, SOURCE, [READER, WRITER]),
     cutover,
     decisions: {
+      writeFreeze: { action: 'stop-source' },
+      clientSwitch:
+        cutover.type === 'none'
+          ? { action: 'none', reason: 'cutover is "none": clients still use the old instance.' }
+          : { action: 'switch', by: cutover.type },
+      oldDatabase: { action: 'delete' },
+      oldKey: { action: 'schedule-deletion', pendingWindowDays: KEY_PENDING_WINDOW_DAYS.default },
+      artifactsOnFailure: { action: 'remove' },
       stopSource: true,
       switchClients: cutover.type !== 'none',
       deleteOldInstance: true,
@@ -1157,7 +1166,7 @@ describe('cluster steps, part 2', () => {
       });
       expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
         KeyId: NEW_KEY_ID,
-        PendingWindowInDays: 7,
+        PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
       });
       expect(third.done).toBe(true);
       expect(third.cause).toContain('the new cluster is wrong.');

@@ -11,6 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterConfig, MemberConfig } from '#domain/cluster-config.js';
+import { KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { clusterNamesFor } from '#domain/naming.js';
 import type { ClusterPlan } from '#domain/plan.js';
 import type { ClusterState } from '#domain/state.js';
@@ -56,6 +57,14 @@ const state = (cutover: ClusterPlan['cutover'], extra: Partial<ClusterState> = {
     names,
     cutover,
     decisions: {
+      writeFreeze: { action: 'stop-source' },
+      clientSwitch:
+        cutover.type === 'none'
+          ? { action: 'none', reason: 'cutover is "none": clients still use the old instance.' }
+          : { action: 'switch', by: cutover.type },
+      oldDatabase: { action: 'delete' },
+      oldKey: { action: 'schedule-deletion', pendingWindowDays: KEY_PENDING_WINDOW_DAYS.default },
+      artifactsOnFailure: { action: 'remove' },
       stopSource: true,
       switchClients: true,
       deleteOldInstance: true,

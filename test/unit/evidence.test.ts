@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterPlan, RotationPlan } from '#domain/plan.js';
 import type { InstanceState } from '#domain/state.js';
-import {
-  type BuildEvidenceOptions,
-  buildEvidence,
-  type CloudTrailInput,
-  deriveSteps,
-  type EvidenceState,
-} from '#features/evidence/build.js';
-import { historyFromStepFunctions } from '#features/evidence/record-evidence.js';
+import { buildEvidence } from '#features/evidence/build.js';
+import type { BuildEvidenceOptions, CloudTrailInput, EvidenceState } from '#features/evidence/context.js';
+import { historyFromStepFunctions } from '#features/evidence/history.js';
 import type { HistoryEventEvidence } from '#features/evidence/schema.js';
+import { deriveSteps } from '#features/evidence/steps.js';
 import { stepEvent } from '../support/events.js';
 
 const EXECUTION = {

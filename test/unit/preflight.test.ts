@@ -21,9 +21,9 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseRotationInput } from '#domain/input.js';
+import { KEY_PENDING_WINDOW_DAYS as WINDOW } from '#domain/limits.js';
 import { namesFor, rotationIdFor } from '#domain/naming.js';
-import { decide, type PreflightInput, preflight } from '#targets/instance/preflight.js';
+import { type PreflightInput, preflight } from '#targets/instance/preflight.js';
 import { executionInput, preflightEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);
@@ -109,14 +109,20 @@ describe('preflight', () => {
   it('refuses bad input before calling AWS at all', async () => {
     // Act
     const attempt = preflight(
-      event({ dbInstanceIdentifier: 'orders-db', cutover: { type: 'none' }, oldKeyPendingWindowDays: 31 }),
+      event({
+        dbInstanceIdentifier: 'orders-db',
+        cutover: { type: 'none' },
+        oldKeyPendingWindowDays: WINDOW.max + 1,
+      }),
     );
 
     // Assess
     await expect(attempt).rejects.toMatchObject({
       name: 'InvalidInputError',
       message: expect.stringMatching(
-        /oldKeyPendingWindowDays: must be 7 to 30 days.*\(given: 31\).*reason: is required/,
+        new RegExp(
+          `oldKeyPendingWindowDays: must be ${WINDOW.min} to ${WINDOW.max} days.*\\(given: ${WINDOW.max + 1}\\).*reason: is required`,
+        ),
       ),
     });
     expect(rds.calls()).toHaveLength(0);
@@ -298,50 +304,5 @@ describe('preflight', () => {
     await expect(preflight(event())).rejects.toMatchObject({
       message: expect.stringContaining('is of type A, not CNAME'),
     });
-  });
-});
-
-describe('decide', () => {
-  const request = (overrides: Record<string, unknown>) =>
-    parseRotationInput({ ...executionInput('scheduled-rotation'), ...overrides });
-
-  it('deletes the old instance and retires the old key by default', () => {
-    expect(decide(request({}), { KeyManager: 'CUSTOMER' })).toEqual({
-      stopSource: true,
-      switchClients: true,
-      deleteOldInstance: true,
-      keepOldInstanceReason: null,
-      retireOldKey: true,
-      keepOldKeyReason: null,
-      notes: [],
-    });
-  });
-
-  it('keeps the old instance and key when writes are not frozen, and says so', () => {
-    // Act
-    const decisions = decide(request({ writeFreeze: 'none' }), { KeyManager: 'CUSTOMER' });
-
-    // Assess
-    expect(decisions).toMatchObject({ stopSource: false, deleteOldInstance: false, retireOldKey: false });
-    expect(decisions.notes.join(' ')).toMatch(
-      /writes made to the source after the snapshot are not in the new instance/,
-    );
-    expect(decisions.keepOldInstanceReason).toMatch(/writeFreeze is "none"/);
-  });
-
-  it('keeps the old instance with no cutover, since clients still use it', () => {
-    const decisions = decide(request({ cutover: { type: 'none' } }), { KeyManager: 'CUSTOMER' });
-    expect(decisions).toMatchObject({ switchClients: false, deleteOldInstance: false, retireOldKey: false });
-    expect(decisions.keepOldInstanceReason).toMatch(/clients still use the old instance/);
-  });
-
-  it('keeps the old key on request without a note (nothing departs from the request)', () => {
-    const decisions = decide(request({ oldKey: 'retain' }), { KeyManager: 'CUSTOMER' });
-    expect(decisions).toMatchObject({
-      deleteOldInstance: true,
-      retireOldKey: false,
-      keepOldKeyReason: 'oldKey is "retain" in the input.',
-    });
-    expect(decisions.notes).toEqual([]);
   });
 });

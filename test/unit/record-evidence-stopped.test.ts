@@ -5,15 +5,14 @@ import { GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rotationIdFor } from '#domain/naming.js';
+import { defaultDeps, type RecordEvidenceDeps } from '#features/evidence/deps.js';
+import type { EvidenceRecord } from '#features/evidence/schema.js';
 import {
-  defaultDeps,
   type ExecutionStatusChangeEvent,
   NotAStoppedExecutionError,
-  type RecordEvidenceDeps,
   recordStoppedExecution,
   stateFromHistory,
-} from '#features/evidence/record-evidence.js';
-import type { EvidenceRecord } from '#features/evidence/schema.js';
+} from '#features/evidence/stopped.js';
 import { renderHistory } from '../../cli/operator/render.js';
 import { renderHtml } from '../../cli/report/render-html.js';
 import { renderMarkdown } from '../../cli/report/render-markdown.js';

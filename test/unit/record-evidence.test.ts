@@ -4,7 +4,8 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultDeps, type RecordEvidenceDeps, recordEvidence } from '#features/evidence/record-evidence.js';
+import { defaultDeps, type RecordEvidenceDeps } from '#features/evidence/deps.js';
+import { recordEvidence } from '#features/evidence/record-evidence.js';
 import type { EvidenceRecord } from '#features/evidence/schema.js';
 import { stepEvent } from '../support/events.js';
 

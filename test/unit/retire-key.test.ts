@@ -18,6 +18,9 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { decide } from '#domain/decisions.js';
+import { parseRotationInput } from '#domain/input.js';
+import { KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { retireKey } from '#features/keys/retire-key.js';
 import { stepEvent } from '../support/events.js';
 
@@ -73,6 +76,9 @@ const afterCutover = () => {
   rds.on(DescribeDBClusterAutomatedBackupsCommand).resolves({ DBClusterAutomatedBackups: [] });
   rds.on(DeleteDBSnapshotCommand).resolves({});
 };
+
+/** How the input schema states the KMS waiting period's range; RetireKey says it the same way. */
+const WINDOW_RANGE = `from ${KEY_PENDING_WINDOW_DAYS.min} to ${KEY_PENDING_WINDOW_DAYS.max}`;
 
 describe('retire-key', () => {
   beforeEach(() => {
@@ -306,9 +312,10 @@ describe('retire-key', () => {
   });
 
   it('keeps an AWS-managed old key without calling AWS: aws/rds can never be deleted', async () => {
-    // Prepare
+    // Prepare: the plan preflight makes for a database under aws/rds
     const state = stepEvent('retire-key');
     state.plan.source.keyManager = 'AWS';
+    state.plan.decisions = decide(parseRotationInput(state.plan.request), { KeyManager: 'AWS' });
 
     // Act
     const result = await retireKey(state);
@@ -359,8 +366,7 @@ describe('retire-key', () => {
   it('keeps the key with the plan reason when the plan says so, without calling AWS', async () => {
     // Prepare
     const state = stepEvent('retire-key');
-    state.plan.decisions.retireOldKey = false;
-    state.plan.decisions.keepOldKeyReason = 'oldKey is "retain" in the input.';
+    state.plan.decisions.oldKey = { action: 'retain', reason: 'oldKey is "retain" in the input.' };
 
     // Act
     const result = await retireKey(state);
@@ -376,16 +382,20 @@ describe('retire-key', () => {
     expect(rds.calls()).toHaveLength(0);
   });
 
-  it.each([6, 31, 7.5])('refuses a waiting period of %s days before touching anything', async (days) => {
+  it.each([
+    KEY_PENDING_WINDOW_DAYS.min - 1,
+    KEY_PENDING_WINDOW_DAYS.max + 1,
+    KEY_PENDING_WINDOW_DAYS.min + 0.5,
+  ])('refuses a planned waiting period of %s days before touching anything', async (days) => {
     // Prepare
     afterCutover();
     const state = stepEvent('retire-key');
-    state.plan.request.oldKeyPendingWindowDays = days;
+    state.plan.decisions.oldKey = { action: 'schedule-deletion', pendingWindowDays: days };
 
     // Act / Assess
     await expect(retireKey(state)).rejects.toMatchObject({
       name: 'InvalidInputError',
-      message: expect.stringContaining('from 7 to 30'),
+      message: expect.stringContaining(WINDOW_RANGE),
     });
     expect(kms).not.toHaveReceivedCommand(ScheduleKeyDeletionCommand);
     expect(rds).not.toHaveReceivedCommand(DeleteDBSnapshotCommand);
@@ -423,5 +433,91 @@ describe('retire-key', () => {
       name: 'PreconditionFailedError',
       message: expect.stringContaining(OLD_KEY_ARN),
     });
+  });
+
+  it("follows the plan's decision to keep the key, though the request asks for its deletion", async () => {
+    // Prepare
+    afterCutover();
+    const state = stepEvent('retire-key');
+    state.plan.request.oldKey = 'schedule-deletion';
+    state.plan.decisions.oldKey = { action: 'retain', reason: 'the plan keeps it.' };
+
+    // Act
+    const result = await retireKey(state);
+
+    // Assess
+    expect(result).toEqual({
+      state: 'Retained',
+      keyArn: OLD_KEY_ARN,
+      reason: 'the plan keeps it.',
+      encryptedResources: [],
+    });
+    expect(kms.calls()).toHaveLength(0);
+    expect(rds.calls()).toHaveLength(0);
+  });
+
+  it('schedules the deletion with the planned waiting period, whatever the request says', async () => {
+    // Prepare
+    afterCutover();
+    const state = stepEvent('retire-key');
+    state.plan.request.oldKey = 'retain';
+    state.plan.request.oldKeyPendingWindowDays = 3;
+    state.plan.decisions.oldKey = { action: 'schedule-deletion', pendingWindowDays: 12 };
+
+    // Act
+    await retireKey(state);
+
+    // Assess
+    expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
+      KeyId: OLD_KEY_ID,
+      PendingWindowInDays: 12,
+    });
+  });
+
+  it.each([KEY_PENDING_WINDOW_DAYS.min, KEY_PENDING_WINDOW_DAYS.max])(
+    'accepts a planned waiting period of %s days, the edge of KEY_PENDING_WINDOW_DAYS',
+    async (days) => {
+      // Prepare
+      afterCutover();
+      const state = stepEvent('retire-key');
+      state.plan.decisions.oldKey = { action: 'schedule-deletion', pendingWindowDays: days };
+
+      // Act
+      await retireKey(state);
+
+      // Assess
+      expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, { PendingWindowInDays: days });
+    },
+  );
+
+  it('states the range of the waiting period as the input schema does, both from KEY_PENDING_WINDOW_DAYS', async () => {
+    // Prepare
+    afterCutover();
+    const state = stepEvent('retire-key');
+    state.plan.decisions.oldKey = {
+      action: 'schedule-deletion',
+      pendingWindowDays: KEY_PENDING_WINDOW_DAYS.max + 1,
+    };
+    const schemaError = (() => {
+      try {
+        parseRotationInput({
+          ...state.plan.request,
+          oldKeyPendingWindowDays: KEY_PENDING_WINDOW_DAYS.max + 1,
+        });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    })();
+
+    // Act
+    const stepError = await retireKey(state).catch((error: Error) => error.message);
+
+    // Assess
+    expect(schemaError).toContain(
+      `oldKeyPendingWindowDays: must be ${KEY_PENDING_WINDOW_DAYS.min} to ${KEY_PENDING_WINDOW_DAYS.max} days`,
+    );
+    expect(stepError).toContain(WINDOW_RANGE);
+    expect(stepError).toContain(`--pending-window-in-days ${KEY_PENDING_WINDOW_DAYS.default}`);
   });
 });

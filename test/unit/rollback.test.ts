@@ -25,6 +25,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { messageOf } from '#domain/failure.js';
+import { UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import type { RotationState } from '#domain/state.js';
 import { rollback } from '#strategies/snapshot/rollback.js';
 import { stepEvent } from '../support/events.js';
@@ -240,7 +241,7 @@ describe('rollback', () => {
     });
     expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
       KeyId: 'new-key-id',
-      PendingWindowInDays: 7,
+      PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
     });
     expect(result).toMatchObject({ done: true, leftBehind: [] });
     expect(result.cause).toContain(`deleted the new DB instance ${NEW_ID}`);
@@ -284,7 +285,10 @@ describe('rollback', () => {
     const state = failedAt({
       restore: { done: true, dbInstanceIdentifier: NEW_ID, dbInstanceArn: null, status: 'available' },
     });
-    state.plan.request.keepArtifactsOnFailure = true;
+    state.plan.decisions.artifactsOnFailure = {
+      action: 'keep',
+      reason: 'the input says keepArtifactsOnFailure',
+    };
     artifactsStillExist();
 
     // Act

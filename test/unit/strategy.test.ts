@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { decideStrategy } from '#domain/decisions.js';
 import {
   clusterBlueGreenIneligibility,
-  decideStrategy,
   instanceBlueGreenIneligibility,
   replicaBlueGreenIneligibility,
 } from '#domain/strategy.js';

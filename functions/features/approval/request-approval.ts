@@ -47,13 +47,15 @@ const whatHappens = (state: RotationState): string[] => {
       `- Cutover: ${plan.target.identifier} is renamed to ${plan.cutover.asideIdentifier} and the new database takes the name ${plan.target.identifier} and its endpoint (the old hostname is gone at once, the new one resolves in about 10 minutes).`,
     );
   }
+  const { oldDatabase, oldKey } = plan.decisions;
+  const database = plan.kind === 'cluster' ? 'cluster' : 'database';
   lines.push(
-    plan.decisions.deleteOldInstance
-      ? `- Then the old ${plan.kind === 'cluster' ? 'cluster' : 'database'} is deleted.`
-      : `- The old ${plan.kind === 'cluster' ? 'cluster' : 'database'} is kept (${plan.decisions.keepOldInstanceReason ?? 'as requested'}).`,
-    plan.decisions.retireOldKey
-      ? `- Then the old key ${plan.source.kmsKeyArn} is scheduled for deletion (${plan.request.oldKeyPendingWindowDays}-day waiting period) if nothing else in RDS uses it.`
-      : `- The old key ${plan.source.kmsKeyArn} is kept (${plan.decisions.keepOldKeyReason ?? 'as requested'}).`,
+    oldDatabase.action === 'delete'
+      ? `- Then the old ${database} is deleted.`
+      : `- The old ${database} is kept (${oldDatabase.reason}).`,
+    oldKey.action === 'schedule-deletion'
+      ? `- Then the old key ${plan.source.kmsKeyArn} is scheduled for deletion (${oldKey.pendingWindowDays}-day waiting period) if nothing else in RDS uses it.`
+      : `- The old key ${plan.source.kmsKeyArn} is kept (${oldKey.reason}).`,
   );
   return lines;
 };

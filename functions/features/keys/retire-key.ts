@@ -1,49 +1,28 @@
 import { type KeyMetadata, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import {
-  DeleteDBClusterSnapshotCommand,
-  DeleteDBSnapshotCommand,
-  DescribeDBClusterAutomatedBackupsCommand,
-  DescribeDBClusterSnapshotsCommand,
-  DescribeDBClustersCommand,
-  DescribeDBInstanceAutomatedBackupsCommand,
-  DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+import { DeleteDBClusterSnapshotCommand, DeleteDBSnapshotCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
-import { describeKeyOrNull, isPendingDeletion, isSameKey, type KeyScope } from '#aws/kms-keys.js';
+import { describeKeyOrNull, isPendingDeletion } from '#aws/kms-keys.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { isKeyPendingWindow } from '#domain/decisions.js';
 import { InvalidInputError, isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import { KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import type { RotationPlan } from '#domain/plan.js';
 import type { OldKeyOutcome } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
+import {
+  describe,
+  type EncryptedResource,
+  label,
+  type ResourceKind,
+  resourcesEncryptedUnder,
+} from './encrypted-under.js';
 
-/** RDS Describe* pages: 100 is the largest MaxRecords RDS accepts. */
-const PAGE_SIZE = 100;
 /** How many blocking resources the reason names before it says "and N more". */
 const NAMED_IN_REASON = 5;
 
 export const AWS_MANAGED_KEY_REASON =
   'The old key is the AWS-managed aws/rds key, which can never be scheduled for deletion; it stays.';
-
-type ResourceKind =
-  | 'db-instance'
-  | 'db-cluster'
-  | 'db-snapshot'
-  | 'db-cluster-snapshot'
-  | 'db-instance-automated-backup'
-  | 'db-cluster-automated-backup';
-
-/** An RDS resource whose data (or Performance Insights data) is encrypted under the old key. */
-interface EncryptedResource {
-  kind: ResourceKind;
-  id: string;
-  /** What a person needs to know beyond the id, e.g. "Performance Insights" or "automated". */
-  detail?: string;
-}
-
-const label = (r: EncryptedResource): string => `${r.kind}:${r.id}`;
-const describe = (r: EncryptedResource): string => (r.detail ? `${label(r)} (${r.detail})` : label(r));
 
 /**
  * Retire the old key: schedule its deletion only when nothing but this rotation's own disposable
@@ -58,10 +37,9 @@ export const retireKey = async (state: RotationState): Promise<OldKeyOutcome> =>
   const { plan } = state;
   const keyArn = plan.source.kmsKeyArn;
 
-  if (!plan.decisions.retireOldKey) {
-    return retained(keyArn, plan.decisions.keepOldKeyReason ?? 'The rotation plan keeps the old key.');
-  }
-  if (plan.source.keyManager === 'AWS') return retained(keyArn, AWS_MANAGED_KEY_REASON);
+  // Preflight decided; this step follows the decision and checks only what may have changed since.
+  const decision = plan.decisions.oldKey;
+  if (decision.action === 'retain') return retained(keyArn, decision.reason);
   if (state.retireInstance?.outcome !== 'deleted') {
     const why = state.retireInstance?.reason ? ` (${state.retireInstance.reason})` : '';
     return retained(
@@ -69,7 +47,7 @@ export const retireKey = async (state: RotationState): Promise<OldKeyOutcome> =>
       `The old ${plan.kind === 'cluster' ? 'cluster' : 'instance'} ${plan.target.identifier} was not deleted${why} and is still encrypted under the old key, so the key stays.`,
     );
   }
-  const pendingWindowDays = validPendingWindow(plan.request.oldKeyPendingWindowDays, keyArn);
+  const pendingWindowDays = checkedPendingWindow(decision.pendingWindowDays, keyArn);
 
   const { kms, rds } = getClients();
   const key = await describeKeyOrNull(kms, keyArn);
@@ -79,6 +57,7 @@ export const retireKey = async (state: RotationState): Promise<OldKeyOutcome> =>
         'The new database is in service; check in CloudTrail who deleted the key and when.',
     );
   }
+  // The plan's key facts came from DescribeKey in preflight; KMS has the last word.
   if (key.KeyManager === 'AWS') return retained(keyArn, AWS_MANAGED_KEY_REASON);
   if (isPendingDeletion(key)) {
     logger.info('the old key is already pending deletion', { keyArn, deletionDate: key.DeletionDate });
@@ -134,13 +113,18 @@ const pendingDeletion = (keyArn: string, key: KeyMetadata, pendingWindowDays: nu
 const toIso = (date: Date | string | undefined): string =>
   date ? new Date(date).toISOString() : 'unknown (see the key in the KMS console)';
 
-/** KMS takes 7 to 30 whole days; moto silently ignores anything else, so check it here. */
-const validPendingWindow = (days: unknown, keyArn: string): number => {
-  if (typeof days === 'number' && Number.isInteger(days) && days >= 7 && days <= 30) return days;
+/**
+ * The plan carries a waiting period the input schema accepted; a plan edited by hand (a sample
+ * event, a redriven execution) may not. KMS refuses a period outside KEY_PENDING_WINDOW_DAYS, but
+ * moto silently ignores it, so it is checked here, before anything is deleted.
+ */
+const checkedPendingWindow = (days: unknown, keyArn: string): number => {
+  if (isKeyPendingWindow(days)) return days;
+  const { min, max, default: usual } = KEY_PENDING_WINDOW_DAYS;
   throw new InvalidInputError(
-    `plan.request.oldKeyPendingWindowDays is ${JSON.stringify(days)}: the KMS waiting period must be a whole number ` +
-      `of days from 7 to 30. The old key ${keyArn} was not scheduled for deletion; schedule it by hand with ` +
-      `aws kms schedule-key-deletion --key-id ${keyArn.split('/').pop()} --pending-window-in-days 30 (or 7 to 30).`,
+    `plan.decisions.oldKey.pendingWindowDays is ${JSON.stringify(days)}: the KMS waiting period must be a whole number ` +
+      `of days from ${min} to ${max}. The old key ${keyArn} was not scheduled for deletion; schedule it by hand with ` +
+      `aws kms schedule-key-deletion --key-id ${keyArn.split('/').pop()} --pending-window-in-days ${usual} (or ${min} to ${max}).`,
   );
 };
 
@@ -187,15 +171,7 @@ const deleteSourceSnapshot = async (
     await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshotIdentifier }));
     logger.info('deleted the source snapshot (superseded by the re-encrypted copy)', { snapshotIdentifier });
   } catch (error) {
-    if (
-      !isAwsError(
-        error,
-        'DBSnapshotNotFoundFault',
-        'DBSnapshotNotFound',
-        'DBClusterSnapshotNotFoundFault',
-        'DBClusterSnapshotNotFound',
-      )
-    )
+    if (!isAwsError(error, ...RDS_ERRORS.snapshot.notFound, ...RDS_ERRORS.clusterSnapshot.notFound))
       throw error;
   }
 };
@@ -221,157 +197,4 @@ const blockingReason = (
     'KmsKeyId, or run Rekey for each instance) or delete those you no longer need, then schedule the deletion ' +
     `yourself: aws kms schedule-key-deletion --key-id ${keyId} --pending-window-in-days ${pendingWindowDays}.${kept}`
   );
-};
-
-/** Every page of an RDS Describe* call (Marker pagination). */
-const allPages = async <T>(
-  fetch: (marker: string | undefined) => Promise<{ items: T[] | undefined; marker: string | undefined }>,
-): Promise<T[]> => {
-  const items: T[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await fetch(marker);
-    items.push(...(page.items ?? []));
-    marker = page.marker;
-  } while (marker);
-  return items;
-};
-
-/**
- * Everything in this account and Region that RDS keeps encrypted under the key (DOMAIN.md fact 5):
- * DB instances (storage and Performance Insights, read replicas included), DB clusters (storage and
- * Performance Insights; Aurora, Multi-AZ clusters, Neptune and DocumentDB share this API), manual,
- * automated and AWS Backup DB snapshots, DB cluster snapshots, and retained automated backups.
- */
-const resourcesEncryptedUnder = async (
-  rds: RDSClient,
-  keyArn: string,
-  plan: RotationPlan,
-): Promise<EncryptedResource[]> => {
-  const scope: KeyScope = plan;
-  const under = (keyId: string | undefined) => isSameKey(keyId, keyArn, scope);
-  const found = new Map<string, EncryptedResource>();
-  const add = (resource: EncryptedResource) => {
-    if (!found.has(label(resource))) found.set(label(resource), resource);
-  };
-
-  const instances = await allPages(async (Marker) => {
-    const page = await rds.send(new DescribeDBInstancesCommand({ MaxRecords: PAGE_SIZE, Marker }));
-    return { items: page.DBInstances, marker: page.Marker };
-  });
-  for (const db of instances) {
-    const id = db.DBInstanceIdentifier ?? db.DBInstanceArn ?? '(unnamed)';
-    if (under(db.KmsKeyId)) add({ kind: 'db-instance', id });
-    else if (under(db.PerformanceInsightsKMSKeyId))
-      add({ kind: 'db-instance', id, detail: 'Performance Insights' });
-  }
-
-  const clusters = await allPages(async (Marker) => {
-    const page = await rds.send(new DescribeDBClustersCommand({ MaxRecords: PAGE_SIZE, Marker }));
-    return { items: page.DBClusters, marker: page.Marker };
-  });
-  for (const cluster of clusters) {
-    const id = cluster.DBClusterIdentifier ?? cluster.DBClusterArn ?? '(unnamed)';
-    if (under(cluster.KmsKeyId)) add({ kind: 'db-cluster', id });
-    else if (under(cluster.PerformanceInsightsKMSKeyId))
-      add({ kind: 'db-cluster', id, detail: 'Performance Insights' });
-  }
-
-  // Without a SnapshotType, RDS returns manual and automated snapshots but not AWS Backup's: ask for each.
-  for (const SnapshotType of ['manual', 'automated', 'awsbackup']) {
-    const snapshots = await allPages(async (Marker) => {
-      const page = await rds.send(
-        new DescribeDBSnapshotsCommand({ SnapshotType, MaxRecords: PAGE_SIZE, Marker }),
-      );
-      return { items: page.DBSnapshots, marker: page.Marker };
-    });
-    for (const snapshot of snapshots) {
-      if (!under(snapshot.KmsKeyId)) continue;
-      const type = snapshot.SnapshotType ?? SnapshotType;
-      add({
-        kind: 'db-snapshot',
-        id: snapshot.DBSnapshotIdentifier ?? snapshot.DBSnapshotArn ?? '(unnamed)',
-        ...(type !== 'manual' && { detail: type }),
-      });
-    }
-  }
-
-  for (const SnapshotType of ['manual', 'automated']) {
-    const snapshots = await allPages(async (Marker) => {
-      const page = await rds.send(
-        new DescribeDBClusterSnapshotsCommand({ SnapshotType, MaxRecords: PAGE_SIZE, Marker }),
-      );
-      return { items: page.DBClusterSnapshots, marker: page.Marker };
-    });
-    for (const snapshot of snapshots) {
-      if (!under(snapshot.KmsKeyId)) continue;
-      const type = snapshot.SnapshotType ?? SnapshotType;
-      add({
-        kind: 'db-cluster-snapshot',
-        id: snapshot.DBClusterSnapshotIdentifier ?? snapshot.DBClusterSnapshotArn ?? '(unnamed)',
-        ...(type !== 'manual' && { detail: type }),
-      });
-    }
-  }
-
-  const backups = await allPages(async (Marker) => {
-    const page = await rds.send(
-      new DescribeDBInstanceAutomatedBackupsCommand({ MaxRecords: PAGE_SIZE, Marker }),
-    );
-    return { items: page.DBInstanceAutomatedBackups, marker: page.Marker };
-  });
-  for (const backup of backups) {
-    // A backup of the source instance is under the old key even when the response leaves the key out (moto does).
-    const ofSource =
-      plan.kind === 'instance' &&
-      (backup.DbiResourceId
-        ? backup.DbiResourceId === plan.source.dbiResourceId
-        : backup.DBInstanceIdentifier === plan.source.dbInstanceIdentifier);
-    if (!under(backup.KmsKeyId) && !(ofSource && !backup.KmsKeyId)) continue;
-    add({
-      kind: 'db-instance-automated-backup',
-      id:
-        backup.DBInstanceIdentifier ??
-        backup.DbiResourceId ??
-        backup.DBInstanceAutomatedBackupsArn ??
-        '(unnamed)',
-      ...(backup.Status && { detail: backup.Status }),
-    });
-  }
-
-  for (const backup of await clusterAutomatedBackups(rds)) {
-    if (!under(backup.KmsKeyId)) continue;
-    add({
-      kind: 'db-cluster-automated-backup',
-      id: backup.DBClusterIdentifier ?? backup.DbClusterResourceId ?? '(unnamed)',
-      ...(backup.Status && { detail: backup.Status }),
-    });
-  }
-
-  return [...found.values()];
-};
-
-/**
- * Retained automated backups of deleted DB clusters. moto 5.2.1 does not implement this action
- * (HTTP 500 with an HTML page); against an emulator endpoint only, that answer counts as "none".
- * Against AWS every error propagates.
- */
-const clusterAutomatedBackups = async (rds: RDSClient) => {
-  try {
-    return await allPages(async (Marker) => {
-      const page = await rds.send(
-        new DescribeDBClusterAutomatedBackupsCommand({ MaxRecords: PAGE_SIZE, Marker }),
-      );
-      return { items: page.DBClusterAutomatedBackups, marker: page.Marker };
-    });
-  } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (process.env.AWS_ENDPOINT_URL && status === 500) {
-      logger.warn('the emulator does not implement DescribeDBClusterAutomatedBackups; treated as none', {
-        endpoint: process.env.AWS_ENDPOINT_URL,
-      });
-      return [];
-    }
-    throw error;
-  }
 };

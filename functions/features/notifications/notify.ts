@@ -43,7 +43,7 @@ export const startedMessage = (state: Partial<RotationState>, executionArn: stri
     );
     if (plan.strategy.used === 'snapshot') {
       lines.push(
-        plan.decisions.stopSource
+        plan.decisions.writeFreeze.action === 'stop-source'
           ? `Writes: ${plan.target.identifier} is stopped now until the cutover (writeFreeze "stop").`
           : 'Writes: not frozen (writeFreeze "none"): writes after the snapshot are not carried over.',
       );

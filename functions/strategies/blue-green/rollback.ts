@@ -64,7 +64,7 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
     return { done: true, undone, leftBehind, cause };
   }
 
-  const keep = plan.request.keepArtifactsOnFailure;
+  const keep = plan.decisions.artifactsOnFailure.action === 'keep';
   const greens = [
     ...new Set([
       ...(deployment ? membersOf(deployment) : []).map((m) => m.targetArn),

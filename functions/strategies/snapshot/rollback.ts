@@ -100,7 +100,8 @@ const rollbackOfInstance = async (state: InstanceState): Promise<RollbackResult>
     if (await restoreDeletionProtection(state, id)) note(`turned deletion protection on again for ${id}`);
   }
 
-  const removeArtifactsNow = !cutoverDone && !cutoverSubmitted && !plan.request.keepArtifactsOnFailure;
+  const removeArtifactsNow =
+    !cutoverDone && !cutoverSubmitted && plan.decisions.artifactsOnFailure.action === 'remove';
   if (removeArtifactsNow) {
     const cleanup = await removeArtifacts(state);
     for (const line of cleanup.removed) note(line);

@@ -141,7 +141,8 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
     }
   }
 
-  const removeNow = !cutoverDone && !cutoverSubmitted && !plan.request.keepArtifactsOnFailure;
+  const removeNow =
+    !cutoverDone && !cutoverSubmitted && plan.decisions.artifactsOnFailure.action === 'remove';
   if (removeNow) {
     const step = await removeClusterArtifacts(state);
     for (const line of step.removed) note(line);

@@ -3,6 +3,7 @@ import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull, listKeyTags } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance, findSnapshot } from '#aws/rds.js';
+import { decideStrategy } from '#domain/decisions.js';
 import { InvalidInputError, PreconditionFailedError } from '#domain/errors.js';
 import {
   parseRotationInput,
@@ -13,11 +14,7 @@ import {
 import { captureInstanceConfig, capturePlacement, userTags } from '#domain/instance-config.js';
 import { namesFor, type RotationNames, rotationIdFor, TAG_ROTATION_ID } from '#domain/naming.js';
 import type { InstancePlan, RotationPlan } from '#domain/plan.js';
-import {
-  decideStrategy,
-  instanceBlueGreenIneligibility,
-  replicaBlueGreenIneligibility,
-} from '#domain/strategy.js';
+import { instanceBlueGreenIneligibility, replicaBlueGreenIneligibility } from '#domain/strategy.js';
 import { logger } from '#runtime/logger.js';
 import { preflightCluster } from '#targets/cluster/preflight.js';
 import {
@@ -244,5 +241,3 @@ const checkNamesAreFree = async (
     );
   }
 };
-
-export { decide } from '#targets/preflight-checks.js';

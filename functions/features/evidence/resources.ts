@@ -1,0 +1,188 @@
+import type { RotationPlan } from '#domain/plan.js';
+import { type AddResource, type EvidenceState, rdsArn, type StepTime } from './context.js';
+import { addBlueGreenResources, addCutoverResources } from './cutover-resources.js';
+import { addNewKeyResources, addOldKeyResources } from './key-lifecycle.js';
+import type { ResourceEvidence, StepEvidence } from './schema.js';
+
+/**
+ * Every resource the rotation created, changed or deleted, in the order it touched them, from the
+ * state (with the time of the step that acted, from the steps); and the names CloudTrail is asked
+ * about. Pure.
+ */
+
+export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): ResourceEvidence[] => {
+  const plan = state.plan as RotationPlan | undefined;
+  if (!plan) return [];
+  const stepAt: StepTime = (...names) => {
+    for (const name of names) {
+      const step = steps.find((s) => s.name === name);
+      if (step) return step.finishedAt ?? step.startedAt;
+    }
+    return null;
+  };
+  const resources: ResourceEvidence[] = [];
+  const add: AddResource = (resource) => resources.push(resource);
+  const cluster = plan.kind === 'cluster';
+  const sourceKind = cluster ? 'db-cluster' : 'db-instance';
+  const sourceArn = cluster ? plan.source.dbClusterArn : plan.source.dbInstanceArn;
+  const sourceId = plan.target.identifier;
+
+  addNewKeyResources(state, plan, add, stepAt);
+
+  const { freeze } = state;
+  if (freeze) {
+    const at = stepAt('StopSource');
+    if (freeze.deletionProtectionLifted) {
+      add({
+        kind: sourceKind,
+        identifier: sourceId,
+        arn: sourceArn,
+        action: 'changed',
+        at,
+        detail: 'deletion protection lifted (to delete it after the cutover)',
+      });
+    }
+    if (freeze.movedAside || freeze.renamedAside) {
+      const aside =
+        plan.cutover.type === 'rename' ? plan.cutover.asideIdentifier : plan.names.asideDbInstanceIdentifier;
+      add({
+        kind: sourceKind,
+        identifier: sourceId,
+        arn: sourceArn,
+        action: 'renamed',
+        at,
+        detail: `renamed to ${aside}`,
+      });
+    }
+    if (freeze.stoppedByRekey) {
+      add({
+        kind: sourceKind,
+        identifier: sourceId,
+        arn: sourceArn,
+        action: 'stopped',
+        at,
+        detail: 'stopped to freeze writes before the snapshot',
+      });
+    }
+  }
+
+  for (const [key, step, what] of [
+    ['sourceSnapshot', 'SnapshotSource', 'snapshot of the source, under the old key'],
+    ['copySnapshot', 'CopySnapshot', 'copy of the source snapshot, re-encrypted under the new key'],
+  ] as const) {
+    const snapshot = state[key];
+    if (!snapshot) continue;
+    add({
+      kind: cluster ? 'db-cluster-snapshot' : 'db-snapshot',
+      identifier: snapshot.snapshotIdentifier,
+      arn:
+        snapshot.snapshotArn ??
+        rdsArn(plan, cluster ? 'cluster-snapshot' : 'snapshot', snapshot.snapshotIdentifier),
+      action: 'created',
+      at: stepAt(step),
+      detail: `${what}${snapshot.kmsKeyId ? ` (key ${snapshot.kmsKeyId})` : ''}`,
+    });
+  }
+
+  const { restore, configure } = state;
+  if (restore) {
+    const at = stepAt('RestoreInstance');
+    if (cluster) {
+      const id = restore.dbClusterIdentifier ?? restore.dbInstanceIdentifier;
+      add({
+        kind: 'db-cluster',
+        identifier: id,
+        arn: restore.dbInstanceArn ?? rdsArn(plan, 'cluster', id),
+        action: 'created',
+        at,
+        detail: 'restored from the re-encrypted snapshot, under the new key',
+      });
+      for (const member of restore.members ?? []) {
+        add({
+          kind: 'db-instance',
+          identifier: member.dbInstanceIdentifier,
+          arn: rdsArn(plan, 'db', member.dbInstanceIdentifier),
+          action: 'created',
+          at,
+          detail: `${member.isWriter ? 'writer' : 'reader'} member of ${id}, for ${member.sourceDbInstanceIdentifier}`,
+        });
+      }
+    } else {
+      add({
+        kind: 'db-instance',
+        identifier: restore.dbInstanceIdentifier,
+        arn: restore.dbInstanceArn ?? rdsArn(plan, 'db', restore.dbInstanceIdentifier),
+        action: 'created',
+        at,
+        detail: 'restored from the re-encrypted snapshot, under the new key',
+      });
+    }
+    if (configure && (configure.applied.length > 0 || configure.rebooted)) {
+      const id = restore.dbClusterIdentifier ?? restore.dbInstanceIdentifier;
+      add({
+        kind: cluster ? 'db-cluster' : 'db-instance',
+        identifier: id,
+        arn: restore.dbInstanceArn ?? rdsArn(plan, cluster ? 'cluster' : 'db', id),
+        action: 'changed',
+        at: stepAt('ConfigureInstance'),
+        detail: `applied after the restore: ${configure.applied.join(', ') || 'nothing'}${configure.rebooted ? '; rebooted' : ''}`,
+      });
+    }
+  }
+
+  addCutoverResources(state, plan, add, stepAt('Cutover'));
+
+  if (state.startSource?.started) {
+    add({
+      kind: sourceKind,
+      identifier: sourceId,
+      arn: sourceArn,
+      action: 'started',
+      at: stepAt('StartSource'),
+      detail: 'started again: it stays in service',
+    });
+  }
+
+  addBlueGreenResources(state, plan, add, stepAt);
+
+  const retired = state.retireInstance;
+  if (retired && plan.strategy?.used !== 'blue-green') {
+    const renamedTo =
+      state.cutover?.type === 'rename' && 'oldIdentifier' in state.cutover
+        ? state.cutover.oldIdentifier
+        : plan.cutover.type === 'rename'
+          ? plan.cutover.asideIdentifier
+          : sourceId;
+    add({
+      kind: sourceKind,
+      identifier: renamedTo,
+      arn: renamedTo === sourceId ? sourceArn : rdsArn(plan, cluster ? 'cluster' : 'db', renamedTo),
+      action: retired.outcome === 'deleted' ? 'deleted' : 'retained',
+      at: stepAt('RetireInstance'),
+      detail:
+        retired.outcome === 'deleted'
+          ? 'the old database, after the verified cutover'
+          : (retired.reason ?? null),
+    });
+  }
+
+  addOldKeyResources(state, plan, add, stepAt);
+  return resources;
+};
+
+/**
+ * The names CloudTrail's LookupEvents is asked about (LookupAttributes ResourceName): the keys (by
+ * ARN, as KMS events name them), and every database, snapshot and deployment of the rotation.
+ */
+export const resourceNamesOf = (state: EvidenceState, resources: ResourceEvidence[]): string[] => {
+  const plan = state.plan as RotationPlan | undefined;
+  const names = new Set<string>();
+  if (plan?.source?.kmsKeyArn) names.add(plan.source.kmsKeyArn);
+  if (state.newKey?.keyArn) names.add(state.newKey.keyArn);
+  if (plan?.target?.identifier) names.add(plan.target.identifier);
+  for (const resource of resources) {
+    if (resource.kind === 'kms-alias' || resource.kind === 'dns-record') continue;
+    names.add(resource.kind === 'kms-key' ? (resource.arn ?? resource.identifier) : resource.identifier);
+  }
+  return [...names];
+};
