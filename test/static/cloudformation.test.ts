@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from '../../cli/template.js';
-import { actionsOf, policyStatements, resourcesOf, root } from './helpers.js';
+import { actionsOf, policyStatements, resourcesOf, root, templatePath } from './helpers.js';
 
 /**
  * template.yaml as AWS will see it: cfn-lint (which understands the SAM transform) must be clean,
@@ -105,6 +106,38 @@ describe('template.yaml as CloudFormation sees it', () => {
         .filter(({ statement }) => statement.Condition?.StringEquals?.['aws:SourceAccount'] === undefined)
         .map(({ where }) => where);
       expect(unpinned).toEqual([]);
+    });
+
+    it("keeps the header's claim true: every service trust pins aws:SourceAccount, but the Lambda roles it names", () => {
+      // Prepare: the comment block at the top of template.yaml, as one line.
+      const header = readFileSync(templatePath, 'utf8')
+        .split('\n')
+        .slice(0, 40)
+        .filter((line) => line.startsWith('#'))
+        .map((line) => line.replace(/^#\s?/, ''))
+        .join(' ');
+      const trusts = policyStatements(transformed()).filter(({ statement }) =>
+        actionsOf(statement).includes('sts:AssumeRole'),
+      );
+      const servicesOf = (principal: unknown): string[] => {
+        const service = (principal as { Service?: string | string[] } | undefined)?.Service ?? [];
+        return Array.isArray(service) ? service : [service];
+      };
+
+      // Act
+      const unpinnedServices = [
+        ...new Set(
+          trusts
+            .filter(({ statement }) => statement.Condition?.StringEquals?.['aws:SourceAccount'] === undefined)
+            .flatMap(({ statement }) => servicesOf(statement.Principal)),
+        ),
+      ];
+
+      // Assess: the claim names exactly the services whose trust is not pinned.
+      expect(header).toContain('pins aws:SourceAccount');
+      expect(unpinnedServices).toEqual(['lambda.amazonaws.com']);
+      for (const service of unpinnedServices)
+        expect(header, `the header must name ${service}`).toContain(service);
     });
 
     it('scopes the state machine role: it may invoke only the functions of this stack', () => {

@@ -20,7 +20,10 @@ import {
  * statically; one can: a direct call is not allowed by a statement limited to kms:ViaService.
  *
  * Calls that services make for the step (RDS using the keys through grants, tags passed to a
- * create call, passing the monitoring role) are not SDK commands and are reviewed in the template.
+ * create call) are not SDK commands and are reviewed in the template. Passing a role is checked
+ * here too: iam:PassRole is no SDK command, so the bundles are read for the request parameters that
+ * hand a role to a service (ROLE_PARAMETERS), and a step that sets one needs iam:PassRole limited
+ * by iam:PassedToService.
  */
 
 /** SDK client package -> IAM service prefix (DynamoDB: see dynamoDbCallsOf below). */
@@ -103,8 +106,46 @@ const AUTHORIZED_BY: Record<string, string[]> = {
 const NOT_CALLS = new Set(['s3:CreateSession']);
 const COMMAND_MODULE = /@aws-sdk\/client-([a-z0-9-]+)\/dist-es\/commands\/(\w+)Command\.js$/;
 
+/**
+ * Request parameters that pass an IAM role to a service (the caller needs iam:PassRole on the
+ * role), with the service principal it is passed to where this project has looked it up, else
+ * null (then any iam:PassedToService condition is accepted, and whoever first sets the parameter
+ * looks the service up and writes it here).
+ * MonitoringRoleArn (CreateDBInstance, ModifyDBInstance, restores): the Enhanced Monitoring role,
+ * which trusts monitoring.rds.amazonaws.com. DomainIAMRoleName (Kerberos through Directory
+ * Service), RoleArn (AddRoleToDBInstance/AddRoleToDBCluster, the AssociatedRoles of a cluster),
+ * S3IngestionRoleArn (RestoreDBInstanceFromS3), IamRoleArn (StartExportTask): RDS features Rekey
+ * does not copy today.
+ */
+const ROLE_PARAMETERS: Record<string, string | null> = {
+  MonitoringRoleArn: 'monitoring.rds.amazonaws.com',
+  DomainIAMRoleName: null,
+  RoleArn: null,
+  S3IngestionRoleArn: null,
+  IamRoleArn: null,
+};
+/** An object literal key (`{ Name: ...` or `, Name: ...`, or the shorthand `{ Name }`): a value is set, not read. */
+const ROLE_PARAMETER_KEY = new RegExp(`[{,]\\s*(${Object.keys(ROLE_PARAMETERS).join('|')})\\s*[:,}]`, 'g');
+
+/**
+ * The role parameters the project's own code in a bundle sets. esbuild's unminified output starts
+ * each module with a `// <path>` comment; only the sections of files under functions/ are read,
+ * so the SDK's own serializers (which name every parameter) do not count. The bundle is
+ * tree-shaken, so a parameter set only in code the step cannot reach does not count either.
+ */
+const roleParametersSetBy = (bundle: string): string[] => {
+  const sections = bundle.split(/^\/\/ (\S+)$/m);
+  const own = sections.filter(
+    (_, index) => index % 2 === 0 && index > 0 && sections[index - 1]?.startsWith('functions/'),
+  );
+  return [
+    ...new Set(own.flatMap((code) => [...code.matchAll(ROLE_PARAMETER_KEY)].map((m) => m[1] as string))),
+  ].sort();
+};
+
 const functions = functionHandlers(template).filter((fn) => fn.handlerFile.startsWith('functions/'));
 const callsByEntry = new Map<string, string[]>();
+const rolesPassedByEntry = new Map<string, string[]>();
 
 const allowedDirectly = (statements: LocatedStatement[], action: string): boolean =>
   statements.some(
@@ -137,8 +178,10 @@ describe('IAM covers every AWS call of every step (i)', () => {
       metafile: true,
       logLevel: 'error',
     });
-    for (const output of Object.values(result.metafile.outputs)) {
+    const textOf = new Map(result.outputFiles.map((file) => [file.path, file.text]));
+    for (const [path, output] of Object.entries(result.metafile.outputs)) {
       if (!output.entryPoint) continue;
+      rolesPassedByEntry.set(output.entryPoint, roleParametersSetBy(textOf.get(`${root}${path}`) ?? ''));
       const inputs = Object.keys(output.inputs);
       const calls = inputs.flatMap((input) => {
         const match = COMMAND_MODULE.exec(input);
@@ -166,6 +209,47 @@ describe('IAM covers every AWS call of every step (i)', () => {
     expect(denied, `${fn.handlerFile} calls these, but ${logicalId}'s Policies do not allow them`).toEqual(
       [],
     );
+  });
+
+  it.each(functions.map((fn) => [fn.logicalId, fn] as const))(
+    '%s may pass every role its step passes, only to the service it is for',
+    (logicalId, fn) => {
+      // Prepare
+      const passed = rolesPassedByEntry.get(fn.handlerFile) ?? [];
+      const passRole = policyStatements(template).filter(
+        ({ logicalId: id, statement }) =>
+          id === logicalId &&
+          statement.Effect === 'Allow' &&
+          actionsOf(statement).some((pattern) => actionMatches(pattern, 'iam:PassRole')),
+      );
+
+      // Act
+      const missing = passed.filter((parameter) => {
+        const service = ROLE_PARAMETERS[parameter];
+        return !passRole.some(({ statement }) => {
+          const passedTo = statement.Condition?.StringEquals?.['iam:PassedToService'];
+          return service === null ? passedTo !== undefined : passedTo === service;
+        });
+      });
+      const unconditioned = passRole
+        .filter(({ statement }) => statement.Condition?.StringEquals?.['iam:PassedToService'] === undefined)
+        .map(({ where }) => where);
+
+      // Assess
+      expect(
+        missing,
+        `${fn.handlerFile} sets these, but ${logicalId} has no iam:PassRole with the iam:PassedToService they need`,
+      ).toEqual([]);
+      expect(unconditioned, 'iam:PassRole without iam:PassedToService').toEqual([]);
+    },
+  );
+
+  it('found the role parameters (the detection itself works)', () => {
+    // The Aurora restore creates members with the source's monitoring role; configure restores it.
+    expect(rolesPassedByEntry.get('functions/restore-database.ts')).toContain('MonitoringRoleArn');
+    expect(rolesPassedByEntry.get('functions/configure-database.ts')).toContain('MonitoringRoleArn');
+    // Preflight reads the monitoring role (db.MonitoringRoleArn) but never passes it.
+    expect(rolesPassedByEntry.get('functions/preflight.ts')).toEqual([]);
   });
 
   it('found the SDK calls (the detection itself works)', () => {

@@ -161,7 +161,13 @@ describe('alarms', () => {
     const alarms = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
 
     // Assess
-    expect(alarms.map(([id]) => id).sort()).toEqual(['KeyPendingDeletionUsedAlarm', 'RotationFailedAlarm']);
+    expect(alarms.map(([id]) => id).sort()).toEqual([
+      'KeyPendingDeletionUsedAlarm',
+      'RecordEvidenceDeadLetterAlarm',
+      'ReleaseLockDeadLetterAlarm',
+      'RotationFailedAlarm',
+      'RotationScheduleDeadLetterAlarm',
+    ]);
     for (const [id, alarm] of alarms) {
       expect(alarm.Properties?.AlarmActions, id).toEqual([topic]);
       expect(alarm.Properties?.ActionsEnabled, id).toBe(true);
@@ -185,5 +191,166 @@ describe('key administrators', () => {
     });
     expect(variables.KEY_ADMINISTRATOR_ARNS).toEqual({ 'Fn::Join': [',', { Ref: 'KeyAdministratorArns' }] });
     expect(others).toEqual([]);
+  });
+});
+
+describe('dead-letter queues of the asynchronous paths', () => {
+  const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+  const paths = [
+    [
+      'ReleaseLockOnStopRule',
+      'ReleaseLockFunction',
+      'ReleaseLockDeadLetterQueue',
+      'ReleaseLockDeadLetterAlarm',
+    ],
+    [
+      'RecordEvidenceOnStopRule',
+      'RecordEvidenceFunction',
+      'RecordEvidenceDeadLetterQueue',
+      'RecordEvidenceDeadLetterAlarm',
+    ],
+  ] as const;
+
+  it.each(paths)('%s: undelivered events and failed invocations of %s go to %s', (rule, fn, queue) => {
+    // Act
+    const [target] = props(rule).Targets as Record<string, TemplateValue>[];
+    const invoke = props(fn).EventInvokeConfig as Record<string, TemplateValue>;
+
+    // Assess: the rule's DLQ catches only delivery failures; a function error after Lambda's own
+    // retries of an asynchronous invocation is caught by the function's on-failure destination.
+    expect(target?.DeadLetterConfig).toEqual({ Arn: arn(queue) });
+    expect(invoke).toEqual({
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Type: 'SQS', Destination: arn(queue) } },
+    });
+  });
+
+  it('sends a scheduled start Scheduler could not deliver to its queue, with the schedule role', () => {
+    const target = props('RotationSchedule').Target as Record<string, TemplateValue>;
+    expect(target.DeadLetterConfig).toEqual({ Arn: arn('RotationScheduleDeadLetterQueue') });
+  });
+
+  it.each(['ReleaseLockDeadLetterQueue', 'RecordEvidenceDeadLetterQueue', 'RotationScheduleDeadLetterQueue'])(
+    '%s is encrypted, keeps messages 14 days, accepts TLS only and alarms on its first message',
+    (queue) => {
+      // Act
+      const alarms = Object.values(template.Resources).filter(
+        (r) =>
+          r.Type === 'AWS::CloudWatch::Alarm' &&
+          JSON.stringify(r.Properties?.Dimensions) ===
+            JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }]),
+      );
+      const policies = Object.values(template.Resources).filter(
+        (r) =>
+          r.Type === 'AWS::SQS::QueuePolicy' && JSON.stringify(r.Properties?.Queues).includes(`"${queue}"`),
+      );
+
+      // Assess
+      expect(resource(queue).Type).toBe('AWS::SQS::Queue');
+      expect(props(queue)).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+      expect(alarms.map((a) => a.Properties)).toEqual([
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          ComparisonOperator: 'GreaterThanThreshold',
+          Threshold: 0,
+          AlarmActions: [topic],
+          ActionsEnabled: true,
+        }),
+      ]);
+      expect(policies.length).toBe(1);
+      expect(JSON.stringify(policies[0]?.Properties?.PolicyDocument)).toContain(
+        '"aws:SecureTransport":"false"',
+      );
+    },
+  );
+
+  it('lets EventBridge send to a rule queue only for that rule of this account', () => {
+    // Act
+    const statements = (
+      props('RuleDeadLetterQueuesPolicy').PolicyDocument as { Statement: Record<string, TemplateValue>[] }
+    ).Statement.filter((statement) => statement.Effect === 'Allow');
+
+    // Assess
+    expect(
+      statements.map(({ Principal, Action, Resource, Condition }) => [
+        Principal,
+        Action,
+        Resource,
+        Condition,
+      ]),
+    ).toEqual(
+      paths.map(([rule, , queue]) => [
+        { Service: 'events.amazonaws.com' },
+        'sqs:SendMessage',
+        arn(queue),
+        {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnEquals: { 'aws:SourceArn': arn(rule) },
+        },
+      ]),
+    );
+  });
+});
+
+describe('access logs of the evidence bucket', () => {
+  it('logs every request to the evidence bucket to a bucket of its own', () => {
+    expect(props('EvidenceBucket').LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: 'EvidenceAccessLogBucket' },
+      LogFilePrefix: 'evidence-bucket/',
+    });
+  });
+
+  it('keeps the logs private, SSE-S3, for EvidenceAccessLogRetentionDays (400 by default), past the stack', () => {
+    // Act
+    const bucket = props('EvidenceAccessLogBucket');
+    const rules = (bucket.LifecycleConfiguration as { Rules: Record<string, TemplateValue>[] }).Rules;
+
+    // Assess
+    expect(resource('EvidenceAccessLogBucket').DeletionPolicy).toBe('Retain');
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect(bucket.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(rules).toContainEqual({
+      Id: 'expire-access-logs',
+      Status: 'Enabled',
+      ExpirationInDays: { Ref: 'EvidenceAccessLogRetentionDays' },
+    });
+    expect(template.Parameters?.EvidenceAccessLogRetentionDays?.Default).toBe(400);
+  });
+
+  it('accepts logs only from S3 logging for the evidence bucket of this account, and TLS only', () => {
+    // Act
+    const statements = (
+      props('EvidenceAccessLogBucketPolicy').PolicyDocument as { Statement: Record<string, TemplateValue>[] }
+    ).Statement;
+
+    // Assess
+    expect(
+      statements.map((statement) => [
+        statement.Sid,
+        statement.Effect,
+        statement.Principal,
+        statement.Condition,
+      ]),
+    ).toEqual([
+      [
+        'S3ServerAccessLogsOfEvidenceBucket',
+        'Allow',
+        { Service: 'logging.s3.amazonaws.com' },
+        {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': ['EvidenceBucket', 'Arn'] } },
+        },
+      ],
+      ['DenyInsecureTransport', 'Deny', '*', { Bool: { 'aws:SecureTransport': 'false' } }],
+    ]);
   });
 });

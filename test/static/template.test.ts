@@ -7,6 +7,7 @@ import {
   actionsOf,
   allStates,
   aslFiles,
+  hasConditionKey,
   policyStatements,
   readAsl,
   resourcesOf,
@@ -245,6 +246,8 @@ describe('IAM (h)', () => {
     });
     expect(grants.map(({ statement }) => [actionsOf(statement), statement.Resource])).toEqual([
       [['states:StartExecution'], { Ref: 'RotateInstanceStateMachine' }],
+      // Scheduler sends an undelivered start to the dead-letter queue with this role.
+      [['sqs:SendMessage'], { 'Fn::GetAtt': ['RotationScheduleDeadLetterQueue', 'Arn'] }],
     ]);
   });
 
@@ -347,6 +350,12 @@ describe('IAM (h)', () => {
 
   it('lets only the execution-status rule and the Rekey alarms publish to the notification topic', () => {
     // Prepare
+    const alwaysAlarms = [
+      'RotationFailedAlarm',
+      'ReleaseLockDeadLetterAlarm',
+      'RecordEvidenceDeadLetterAlarm',
+      'RotationScheduleDeadLetterAlarm',
+    ].map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
     const topicPolicy = statements.filter(({ logicalId }) => logicalId === 'NotificationTopicPolicy');
 
     // Assess
@@ -362,11 +371,8 @@ describe('IAM (h)', () => {
         {
           'Fn::If': [
             'HasCloudTrailLogGroup',
-            [
-              { 'Fn::GetAtt': ['RotationFailedAlarm', 'Arn'] },
-              { 'Fn::GetAtt': ['KeyPendingDeletionUsedAlarm', 'Arn'] },
-            ],
-            [{ 'Fn::GetAtt': ['RotationFailedAlarm', 'Arn'] }],
+            [...alwaysAlarms, { 'Fn::GetAtt': ['KeyPendingDeletionUsedAlarm', 'Arn'] }],
+            alwaysAlarms,
           ],
         },
       ],
@@ -388,6 +394,35 @@ describe('IAM (h)', () => {
         { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
       ],
     ]);
+  });
+});
+
+/** Resource-policy statements for a service principal that need not name their source, and why. */
+const SOURCE_EXCEPTIONS: Record<string, string> = {
+  'NotificationKey/EventBridgePublishesToTopic':
+    'No AWS page says EventBridge sends aws:SourceAccount/aws:SourceArn to KMS when it publishes to an encrypted topic; the topic policy names the rule.',
+};
+
+describe('resource policies for AWS services', () => {
+  it('name the calling resource (aws:SourceArn) or account (aws:SourceAccount) in every Allow to a service', () => {
+    // Act
+    const unnamed = policyStatements(template)
+      .filter(({ logicalId }) => template.Resources[logicalId]?.Type !== 'AWS::IAM::Role')
+      .filter(({ statement }) => statement.Effect === 'Allow')
+      .filter(({ statement }) => typeof statement.Principal === 'object' && statement.Principal !== null)
+      .filter(({ statement }) => 'Service' in (statement.Principal as object))
+      .filter(
+        ({ statement }) =>
+          !hasConditionKey(statement, 'aws:SourceArn') && !hasConditionKey(statement, 'aws:SourceAccount'),
+      )
+      .map(({ where }) => where);
+
+    // Assess
+    expect(unnamed.filter((where) => !(where in SOURCE_EXCEPTIONS))).toEqual([]);
+    expect(
+      Object.keys(SOURCE_EXCEPTIONS).filter((where) => !unnamed.includes(where)),
+      'stale',
+    ).toEqual([]);
   });
 });
 
@@ -491,5 +526,135 @@ describe('IAM of the lock and of compensation', () => {
         { Null: { 'aws:ResourceTag/rekey:rotation-id': 'false' } },
       ],
     ]);
+  });
+});
+
+describe('IAM of the keys CreateKey makes', () => {
+  const own = policyStatements(template).filter(({ logicalId }) => logicalId === 'CreateKeyFunction');
+  const allowing = (action: string) =>
+    own.filter(
+      ({ statement }) =>
+        statement.Effect === 'Allow' &&
+        actionsOf(statement).some((pattern) => actionMatches(pattern, action)),
+    );
+  const newKeyTags = {
+    Null: { 'aws:ResourceTag/rekey:rotation-id': 'false' },
+    StringEquals: { 'aws:ResourceTag/rekey:role': 'new-key' },
+  };
+
+  it('creates and tags only keys that carry rekey:rotation-id and rekey:role=new-key', () => {
+    for (const action of ['kms:CreateKey', 'kms:TagResource']) {
+      const statements = allowing(action);
+      expect(statements.length, action).toBeGreaterThan(0);
+      for (const { where, statement } of statements) {
+        expect(statement.Condition?.Null?.['aws:RequestTag/rekey:rotation-id'], where).toBe('false');
+        expect(statement.Condition?.StringEquals?.['aws:RequestTag/rekey:role'], where).toBe('new-key');
+      }
+    }
+  });
+
+  it.each(['kms:PutKeyPolicy', 'kms:EnableKeyRotation'])(
+    'allows %s only on the keys it creates (their tags), never on every key of the account',
+    (action) => {
+      const statements = allowing(action);
+      expect(statements.length).toBeGreaterThan(0);
+      expect(statements.map(({ statement }) => statement.Condition)).toEqual(
+        statements.map(() => newKeyTags),
+      );
+    },
+  );
+
+  it('lets no role change a key policy or key rotation on every key without a tag condition', () => {
+    // Key policies (the account root's kms:*) are not roles.
+    const unscoped = policyStatements(template)
+      .filter(({ logicalId }) => template.Resources[logicalId]?.Type !== 'AWS::KMS::Key')
+      .filter(({ statement }) => statement.Effect === 'Allow')
+      .filter(({ statement }) =>
+        actionsOf(statement).some((pattern) =>
+          ['kms:PutKeyPolicy', 'kms:EnableKeyRotation'].some((action) => actionMatches(pattern, action)),
+        ),
+      )
+      .filter(({ statement }) => statement.Condition?.Null?.['aws:ResourceTag/rekey:rotation-id'] !== 'false')
+      .map(({ where }) => where);
+    expect(unscoped).toEqual([]);
+  });
+});
+
+/**
+ * Which databases a role may delete is decided by the `rekey:role` tag: a rotation's new database
+ * is `new-instance`/`new-cluster` (snapshot strategy) or `green` (Blue/Green) until clients are
+ * verified on it; then Cutover/Switchover retag it `serving`, and the old source `retired-source`.
+ */
+describe('IAM of deleting databases', () => {
+  const statements = policyStatements(template);
+  const deletes = ['rds:DeleteDBInstance', 'rds:DeleteDBCluster'];
+  const deleting = statements.filter(
+    ({ statement }) =>
+      statement.Effect === 'Allow' &&
+      actionsOf(statement).some((pattern) => deletes.some((action) => actionMatches(pattern, action))),
+  );
+
+  it('deletes a database only by its rotation-id and role tags, and never one marked serving', () => {
+    // Act
+    const byRole = Object.fromEntries(
+      [...new Set(deleting.map(({ logicalId }) => logicalId))].map((logicalId) => [
+        logicalId,
+        deleting
+          .filter((located) => located.logicalId === logicalId)
+          .map(({ statement }) => statement.Condition?.StringEquals?.['aws:ResourceTag/rekey:role'])
+          .sort(),
+      ]),
+    );
+    const untagged = deleting
+      .filter(
+        ({ statement }) =>
+          statement.Condition?.Null?.['aws:ResourceTag/rekey:rotation-id'] !== 'false' ||
+          typeof statement.Condition?.StringEquals?.['aws:ResourceTag/rekey:role'] !== 'string',
+      )
+      .map(({ where }) => where);
+
+    // Assess
+    expect(untagged, 'a delete without the rotation-id and a single rekey:role tag condition').toEqual([]);
+    expect(byRole).toEqual({
+      RetireInstanceFunction: ['retired-source'],
+      RetireBlueFunction: ['retired-source'],
+      RollbackFunction: ['green', 'new-cluster', 'new-instance'],
+    });
+  });
+
+  it('lets only Cutover and Switchover mark a database serving or retired-source, with nothing else in the request', () => {
+    // Prepare
+    const markers = ['CutoverFunction', 'SwitchoverFunction'];
+    const tagging = statements.filter(
+      ({ statement }) =>
+        statement.Effect === 'Allow' &&
+        actionsOf(statement).some((pattern) => actionMatches(pattern, 'rds:AddTagsToResource')),
+    );
+    const denies = (logicalId: string) =>
+      statements.some(
+        (located) =>
+          located.logicalId === logicalId &&
+          located.statement.Effect === 'Deny' &&
+          actionsOf(located.statement).includes('rds:AddTagsToResource') &&
+          JSON.stringify(located.statement.Condition) ===
+            JSON.stringify({ StringEquals: { 'aws:RequestTag/rekey:role': ['serving', 'retired-source'] } }),
+      );
+
+    // Act
+    const unguarded = tagging
+      .filter(({ logicalId }) => !markers.includes(logicalId) && !denies(logicalId))
+      .map(({ where }) => where);
+    const marking = tagging.filter(({ logicalId }) => markers.includes(logicalId));
+
+    // Assess
+    expect(unguarded, 'tags databases but may set rekey:role=serving/retired-source').toEqual([]);
+    expect(marking.map(({ logicalId }) => logicalId).sort()).toEqual(markers);
+    for (const { where, statement } of marking) {
+      expect(statement.Condition, where).toEqual({
+        StringEquals: { 'aws:RequestTag/rekey:role': ['serving', 'retired-source'] },
+        Null: { 'aws:RequestTag/rekey:rotation-id': 'false' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['rekey:role', 'rekey:rotation-id'] },
+      });
+    }
   });
 });
