@@ -2,7 +2,6 @@ import type { ClusterConfig, MemberConfig } from './cluster-config.js';
 import type { RotationInput, RotationTarget } from './input.js';
 import type { InstanceConfig, Placement } from './instance-config.js';
 import type { RotationNames } from './naming.js';
-import type { required } from './state.js';
 
 /**
  * The rotation plan: what preflight found and decided, written once to `$.plan` and read by every

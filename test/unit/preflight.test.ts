@@ -23,7 +23,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseRotationInput } from '#domain/input.js';
 import { namesFor, rotationIdFor } from '#domain/naming.js';
-import { decide, type PreflightInput, preflight } from '#targets/instance/preflight.js';
+import type { PreflightInput } from '#targets/ops.js';
+import { preflight } from '#targets/preflight.js';
+import { decide } from '#targets/preflight-checks.js';
 import { executionInput, preflightEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);

@@ -6,38 +6,43 @@ import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
 import { captureClusterConfig, captureMemberConfig } from '#domain/cluster-config.js';
 import { PreconditionFailedError } from '#domain/errors.js';
-import type { RotationInput, RotationTarget } from '#domain/input.js';
+import type { RotationInput } from '#domain/input.js';
 import { userTags } from '#domain/instance-config.js';
 import { clusterNamesFor, rotationIdFor, TAG_ROTATION_ID } from '#domain/naming.js';
 import type { ClusterMemberDescription, ClusterPlan, CutoverPlan, StrategyDecision } from '#domain/plan.js';
 import { clusterBlueGreenIneligibility, decideStrategy } from '#domain/strategy.js';
 import { logger } from '#runtime/logger.js';
-import type { PreflightInput } from '#targets/instance/preflight.js';
+import type { PreflightContext, PreflightOps } from '#targets/ops.js';
 import { describeSourceKey, parseArn, planCname, planCommon } from '#targets/preflight-checks.js';
-import { findCluster, findClusterSnapshot } from './common.js';
+import { findCluster, findClusterSnapshot } from './lookups.js';
 
 /** RDS allows 50 tags per resource; what Rekey creates carries 3 `rekey:*` tags too. */
 const MAX_USER_TAGS = 47;
 
 /**
- * Preflight for an Aurora DB cluster. Read-only, like the instance preflight: a refusal leaves AWS
+ * Preflight of an Aurora DB cluster. Read-only, like the instance preflight: a refusal leaves AWS
  * exactly as it was. Captures the cluster's and every member's configuration for the restore and
  * the validation, plans the names and the cutover.
  */
-export const preflightCluster = async (
-  request: RotationInput,
-  target: RotationTarget,
-  event: PreflightInput,
-): Promise<ClusterPlan> => {
-  const { rds } = getClients();
+export const clusterPreflight: PreflightOps<'cluster'> = {
+  field: 'dbClusterIdentifier',
+  what: 'a DB cluster',
+  describe: (identifier) => findCluster(getClients().rds, identifier),
+  notFound: (id) =>
+    `dbClusterIdentifier: no DB cluster "${id}" in ${process.env.AWS_REGION ?? 'this Region'}. ` +
+    'Check the identifier and the Region (aws rds describe-db-clusters --query "DBClusters[].DBClusterIdentifier").',
+  // A cluster is never part of another database Rekey rotates (a global database is refused below).
+  partOf: () => null,
+  plan: (context) => planCluster(context),
+};
+
+const planCluster = async ({
+  request,
+  target,
+  event,
+  described: cluster,
+}: PreflightContext<'cluster'>): Promise<ClusterPlan> => {
   const id = target.identifier;
-  const cluster = await findCluster(rds, id);
-  if (!cluster) {
-    throw new PreconditionFailedError(
-      `dbClusterIdentifier: no DB cluster "${id}" in ${process.env.AWS_REGION ?? 'this Region'}. ` +
-        'Check the identifier and the Region (aws rds describe-db-clusters --query "DBClusters[].DBClusterIdentifier").',
-    );
-  }
   const arn = parseArn(cluster.DBClusterArn ?? '');
   const strategy = decideStrategy(request.strategy, clusterBlueGreenIneligibility(cluster), id);
   checkCluster(cluster, strategy);

@@ -2,7 +2,7 @@ import type { ClusterRotationOutput } from '#domain/output.js';
 import { type ClusterState, required } from '#domain/state.js';
 import { lockReleaseNote } from '#features/lock/lock.js';
 import { logger } from '#runtime/logger.js';
-import { clusterNames } from './common.js';
+import { clusterNames } from './lookups.js';
 
 /** The execution output of a cluster rotation: the instance output's shape, for a cluster and its members. */
 export const summarizeCluster = async (state: ClusterState): Promise<ClusterRotationOutput> => {

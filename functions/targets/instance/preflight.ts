@@ -3,23 +3,18 @@ import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull, listKeyTags } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance, findSnapshot } from '#aws/rds.js';
-import { InvalidInputError, PreconditionFailedError } from '#domain/errors.js';
-import {
-  parseRotationInput,
-  type RotationInput,
-  type RotationTarget,
-  rotationTarget,
-} from '#domain/input.js';
+import { PreconditionFailedError } from '#domain/errors.js';
+import type { RotationInput } from '#domain/input.js';
 import { captureInstanceConfig, capturePlacement, userTags } from '#domain/instance-config.js';
 import { namesFor, type RotationNames, rotationIdFor, TAG_ROTATION_ID } from '#domain/naming.js';
-import type { InstancePlan, RotationPlan } from '#domain/plan.js';
+import type { InstancePlan } from '#domain/plan.js';
 import {
   decideStrategy,
   instanceBlueGreenIneligibility,
   replicaBlueGreenIneligibility,
 } from '#domain/strategy.js';
 import { logger } from '#runtime/logger.js';
-import { preflightCluster } from '#targets/cluster/preflight.js';
+import type { PreflightContext, PreflightOps } from '#targets/ops.js';
 import {
   checkSnapshotQuota,
   describeSourceKey,
@@ -28,45 +23,38 @@ import {
   planCutover,
 } from '#targets/preflight-checks.js';
 
-export interface PreflightInput {
-  /** The execution input, as given. */
-  input: unknown;
-  /** `$$.Execution.Id`: the rotation id derives from it, so a retried preflight plans the same names. */
-  executionId: string;
-  /** `$$.Execution.StartTime`. */
-  startedAt: string;
-}
-
 /**
- * Everything Rekey checks before it changes anything. Read-only: a refusal here leaves AWS
- * exactly as it was. The plan it returns (names, configuration, decisions) drives every later step.
+ * Preflight of a DB instance: everything Rekey checks before it changes anything. Read-only: a
+ * refusal here leaves AWS exactly as it was. The plan it returns (names, configuration, decisions)
+ * drives every later step.
  */
-export const preflight = async (event: PreflightInput): Promise<RotationPlan> => {
-  const request = parseRotationInput(event.input);
-  if (typeof event.executionId !== 'string' || event.executionId.length === 0) {
-    throw new InvalidInputError('executionId is missing: Preflight must be called by the state machine.');
-  }
-  const target = rotationTarget(request);
-  return target.kind === 'cluster'
-    ? preflightCluster(request, target, event)
-    : preflightInstance(request, target, event);
+export const instancePreflight: PreflightOps<'instance'> = {
+  field: 'dbInstanceIdentifier',
+  what: 'a DB instance',
+  describe: (identifier) => findInstance(getClients().rds, identifier),
+  notFound: (id) =>
+    `dbInstanceIdentifier: no DB instance "${id}" in ${process.env.AWS_REGION ?? 'this Region'}. ` +
+    'Check the identifier and the Region (aws rds describe-db-instances --query "DBInstances[].DBInstanceIdentifier").',
+  partOf: (db) =>
+    db.DBClusterIdentifier
+      ? {
+          kind: 'cluster',
+          identifier: db.DBClusterIdentifier,
+          why:
+            `is a member of the Aurora cluster ${db.DBClusterIdentifier}. ` +
+            'Its storage and key belong to the cluster; rotate the cluster, not the instance.',
+        }
+      : null,
+  plan: (context) => planInstance(context),
 };
 
-const preflightInstance = async (
-  request: RotationInput,
-  target: RotationTarget,
-  event: PreflightInput,
-): Promise<InstancePlan> => {
-  const { rds } = getClients();
+const planInstance = async ({
+  request,
+  target,
+  event,
+  described: db,
+}: PreflightContext<'instance'>): Promise<InstancePlan> => {
   const id = target.identifier;
-
-  const db = await findInstance(rds, id);
-  if (!db) {
-    throw new PreconditionFailedError(
-      `dbInstanceIdentifier: no DB instance "${id}" in ${process.env.AWS_REGION ?? 'this Region'}. ` +
-        'Check the identifier and the Region (aws rds describe-db-instances --query "DBInstances[].DBInstanceIdentifier").',
-    );
-  }
   const arn = parseArn(db.DBInstanceArn ?? '');
   checkInstance(db);
   const replicas = await describeReplicas(db, arn.region);
@@ -119,15 +107,9 @@ const preflightInstance = async (
 /** RDS allows 50 tags per resource; the new instance and snapshots carry 3 `rekey:*` tags too. */
 const MAX_USER_TAGS = 47;
 
-/** The source must be a standalone, encrypted, available instance whose writes can be frozen. */
+/** The source must be a standalone (preflight.ts refused an Aurora member), encrypted, available instance whose writes can be frozen. */
 const checkInstance = (db: DBInstance): void => {
   const id = db.DBInstanceIdentifier;
-  if (db.DBClusterIdentifier) {
-    throw new PreconditionFailedError(
-      `dbInstanceIdentifier: ${id} is a member of the Aurora cluster ${db.DBClusterIdentifier}. ` +
-        'Its storage and key belong to the cluster; rotate the cluster, not the instance.',
-    );
-  }
   if (db.ReadReplicaSourceDBInstanceIdentifier) {
     throw new PreconditionFailedError(
       `dbInstanceIdentifier: ${id} is a read replica of ${db.ReadReplicaSourceDBInstanceIdentifier}. ` +
@@ -244,5 +226,3 @@ const checkNamesAreFree = async (
     );
   }
 };
-
-export { decide } from '#targets/preflight-checks.js';
