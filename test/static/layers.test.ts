@@ -25,7 +25,7 @@ type Layer =
 const LAYERS = ['domain', 'runtime', 'aws', 'reconcilers', 'features', 'targets', 'strategies'] as const;
 
 /** What each layer may import (besides third-party packages). */
-export const ALLOWED: Record<Layer, readonly Layer[]> = {
+const ALLOWED: Record<Layer, readonly Layer[]> = {
   domain: ['domain'],
   runtime: ['domain', 'runtime'],
   aws: ['domain', 'runtime', 'aws'],

@@ -1,12 +1,11 @@
 import type { DBInstance } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
-import { describeKeyOrNull, listKeyTags } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance, findSnapshot } from '#aws/rds.js';
 import { PreconditionFailedError } from '#domain/errors.js';
 import type { RotationInput } from '#domain/input.js';
 import { captureInstanceConfig, capturePlacement, userTags } from '#domain/instance-config.js';
-import { namesFor, type RotationNames, rotationIdFor, TAG_ROTATION_ID } from '#domain/naming.js';
+import { namesFor, type RotationNames, rotationIdFor } from '#domain/naming.js';
 import type { InstancePlan } from '#domain/plan.js';
 import {
   decideStrategy,
@@ -16,11 +15,14 @@ import {
 import { logger } from '#runtime/logger.js';
 import type { PreflightContext, PreflightOps } from '#targets/ops.js';
 import {
+  checkAliasIsFree,
   checkSnapshotQuota,
   describeSourceKey,
+  MAX_USER_TAGS,
   parseArn,
   planCommon,
   planCutover,
+  type SnapshotQuota,
 } from '#targets/preflight-checks.js';
 
 /**
@@ -48,6 +50,12 @@ export const instancePreflight: PreflightOps<'instance'> = {
   plan: (context) => planInstance(context),
 };
 
+const INSTANCE_SNAPSHOTS: SnapshotQuota = {
+  name: 'ManualSnapshots',
+  noun: '',
+  serviceQuota: 'Manual DB instance snapshots',
+};
+
 const planInstance = async ({
   request,
   target,
@@ -68,7 +76,7 @@ const planInstance = async ({
   const rotationId = rotationIdFor(event.executionId);
   const names = namesFor(rotationId, id);
   await checkNamesAreFree(rotationId, names, request);
-  const quotaNote = strategy.used === 'snapshot' ? await checkSnapshotQuota() : null;
+  const quotaNote = strategy.used === 'snapshot' ? await checkSnapshotQuota(INSTANCE_SNAPSHOTS) : null;
   const endpointAddress = db.Endpoint?.Address ?? '';
   const cutover = await planCutover(request, strategy, endpointAddress, names.asideDbInstanceIdentifier);
   const common = planCommon({ event, request, target, strategy, arn, rotationId, key, quotaNote });
@@ -103,9 +111,6 @@ const planInstance = async ({
   });
   return plan;
 };
-
-/** RDS allows 50 tags per resource; the new instance and snapshots carry 3 `rekey:*` tags too. */
-const MAX_USER_TAGS = 47;
 
 /** The source must be a standalone (preflight.ts refused an Aurora member), encrypted, available instance whose writes can be frozen. */
 const checkInstance = (db: DBInstance): void => {
@@ -217,12 +222,5 @@ const checkNamesAreFree = async (
       );
     }
   }
-  const { kms } = getClients();
-  const aliased = await describeKeyOrNull(kms, names.keyAlias);
-  if (aliased?.KeyId && (await listKeyTags(kms, aliased.KeyId)).get(TAG_ROTATION_ID) !== rotationId) {
-    throw new PreconditionFailedError(
-      `The KMS alias ${names.keyAlias} already exists and points at a key that does not belong to this rotation ` +
-        `(${aliased.Arn}). Delete the alias, or start the rotation under another execution name.`,
-    );
-  }
+  await checkAliasIsFree(rotationId, names.keyAlias);
 };

@@ -2,6 +2,7 @@ import type { RotationOutput } from '#domain/output.js';
 import { type InstanceState, required } from '#domain/state.js';
 import { notesWithLockRelease } from '#features/lock/lock.js';
 import { logger } from '#runtime/logger.js';
+import { oldKeyOutput, requestOutput, strategyOutput } from '#targets/summary.js';
 
 /**
  * The execution output: every resource, key, time and decision of a successful rotation, in
@@ -18,7 +19,7 @@ export const summarizeInstance = async (state: InstanceState): Promise<RotationO
 
   const output: RotationOutput = {
     rotationId: plan.rotationId,
-    strategy: { requested: plan.strategy.requested, used: plan.strategy.used, reason: plan.strategy.reason },
+    strategy: strategyOutput(plan),
     sourceDbInstanceIdentifier: plan.source.dbInstanceIdentifier,
     // A rename cutover gave the new instance the source's identifier and endpoint.
     newDbInstanceIdentifier: renamed ? renamed.newIdentifier : validation.dbInstanceIdentifier,
@@ -30,18 +31,12 @@ export const summarizeInstance = async (state: InstanceState): Promise<RotationO
       reencrypted: plan.names.copySnapshotIdentifier,
     },
     oldInstance: retired?.outcome === 'deleted' ? 'deleted' : 'retained',
-    oldKey:
-      oldKey.state === 'PendingDeletion'
-        ? { state: 'PendingDeletion', deletionDate: oldKey.deletionDate }
-        : { state: 'Retained', reason: oldKey.reason },
+    oldKey: oldKeyOutput(oldKey),
     cutover: cutoverOutput(state),
     writeFreeze: plan.request.writeFreeze,
     configurationChangesAfterRestore: configure?.applied ?? [],
     notes: notesWithLockRelease(plan.decisions.notes, state.lockReleaseError),
-    reason: plan.request.reason,
-    requestedBy: plan.request.requestedBy ?? null,
-    startedAt: plan.startedAt,
-    finishedAt: new Date().toISOString(),
+    ...requestOutput(plan),
   };
   logger.info('rotation complete', { output });
   return output;
