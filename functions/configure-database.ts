@@ -1,4 +1,4 @@
 import { makeHandler } from '#runtime/handler.js';
-import { configureInstance } from '#strategies/snapshot/configure-database.js';
+import { configureDatabase } from '#strategies/snapshot/configure-database.js';
 
-export const handler = makeHandler(configureInstance);
+export const handler = makeHandler(configureDatabase);

@@ -1,4 +1,4 @@
 import { makeHandler } from '#runtime/handler.js';
-import { preflight } from '#targets/instance/preflight.js';
+import { preflight } from '#targets/preflight.js';
 
 export const handler = makeHandler(preflight);

@@ -1,4 +1,4 @@
 import { makeHandler } from '#runtime/handler.js';
-import { restoreInstance } from '#strategies/snapshot/restore-database.js';
+import { restoreDatabase } from '#strategies/snapshot/restore-database.js';
 
-export const handler = makeHandler(restoreInstance);
+export const handler = makeHandler(restoreDatabase);

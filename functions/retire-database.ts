@@ -1,4 +1,4 @@
 import { makeHandler } from '#runtime/handler.js';
-import { retireInstance } from '#strategies/snapshot/retire-database.js';
+import { retireDatabase } from '#strategies/snapshot/retire-database.js';
 
-export const handler = makeHandler(retireInstance);
+export const handler = makeHandler(retireDatabase);

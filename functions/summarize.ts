@@ -1,4 +1,4 @@
 import { makeHandler } from '#runtime/handler.js';
-import { summarize } from '#strategies/snapshot/summarize.js';
+import { summarize } from '#strategies/summarize.js';
 
 export const handler = makeHandler(summarize);

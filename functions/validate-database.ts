@@ -1,4 +1,4 @@
 import { makeHandler } from '#runtime/handler.js';
-import { validateInstance } from '#strategies/snapshot/validate-database.js';
+import { validateDatabase } from '#strategies/snapshot/validate-database.js';
 
-export const handler = makeHandler(validateInstance);
+export const handler = makeHandler(validateDatabase);

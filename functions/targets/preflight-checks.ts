@@ -7,9 +7,11 @@ import {
 } from '@aws-sdk/client-route-53';
 import { getClients } from '#aws/clients.js';
 import { normaliseDns, recordsNamed, targetOf } from '#aws/dns.js';
+import { describeKeyOrNull, listKeyTags } from '#aws/kms-keys.js';
 import { decidePlan } from '#domain/decisions.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { RotationInput, RotationTarget } from '#domain/input.js';
+import { TAG_ROTATION_ID } from '#domain/naming.js';
 import type { CnameCutoverPlan, CutoverPlan, InstancePlan, StrategyDecision } from '#domain/plan.js';
 import { logger } from '#runtime/logger.js';
 
@@ -53,12 +55,26 @@ export const describeSourceKey = async (
   return key;
 };
 
+/** The manual snapshot quota of one kind of snapshot, as RDS and Service Quotas name it. */
+export interface SnapshotQuota {
+  /** The `AccountQuotaName` of DescribeAccountAttributes. */
+  name: 'ManualSnapshots' | 'ManualClusterSnapshots';
+  /** `''` for DB snapshots, `'cluster '` for DB cluster snapshots. */
+  noun: '' | 'cluster ';
+  /** The quota's name in Service Quotas. */
+  serviceQuota: string;
+}
+
 /**
  * A rotation takes two manual snapshots (the source and its re-encrypted copy). Returns a note
- * when the quota cannot be read: the check is a courtesy (an exhausted quota makes
- * CreateDBSnapshot fail, and rollback then restarts the source), so it does not block.
+ * when the quota cannot be read: the check is a courtesy (an exhausted quota makes the snapshot
+ * call fail, and rollback then restarts the source), so it does not block.
  */
-export const checkSnapshotQuota = async (): Promise<string | null> => {
+export const checkSnapshotQuota = async ({
+  name,
+  noun,
+  serviceQuota,
+}: SnapshotQuota): Promise<string | null> => {
   const { rds } = getClients();
   let quotas: AccountQuota[] | undefined;
   try {
@@ -67,17 +83,32 @@ export const checkSnapshotQuota = async (): Promise<string | null> => {
     logger.warn('could not read the RDS account quotas', { error });
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     const why = status ? `DescribeAccountAttributes answered HTTP ${status}` : (error as Error).name;
-    return `The manual snapshot quota could not be checked (${why}); the rotation needs 2 free manual snapshots.`;
+    return `The manual ${noun}snapshot quota could not be checked (${why}); the rotation needs 2 free manual ${noun}snapshots.`;
   }
-  const quota = quotas?.find((q) => q.AccountQuotaName === 'ManualSnapshots');
+  const quota = quotas?.find((q) => q.AccountQuotaName === name);
   if (quota?.Max !== undefined && quota.Used !== undefined && quota.Max - quota.Used < 2) {
     throw new PreconditionFailedError(
-      `The Region has ${quota.Used} of ${quota.Max} manual DB snapshots; the rotation needs 2 more. ` +
-        'Delete old manual snapshots or ask for a higher quota (Service Quotas: "Manual DB instance snapshots").',
+      `The Region has ${quota.Used} of ${quota.Max} manual DB ${noun}snapshots; the rotation needs 2 more. ` +
+        `Delete old manual ${noun}snapshots or ask for a higher quota (Service Quotas: "${serviceQuota}").`,
     );
   }
   return null;
 };
+
+/** The KMS alias this rotation will create must be free, or point at the key this rotation created (a retry). */
+export const checkAliasIsFree = async (rotationId: string, alias: string): Promise<void> => {
+  const { kms } = getClients();
+  const aliased = await describeKeyOrNull(kms, alias);
+  if (aliased?.KeyId && (await listKeyTags(kms, aliased.KeyId)).get(TAG_ROTATION_ID) !== rotationId) {
+    throw new PreconditionFailedError(
+      `The KMS alias ${alias} already exists and points at a key that does not belong to this rotation ` +
+        `(${aliased.Arn}). Delete the alias, or start the rotation under another execution name.`,
+    );
+  }
+};
+
+/** RDS allows 50 tags per resource; what Rekey creates carries 3 `rekey:*` tags of its own. */
+export const MAX_USER_TAGS = 47;
 
 /**
  * How clients will be switched. A CNAME must exist and point at the source endpoint now. A

@@ -11,11 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
 import { captureInstanceConfig, capturePlacement } from '#domain/instance-config.js';
 import type { RotationState } from '#domain/state.js';
-import { configureInstance } from '#strategies/snapshot/configure-database.js';
+import { configureDatabase } from '#strategies/snapshot/configure-database.js';
 import { copySnapshot } from '#strategies/snapshot/copy-snapshot.js';
-import { restoreInstance } from '#strategies/snapshot/restore-database.js';
+import { restoreDatabase } from '#strategies/snapshot/restore-database.js';
 import { snapshotSource } from '#strategies/snapshot/snapshot-source.js';
-import { validateInstance } from '#strategies/snapshot/validate-database.js';
+import { validateDatabase } from '#strategies/snapshot/validate-database.js';
 import { SAMPLE, seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
 import { stepEvent } from '../support/events.js';
@@ -89,12 +89,12 @@ const runDataPath = async (initial: RotationState): Promise<RotationState> => {
   let state: RotationState = { ...initial };
   state = { ...state, sourceSnapshot: await snapshotSource(state) };
   state = { ...state, copySnapshot: await copySnapshot(state) };
-  state = { ...state, restore: await restoreInstance(state) };
+  state = { ...state, restore: await restoreDatabase(state) };
   for (let pass = 0; pass < 10; pass += 1) {
-    state = { ...state, configure: await configureInstance(state) };
+    state = { ...state, configure: await configureDatabase(state) };
     if (state.configure?.done) break;
   }
-  return { ...state, validation: await validateInstance(state) };
+  return { ...state, validation: await validateDatabase(state) };
 };
 
 describe('data path on the emulator: snapshot, copy, restore, configure, validate', () => {

@@ -8,18 +8,18 @@ import { retireKey } from '#features/keys/retire-key.js';
 import { acquireLock } from '#features/lock/acquire-lock.js';
 import { checkStart } from '#features/lock/check-start.js';
 import { releaseLock } from '#features/lock/release-lock.js';
-import { configureInstance } from '#strategies/snapshot/configure-database.js';
+import { configureDatabase } from '#strategies/snapshot/configure-database.js';
 import { copySnapshot } from '#strategies/snapshot/copy-snapshot.js';
 import { cutover } from '#strategies/snapshot/cutover.js';
-import { restoreInstance } from '#strategies/snapshot/restore-database.js';
-import { retireInstance } from '#strategies/snapshot/retire-database.js';
+import { restoreDatabase } from '#strategies/snapshot/restore-database.js';
+import { retireDatabase } from '#strategies/snapshot/retire-database.js';
 import { rollback } from '#strategies/snapshot/rollback.js';
 import { snapshotSource } from '#strategies/snapshot/snapshot-source.js';
 import { startSource } from '#strategies/snapshot/start-source.js';
 import { stopSource } from '#strategies/snapshot/stop-source.js';
-import { summarize } from '#strategies/snapshot/summarize.js';
-import { validateInstance } from '#strategies/snapshot/validate-database.js';
-import { preflight } from '#targets/instance/preflight.js';
+import { validateDatabase } from '#strategies/snapshot/validate-database.js';
+import { summarize } from '#strategies/summarize.js';
+import { preflight } from '#targets/preflight.js';
 import { ensureLockTable, LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
@@ -113,9 +113,9 @@ const upToValidation = async (input: Record<string, unknown>, name: string): Pro
   state = await twice('StopSource', stopSource, state);
   state = await twice('SnapshotSource', snapshotSource, state);
   state = await twice('CopySnapshot', copySnapshot, state);
-  state = await twice('RestoreInstance', restoreInstance, state);
-  state = await twice('ConfigureInstance', configureInstance, state);
-  return twice('ValidateInstance', validateInstance, state);
+  state = await twice('RestoreInstance', restoreDatabase, state);
+  state = await twice('ConfigureInstance', configureDatabase, state);
+  return twice('ValidateInstance', validateDatabase, state);
 };
 
 describe('every step, run again after it acted, returns the same result and creates nothing', () => {
@@ -131,7 +131,7 @@ describe('every step, run again after it acted, returns the same result and crea
     // Act
     let state = await upToValidation(executionInput('break-glass'), 'twice-cname');
     state = await twice('Cutover', cutover, state);
-    state = await twice('RetireInstance', retireInstance, state);
+    state = await twice('RetireInstance', retireDatabase, state);
     state = await twice('RetireKey', retireKey, state);
     state = await twice('ReleaseLock', releaseLock, state);
     state = await twice('Summarize', summarize, state);
@@ -153,7 +153,7 @@ describe('every step, run again after it acted, returns the same result and crea
       'twice-none',
     );
     state = await twice('StartSource', startSource, state);
-    state = await twice('RetireInstance', retireInstance, state);
+    state = await twice('RetireInstance', retireDatabase, state);
     state = await twice('RetireKey', retireKey, state);
     state = await twice('ReleaseLock', releaseLock, state);
     state = await twice('Summarize', summarize, state);

@@ -2,7 +2,8 @@ import { CreateDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
-import { type PreflightInput, preflight } from '#targets/instance/preflight.js';
+import type { PreflightInput } from '#targets/ops.js';
+import { preflight } from '#targets/preflight.js';
 import { SAMPLE, seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
 import type { RetireInstanceResult } from '#domain/results.js';
 import type { InstanceState } from '#domain/state.js';
-import { retireInstance } from '#strategies/snapshot/retire-database.js';
+import { retireDatabase } from '#strategies/snapshot/retire-database.js';
 import { seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
 import { stepEvent } from '../support/events.js';
@@ -64,7 +64,7 @@ const runUntilDone = async (state: InstanceState): Promise<RetireInstanceResult[
   const results: RetireInstanceResult[] = [];
   let current = state;
   for (let i = 0; i < 6; i += 1) {
-    const result = await retireInstance(current);
+    const result = await retireDatabase(current);
     results.push(result);
     if (result.done) return results;
     current = { ...current, retireInstance: result };
@@ -83,7 +83,7 @@ describe('retire-instance on the emulator', () => {
 
     // Act
     const results = await runUntilDone(state);
-    const again = await retireInstance({ ...state, retireInstance: results.at(-1) });
+    const again = await retireDatabase({ ...state, retireInstance: results.at(-1) });
 
     // Assess
     expect(before).toMatchObject({ DBInstanceStatus: 'stopped', DeletionProtection: false });
@@ -122,7 +122,7 @@ describe('retire-instance on the emulator', () => {
     if (state.cutover) state.cutover.verified = false;
 
     // Act / Assess
-    await expect(retireInstance(state)).rejects.toMatchObject({ name: 'PreconditionFailedError' });
+    await expect(retireDatabase(state)).rejects.toMatchObject({ name: 'PreconditionFailedError' });
     expect(await describeInstance('orders-db')).toMatchObject({ DeletionProtection: true });
   });
 
@@ -133,7 +133,7 @@ describe('retire-instance on the emulator', () => {
     state.plan.source.dbiResourceId = 'db-0RIGINALSOURCEINSTANCE00000';
 
     // Act / Assess
-    await expect(retireInstance(state)).rejects.toMatchObject({
+    await expect(retireDatabase(state)).rejects.toMatchObject({
       name: 'PreconditionFailedError',
       message: expect.stringContaining('not the instance this rotation started from'),
     });

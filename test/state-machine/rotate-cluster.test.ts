@@ -11,7 +11,7 @@ import { findInstance } from '#aws/rds.js';
 import { captureClusterConfig, captureMemberConfig, diffFields } from '#domain/cluster-config.js';
 import { ValidationFailedError } from '#domain/errors.js';
 import type { ClusterRotationOutput } from '#domain/output.js';
-import { findCluster } from '#targets/cluster/common.js';
+import { findCluster } from '#targets/cluster/lookups.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { type RunOptions, runStateMachine } from '../../cli/runner.js';
 import { CLUSTER_SAMPLE, type SeededClusterSample, seedClusterSample } from '../../cli/seed.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { InstanceState } from '#domain/state.js';
 import type { CheckStartInput } from '#features/lock/check-start.js';
-import type { PreflightInput } from '#targets/instance/preflight.js';
+import type { PreflightInput } from '#targets/ops.js';
 
 const eventsDir = fileURLToPath(new URL('../../events/', import.meta.url));
 

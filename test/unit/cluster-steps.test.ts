@@ -19,7 +19,7 @@ import { cutoverCluster } from '#targets/cluster/cutover.js';
 import { retireCluster } from '#targets/cluster/retire.js';
 import { stopCluster } from '#targets/cluster/stop.js';
 import { validateCluster } from '#targets/cluster/validate.js';
-import { preflight } from '#targets/instance/preflight.js';
+import { preflight } from '#targets/preflight.js';
 import { CLUSTER_CONFIG, WRITER_CONFIG } from '../support/cluster-fixtures.js';
 
 const rds = mockClient(RDSClient);

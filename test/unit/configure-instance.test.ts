@@ -11,7 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ConfigureResult } from '#domain/results.js';
-import { configureInstance } from '#strategies/snapshot/configure-database.js';
+import { configureDatabase } from '#strategies/snapshot/configure-database.js';
 import { newInstanceOf } from '../support/db-instance.js';
 import { stepEvent } from '../support/events.js';
 
@@ -70,7 +70,7 @@ describe('configure-instance', () => {
     rds.on(ModifyDBInstanceCommand).resolves({});
 
     // Act
-    const result = await configureInstance(state());
+    const result = await configureDatabase(state());
 
     // Assess
     expect(result).toMatchObject({
@@ -102,7 +102,7 @@ describe('configure-instance', () => {
     });
 
     // Act
-    const result = await configureInstance(state(afterModify));
+    const result = await configureDatabase(state(afterModify));
 
     // Assess
     expect(result).toMatchObject({
@@ -121,7 +121,7 @@ describe('configure-instance', () => {
     });
 
     // Act
-    const result = await configureInstance(state());
+    const result = await configureDatabase(state());
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'available', applied: [] });
@@ -134,7 +134,7 @@ describe('configure-instance', () => {
     rds.on(RebootDBInstanceCommand).resolves({});
 
     // Act
-    const result = await configureInstance(state(afterModify));
+    const result = await configureDatabase(state(afterModify));
 
     // Assess
     expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
@@ -153,7 +153,7 @@ describe('configure-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [modified('pending-reboot')] });
 
     // Act
-    const result = await configureInstance(state({ ...afterModify, rebooted: true, status: 'rebooting' }));
+    const result = await configureDatabase(state({ ...afterModify, rebooted: true, status: 'rebooting' }));
 
     // Assess
     expect(result).toEqual({ done: true, applied: APPLIED_FIRST, rebooted: true, status: 'available' });
@@ -177,7 +177,7 @@ describe('configure-instance', () => {
     };
 
     // Act
-    const result = await configureInstance(retried);
+    const result = await configureDatabase(retried);
 
     // Assess: tags are not this step's to apply, so they are not claimed.
     expect(result).toEqual({
@@ -196,7 +196,7 @@ describe('configure-instance', () => {
       .resolves({ DBInstances: [newInstanceOf(stepEvent('configure-database'))] });
 
     // Act
-    const result = await configureInstance(state());
+    const result = await configureDatabase(state());
 
     // Assess
     expect(result).toEqual({ done: true, applied: [], rebooted: false, status: 'available' });
@@ -217,7 +217,7 @@ describe('configure-instance', () => {
     rds.on(ModifyDBInstanceCommand).resolves({});
 
     // Act
-    const result = await configureInstance(state());
+    const result = await configureDatabase(state());
 
     // Assess
     expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, {
@@ -236,7 +236,7 @@ describe('configure-instance', () => {
       .rejects(new InvalidDBInstanceStateFault({ message: 'Instance is not available', $metadata: {} }));
 
     // Act
-    const result = await configureInstance(state());
+    const result = await configureDatabase(state());
 
     // Assess
     expect(result).toMatchObject({ done: false, applied: [] });
@@ -255,7 +255,7 @@ describe('configure-instance', () => {
     );
 
     // Act / Assess
-    await expect(configureInstance(state())).rejects.toMatchObject({
+    await expect(configureDatabase(state())).rejects.toMatchObject({
       name: 'ValidationFailedError',
       message: expect.stringMatching(
         /InvalidParameterCombination.*performanceInsightsEnabled: expected true, found false/,
@@ -270,7 +270,7 @@ describe('configure-instance', () => {
       .rejects(new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} }));
 
     // Act / Assess
-    await expect(configureInstance(state())).rejects.toMatchObject({
+    await expect(configureDatabase(state())).rejects.toMatchObject({
       name: 'PreconditionFailedError',
       message: expect.stringContaining(`${NEW_ID} no longer exists`),
     });
@@ -283,7 +283,7 @@ describe('configure-instance', () => {
       .resolves({ DBInstances: [justRestored({ DBInstanceStatus: 'storage-full' })] });
 
     // Act / Assess
-    await expect(configureInstance(state())).rejects.toMatchObject({ name: 'ResourceFailedError' });
+    await expect(configureDatabase(state())).rejects.toMatchObject({ name: 'ResourceFailedError' });
   });
 
   it('gives up with WaitTimeoutError after its iteration cap', async () => {
@@ -294,7 +294,7 @@ describe('configure-instance', () => {
 
     // Act / Assess
     await expect(
-      configureInstance(
+      configureDatabase(
         state({ ...afterModify, poll: { attempt: 80, waitSeconds: 300, lastStatus: 'modifying' } }),
       ),
     ).rejects.toMatchObject({ name: 'WaitTimeoutError' });

@@ -5,10 +5,12 @@ import {
   NotFoundException,
 } from '@aws-sdk/client-kms';
 import {
+  DBClusterNotFoundFault,
   type DBInstance,
   DBInstanceNotFoundFault,
   DBSnapshotNotFoundFault,
   DescribeAccountAttributesCommand,
+  DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
   RDSClient,
@@ -23,7 +25,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KEY_PENDING_WINDOW_DAYS as WINDOW } from '#domain/limits.js';
 import { namesFor, rotationIdFor } from '#domain/naming.js';
-import { type PreflightInput, preflight } from '#targets/instance/preflight.js';
+import type { PreflightInput } from '#targets/ops.js';
+import { preflight } from '#targets/preflight.js';
 import { executionInput, preflightEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);
@@ -194,6 +197,88 @@ describe('preflight', () => {
     await expect(preflight(event())).rejects.toMatchObject({
       name: 'PreconditionFailedError',
       message: expect.stringContaining(message),
+    });
+  });
+
+  describe('decides the kind from what RDS reports, not from the input field', () => {
+    const clusterNotFound = () => new DBClusterNotFoundFault({ message: 'not found', $metadata: {} });
+    const withoutTarget = () => {
+      const { dbInstanceIdentifier: _target, ...input } = executionInput('scheduled-rotation');
+      return { ...input, cutover: { type: 'none' } };
+    };
+    const onlyReads = () =>
+      [...rds.calls(), ...kms.calls(), ...route53.calls()].every((call) =>
+        /^(Describe|List|Get)/.test((call.args[0] as { constructor: { name: string } }).constructor.name),
+      );
+
+    it('refuses a cluster named in dbInstanceIdentifier and says which field to use', async () => {
+      // Prepare
+      rds.on(DescribeDBClustersCommand).rejects(clusterNotFound());
+      rds
+        .on(DescribeDBClustersCommand, { DBClusterIdentifier: 'orders-aurora' })
+        .resolves({ DBClusters: [{ DBClusterIdentifier: 'orders-aurora', Engine: 'aurora-postgresql' }] });
+
+      // Act
+      const attempt = preflight(event({ ...withoutTarget(), dbInstanceIdentifier: 'orders-aurora' }));
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({
+        name: 'PreconditionFailedError',
+        message:
+          'dbInstanceIdentifier: "orders-aurora" is a DB cluster, not a DB instance. Nothing was changed; ' +
+          'give "dbClusterIdentifier": "orders-aurora" instead of "dbInstanceIdentifier".',
+      });
+      expect(onlyReads()).toBe(true);
+    });
+
+    it('refuses an instance named in dbClusterIdentifier and says which field to use', async () => {
+      // Prepare
+      rds.on(DescribeDBClustersCommand).rejects(clusterNotFound());
+
+      // Act
+      const attempt = preflight(event({ ...withoutTarget(), dbClusterIdentifier: 'orders-db' }));
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({
+        name: 'PreconditionFailedError',
+        message:
+          'dbClusterIdentifier: "orders-db" is a DB instance, not a DB cluster. Nothing was changed; ' +
+          'give "dbInstanceIdentifier": "orders-db" instead of "dbClusterIdentifier".',
+      });
+      expect(onlyReads()).toBe(true);
+    });
+
+    it('refuses an Aurora member named in dbInstanceIdentifier and names its cluster', async () => {
+      // Prepare
+      rds
+        .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-db' })
+        .resolves({ DBInstances: [source({ DBClusterIdentifier: 'orders-cluster' })] });
+
+      // Act
+      const attempt = preflight(event());
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({
+        name: 'PreconditionFailedError',
+        message: expect.stringMatching(
+          /^dbInstanceIdentifier: orders-db is a member of the Aurora cluster orders-cluster\. .*give "dbClusterIdentifier": "orders-cluster" instead of "dbInstanceIdentifier"\.$/,
+        ),
+      });
+      expect(rds).not.toHaveReceivedCommand(DescribeDBClustersCommand);
+    });
+
+    it('says the instance does not exist when RDS has no database of that name at all', async () => {
+      // Prepare
+      rds.on(DescribeDBClustersCommand).rejects(clusterNotFound());
+
+      // Act
+      const attempt = preflight(event({ ...withoutTarget(), dbInstanceIdentifier: 'no-such-db' }));
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({
+        name: 'PreconditionFailedError',
+        message: expect.stringContaining('dbInstanceIdentifier: no DB instance "no-such-db"'),
+      });
     });
   });
 

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { restoreInstance } from '#strategies/snapshot/restore-database.js';
+import { restoreDatabase } from '#strategies/snapshot/restore-database.js';
 import { newInstanceOf } from '../support/db-instance.js';
 import { stepEvent } from '../support/events.js';
 
@@ -35,7 +35,7 @@ describe('restore-instance', () => {
     });
 
     // Act
-    const result = await restoreInstance(state());
+    const result = await restoreDatabase(state());
 
     // Assess
     expect(result).toMatchObject({
@@ -90,7 +90,7 @@ describe('restore-instance', () => {
     current.plan.source.config.optionGroupName = 'orders-postgres16-options';
 
     // Act
-    const result = await restoreInstance(current);
+    const result = await restoreDatabase(current);
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'creating' });
@@ -112,7 +112,7 @@ describe('restore-instance', () => {
     };
 
     // Act
-    const result = await restoreInstance(current);
+    const result = await restoreDatabase(current);
 
     // Assess
     expect(result).toMatchObject({
@@ -128,7 +128,7 @@ describe('restore-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(withStatus('available'));
 
     // Act
-    const result = await restoreInstance(state());
+    const result = await restoreDatabase(state());
 
     // Assess
     expect(result).toEqual({
@@ -154,7 +154,7 @@ describe('restore-instance', () => {
     });
 
     // Act
-    const result = await restoreInstance(state());
+    const result = await restoreDatabase(state());
 
     // Assess
     expect(result.differencesAfterRestore).toEqual(['maxAllocatedStorage', 'preferredMaintenanceWindow']);
@@ -168,7 +168,7 @@ describe('restore-instance', () => {
       .rejects(new DBInstanceAlreadyExistsFault({ message: 'DB instance already exists', $metadata: {} }));
 
     // Act
-    const result = await restoreInstance(state());
+    const result = await restoreDatabase(state());
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'creating', poll: { attempt: 1 } });
@@ -181,7 +181,7 @@ describe('restore-instance', () => {
     });
 
     // Act / Assess
-    await expect(restoreInstance(state())).rejects.toMatchObject({
+    await expect(restoreDatabase(state())).rejects.toMatchObject({
       name: 'PreconditionFailedError',
       message: expect.stringContaining(
         `${NEW_ID} already exists, but it was not created by rotation rk05e5c03bc0`,
@@ -201,7 +201,7 @@ describe('restore-instance', () => {
     );
 
     // Act / Assess
-    await expect(restoreInstance(state())).rejects.toMatchObject({
+    await expect(restoreDatabase(state())).rejects.toMatchObject({
       name: 'PreconditionFailedError',
       message: expect.stringContaining(
         'DBParameterGroupNotFoundFault: DBParameterGroup not found: orders-postgres16',
@@ -214,7 +214,7 @@ describe('restore-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(withStatus('incompatible-restore'));
 
     // Act / Assess
-    await expect(restoreInstance(state())).rejects.toMatchObject({
+    await expect(restoreDatabase(state())).rejects.toMatchObject({
       name: 'ResourceFailedError',
       message: expect.stringContaining('incompatible-restore'),
     });
@@ -225,7 +225,7 @@ describe('restore-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(withStatus('deleting'));
 
     // Act / Assess
-    await expect(restoreInstance(state())).rejects.toMatchObject({
+    await expect(restoreDatabase(state())).rejects.toMatchObject({
       name: 'ResourceFailedError',
       message: expect.stringContaining('being deleted'),
     });
@@ -244,6 +244,6 @@ describe('restore-instance', () => {
     };
 
     // Act / Assess
-    await expect(restoreInstance(current)).rejects.toMatchObject({ name: 'WaitTimeoutError' });
+    await expect(restoreDatabase(current)).rejects.toMatchObject({ name: 'WaitTimeoutError' });
   });
 });

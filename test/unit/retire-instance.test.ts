@@ -13,7 +13,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RotationState } from '#domain/state.js';
-import { retireInstance } from '#strategies/snapshot/retire-database.js';
+import { retireDatabase } from '#strategies/snapshot/retire-database.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);
@@ -48,7 +48,7 @@ describe('retire-instance', () => {
     rds.on(DeleteDBInstanceCommand).resolves({});
 
     // Act
-    const result = await retireInstance(stepEvent('retire-database'));
+    const result = await retireDatabase(stepEvent('retire-database'));
 
     // Assess
     expect(result).toEqual({
@@ -71,7 +71,7 @@ describe('retire-instance', () => {
     rds.on(DeleteDBInstanceCommand).resolves({});
 
     // Act
-    const result = await retireInstance(stepEvent('retire-database'));
+    const result = await retireDatabase(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'deleting' });
@@ -86,7 +86,7 @@ describe('retire-instance', () => {
     rds.on(DeleteDBInstanceCommand).resolves({});
 
     // Act
-    const result = await retireInstance(stepEvent('retire-database'));
+    const result = await retireDatabase(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'deleting' });
@@ -104,7 +104,7 @@ describe('retire-instance', () => {
     rds.on(ModifyDBInstanceCommand).resolves({ DBInstance: { DeletionProtection: true } });
 
     // Act
-    const result = await retireInstance(stepEvent('retire-database'));
+    const result = await retireDatabase(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'available', poll: { attempt: 1 } });
@@ -118,7 +118,7 @@ describe('retire-instance', () => {
       .resolves(source({ DBInstanceStatus: 'stopped', DeletionProtection: true }));
 
     // Act
-    const result = await retireInstance(stepEvent('retire-database'));
+    const result = await retireDatabase(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({
@@ -143,7 +143,7 @@ describe('retire-instance', () => {
     };
 
     // Act
-    const result = await retireInstance(state);
+    const result = await retireDatabase(state);
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'deleting', poll: { attempt: 3, waitSeconds: 60 } });
@@ -155,7 +155,7 @@ describe('retire-instance', () => {
     rds.on(DescribeDBInstancesCommand).rejects(notFound());
 
     // Act
-    const result = await retireInstance(stepEvent('retire-database'));
+    const result = await retireDatabase(stepEvent('retire-database'));
 
     // Assess
     expect(result).toEqual({ done: true, outcome: 'deleted', status: 'deleted' });
@@ -173,7 +173,7 @@ describe('retire-instance', () => {
     );
 
     // Act
-    const result = await retireInstance(stepEvent('retire-database'));
+    const result = await retireDatabase(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, outcome: 'deleted', poll: { attempt: 1 } });
@@ -185,7 +185,7 @@ describe('retire-instance', () => {
     rds.on(DeleteDBInstanceCommand).rejects(notFound());
 
     // Act
-    const result = await retireInstance(stepEvent('retire-database'));
+    const result = await retireDatabase(stepEvent('retire-database'));
 
     // Assess
     expect(result).toEqual({ done: true, outcome: 'deleted', status: 'deleted' });
@@ -204,7 +204,7 @@ describe('retire-instance', () => {
     );
 
     // Act
-    const result = await retireInstance(stepEvent('retire-database'));
+    const result = await retireDatabase(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'available' });
@@ -222,7 +222,7 @@ describe('retire-instance', () => {
       );
 
     // Act
-    const result = await retireInstance(stepEvent('retire-database'));
+    const result = await retireDatabase(stepEvent('retire-database'));
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'backing-up' });
@@ -237,7 +237,7 @@ describe('retire-instance', () => {
       .rejects(new KMSKeyNotAccessibleFault({ message: 'The key is not accessible.', $metadata: {} }));
 
     // Act / Assess
-    await expect(retireInstance(stepEvent('retire-database'))).rejects.toMatchObject({
+    await expect(retireDatabase(stepEvent('retire-database'))).rejects.toMatchObject({
       name: 'KMSKeyNotAccessibleFault',
     });
   });
@@ -249,7 +249,7 @@ describe('retire-instance', () => {
     if (state.cutover) state.cutover.verified = false;
 
     // Act / Assess
-    await expect(retireInstance(state)).rejects.toMatchObject({
+    await expect(retireDatabase(state)).rejects.toMatchObject({
       name: 'PreconditionFailedError',
       message: expect.stringContaining('the cutover was not verified'),
     });
@@ -263,7 +263,7 @@ describe('retire-instance', () => {
     delete state.cutover;
 
     // Act / Assess
-    await expect(retireInstance(state)).rejects.toMatchObject({ name: 'PreconditionFailedError' });
+    await expect(retireDatabase(state)).rejects.toMatchObject({ name: 'PreconditionFailedError' });
     expectNoWrite();
   });
 
@@ -272,7 +272,7 @@ describe('retire-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(source({ DbiResourceId: 'db-SOMEONEELSESDATABASE0000' }));
 
     // Act / Assess
-    await expect(retireInstance(stepEvent('retire-database'))).rejects.toMatchObject({
+    await expect(retireDatabase(stepEvent('retire-database'))).rejects.toMatchObject({
       name: 'PreconditionFailedError',
       message: expect.stringContaining('db-SOMEONEELSESDATABASE0000'),
     });
@@ -285,7 +285,7 @@ describe('retire-instance', () => {
     state.plan.source.dbInstanceIdentifier = state.plan.names.newDbInstanceIdentifier;
 
     // Act / Assess
-    await expect(retireInstance(state)).rejects.toMatchObject({ name: 'PreconditionFailedError' });
+    await expect(retireDatabase(state)).rejects.toMatchObject({ name: 'PreconditionFailedError' });
     expect(rds.calls()).toHaveLength(0);
   });
 
@@ -297,7 +297,7 @@ describe('retire-instance', () => {
     state.plan.source.dbiResourceId = null;
 
     // Act
-    const result = await retireInstance(state);
+    const result = await retireDatabase(state);
 
     // Assess
     expect(result).toMatchObject({ done: false, status: 'deleting' });
@@ -309,7 +309,7 @@ describe('retire-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(source({ DBInstanceStatus: 'available' }));
 
     // Act
-    const result = await retireInstance(stepEvent('start-source'));
+    const result = await retireDatabase(stepEvent('start-source'));
 
     // Assess
     expect(result).toEqual({
@@ -326,7 +326,7 @@ describe('retire-instance', () => {
     rds.on(DescribeDBInstancesCommand).rejects(notFound());
 
     // Act
-    const result = await retireInstance(stepEvent('start-source'));
+    const result = await retireDatabase(stepEvent('start-source'));
 
     // Assess
     expect(result).toMatchObject({ done: true, outcome: 'retained', status: 'unknown' });
@@ -344,7 +344,7 @@ describe('retire-instance', () => {
     };
 
     // Act / Assess
-    await expect(retireInstance(state)).rejects.toMatchObject({
+    await expect(retireDatabase(state)).rejects.toMatchObject({
       name: 'WaitTimeoutError',
       message: expect.stringContaining('orders-db'),
     });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RotationOutput } from '#domain/output.js';
 import type { RotationState } from '#domain/state.js';
-import { summarize } from '#strategies/snapshot/summarize.js';
+import { summarize } from '#strategies/summarize.js';
 import { stepEvent } from '../support/events.js';
 
 const NEW_ENDPOINT = 'orders-db-rk05e5c03bc0.abcdefghij.us-east-1.rds.amazonaws.com';

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { validateInstance } from '#strategies/snapshot/validate-database.js';
+import { validateDatabase } from '#strategies/snapshot/validate-database.js';
 import { newInstanceOf } from '../support/db-instance.js';
 import { stepEvent } from '../support/events.js';
 
@@ -40,7 +40,7 @@ describe('validate-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(instance());
 
     // Act
-    const result = await validateInstance(state());
+    const result = await validateDatabase(state());
 
     // Assess
     expect(result).toEqual({
@@ -61,7 +61,7 @@ describe('validate-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(instance({ KmsKeyId: NEW_ALIAS_ARN }));
 
     // Act
-    const result = await validateInstance(state());
+    const result = await validateDatabase(state());
 
     // Assess
     expect(result.kmsKeyArn).toBe(NEW_KEY);
@@ -73,7 +73,7 @@ describe('validate-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(instance({ KmsKeyId: OLD_KEY }));
 
     // Act / Assess
-    await expect(validateInstance(state())).rejects.toMatchObject({
+    await expect(validateDatabase(state())).rejects.toMatchObject({
       name: 'ValidationFailedError',
       message: expect.stringContaining(
         `encrypted with ${OLD_KEY} (the OLD key), not with the new key ${NEW_KEY}`,
@@ -91,7 +91,7 @@ describe('validate-instance', () => {
     );
 
     // Act
-    const failure = await validateInstance(state()).catch((error: unknown) => error);
+    const failure = await validateDatabase(state()).catch((error: unknown) => error);
 
     // Assess
     expect(failure).toMatchObject({ name: 'ValidationFailedError' });
@@ -117,7 +117,7 @@ describe('validate-instance', () => {
     );
 
     // Act
-    const failure = await validateInstance(state()).catch((error: unknown) => error);
+    const failure = await validateDatabase(state()).catch((error: unknown) => error);
 
     // Assess
     expect(failure).toMatchObject({ name: 'ValidationFailedError' });
@@ -135,7 +135,7 @@ describe('validate-instance', () => {
     rds.on(DescribeDBInstancesCommand).resolves(instance({ TagList: [] }));
 
     // Act / Assess
-    await expect(validateInstance(state())).rejects.toMatchObject({
+    await expect(validateDatabase(state())).rejects.toMatchObject({
       name: 'ValidationFailedError',
       message: expect.stringContaining('does not carry the tag rekey:rotation-id=rk05e5c03bc0'),
     });
@@ -150,7 +150,7 @@ describe('validate-instance', () => {
       .rejects(new NotFoundException({ message: `Key '${gone}' does not exist`, $metadata: {} }));
 
     // Act / Assess
-    await expect(validateInstance(state())).rejects.toMatchObject({
+    await expect(validateDatabase(state())).rejects.toMatchObject({
       name: 'ValidationFailedError',
       message: expect.stringContaining(`KMS could not describe its key ${gone} (NotFoundException`),
     });
@@ -163,7 +163,7 @@ describe('validate-instance', () => {
       .rejects(new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} }));
 
     // Act / Assess
-    await expect(validateInstance(state())).rejects.toMatchObject({
+    await expect(validateDatabase(state())).rejects.toMatchObject({
       name: 'ValidationFailedError',
       message: expect.stringContaining(`${NEW_ID} does not exist`),
     });

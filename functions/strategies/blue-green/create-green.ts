@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { carriesRotationId, rotationTags } from '#aws/ownership.js';
-import { isTerminalInstanceStatus } from '#aws/rds.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, ResourceFailedError } from '#domain/errors.js';
 import type { GreenDeploymentResult } from '#domain/results.js';
 import { type RotationState, required } from '#domain/state.js';
@@ -16,6 +16,7 @@ import {
   describeResource,
   findDeployment,
   membersOf,
+  RESOURCE_NOUN,
   sourceArnOf,
   statusLine,
   TERMINAL_DEPLOYMENT_STATUS,
@@ -81,9 +82,9 @@ export const createGreen = async (state: RotationState): Promise<GreenDeployment
     if (member.status !== 'AVAILABLE' || !member.targetArn) return result(false, `member ${member.status}`);
     const green = await describeResource(rds, member.targetArn);
     if (!green) return result(false, 'green resource not visible yet');
-    if (green.kind === 'db-instance' && isTerminalInstanceStatus(green.status)) {
+    if (green.terminal) {
       throw new ResourceFailedError(
-        `The green DB instance ${green.identifier} of the Blue/Green deployment ${name} is in status "${green.status}", ` +
+        `The green ${RESOURCE_NOUN[green.kind]} ${green.identifier} of the Blue/Green deployment ${name} is in status "${green.status}", ` +
           'which RDS does not recover from by itself. No client was switched; the rollback deletes the deployment and its green resources.',
       );
     }
@@ -117,7 +118,7 @@ const create = async (
     return BlueGreenDeployment;
   } catch (error) {
     // An earlier attempt created it and lost the answer: adopt it (findDeployment checks the tag).
-    if (!isAwsError(error, 'BlueGreenDeploymentAlreadyExistsFault')) throw error;
+    if (!isAwsError(error, ...RDS_ERRORS.blueGreen.alreadyExists)) throw error;
     const found = await findDeployment(rds, plan);
     if (!found) throw error;
     return found;

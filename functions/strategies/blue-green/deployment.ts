@@ -3,17 +3,19 @@ import {
   type DBCluster,
   type DBInstance,
   DescribeBlueGreenDeploymentsCommand,
-  DescribeDBClustersCommand,
   type RDSClient,
   type TargetResourceConfiguration,
 } from '@aws-sdk/client-rds';
 import { carriesRotationId } from '#aws/ownership.js';
-import { findInstance } from '#aws/rds.js';
+import { findInstance, isTerminalInstanceStatus } from '#aws/rds.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import { TAG_ROTATION_ID } from '#domain/naming.js';
 import type { RotationPlan } from '#domain/plan.js';
 import type { BlueGreenMember } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
+import { findCluster } from '#targets/cluster/lookups.js';
+import { blueGreenOf } from '#targets/registry.js';
 
 /**
  * What the Blue/Green steps share: the deployment's name, how to find it, which resources it holds.
@@ -44,23 +46,17 @@ export const deploymentNameFor = (plan: RotationPlan): string => {
 
 export const TERMINAL_DEPLOYMENT_STATUS = ['INVALID_CONFIGURATION', 'PROVISIONING_FAILED'];
 
-/** The ARN of the database the deployment starts from: the instance, or the Aurora cluster. */
-export const sourceArnOf = (plan: RotationPlan): string =>
-  plan.kind === 'cluster' ? plan.source.dbClusterArn : plan.source.dbInstanceArn;
+/** The ARN of the database the deployment starts from (the target kind says which). */
+export const sourceArnOf = (plan: RotationPlan): string => blueGreenOf(plan).sourceArn(plan);
 
-/**
- * The green resources' key: the new key for the instance and every read replica (each needs its
- * own entry, or RDS gives the replica's green the blue replica's key), or for the cluster.
- */
+/** The green resources' key: the new key for every blue resource the target kind covers. */
 export const targetResourceConfigurations = (
   plan: RotationPlan,
   newKeyArn: string,
-): TargetResourceConfiguration[] => {
-  if (plan.kind === 'cluster') return [{ SourceArn: plan.source.dbClusterArn, TargetKmsKeyId: newKeyArn }];
-  return [plan.source.dbInstanceArn, ...plan.source.readReplicas.map((r) => r.dbInstanceArn)].map(
-    (SourceArn) => ({ SourceArn, TargetKmsKeyId: newKeyArn }),
-  );
-};
+): TargetResourceConfiguration[] =>
+  blueGreenOf(plan)
+    .blueArns(plan)
+    .map((SourceArn) => ({ SourceArn, TargetKmsKeyId: newKeyArn }));
 
 /**
  * This rotation's deployment, found by its name, or `null`. A deployment of that name that does
@@ -99,7 +95,7 @@ export const describeDeployment = async (
     );
     return BlueGreenDeployments?.[0] ?? null;
   } catch (error) {
-    if (isAwsError(error, 'BlueGreenDeploymentNotFoundFault', 'BlueGreenDeploymentNotFound')) return null;
+    if (isAwsError(error, ...RDS_ERRORS.blueGreen.notFound)) return null;
     throw error;
   }
 };
@@ -121,7 +117,15 @@ export const membersOf = (deployment: BlueGreenDeployment): BlueGreenMember[] =>
   }));
 
 /** `db-instance` or `db-cluster` and the identifier, from an RDS ARN (`...:db:<id>`, `...:cluster:<id>`). */
-export const resourceOfArn = (arn: string): { kind: 'db-instance' | 'db-cluster'; identifier: string } => {
+export type ResourceType = 'db-instance' | 'db-cluster';
+
+/** What each resource type is called in messages. */
+export const RESOURCE_NOUN = {
+  'db-instance': 'DB instance',
+  'db-cluster': 'DB cluster',
+} satisfies { [T in ResourceType]: string };
+
+export const resourceOfArn = (arn: string): { kind: ResourceType; identifier: string } => {
   const match = /:(db|cluster):([^:]+)$/.exec(arn);
   return {
     kind: match?.[1] === 'cluster' ? 'db-cluster' : 'db-instance',
@@ -129,24 +133,13 @@ export const resourceOfArn = (arn: string): { kind: 'db-instance' | 'db-cluster'
   };
 };
 
-/** The cluster, or `null` when it does not exist. */
-export const findCluster = async (rds: RDSClient, dbClusterIdentifier: string): Promise<DBCluster | null> => {
-  try {
-    const { DBClusters } = await rds.send(
-      new DescribeDBClustersCommand({ DBClusterIdentifier: dbClusterIdentifier }),
-    );
-    return DBClusters?.[0] ?? null;
-  } catch (error) {
-    if (isAwsError(error, 'DBClusterNotFoundFault', 'DBClusterNotFound')) return null;
-    throw error;
-  }
-};
-
 export interface DescribedResource {
-  kind: 'db-instance' | 'db-cluster';
+  kind: ResourceType;
   identifier: string;
   arn: string;
   status: string;
+  /** A status RDS does not recover from by itself. */
+  terminal: boolean;
   kmsKeyId: string | null;
   deletionProtection: boolean;
   /** Instances only: set on a read replica. */
@@ -156,37 +149,50 @@ export interface DescribedResource {
   raw: DBInstance | DBCluster;
 }
 
-/** The instance or cluster an ARN names, or `null` when it does not exist. */
-export const describeResource = async (rds: RDSClient, arn: string): Promise<DescribedResource | null> => {
-  const { kind, identifier } = resourceOfArn(arn);
-  if (kind === 'db-cluster') {
+/** How to describe a resource of each type (one entry per type). */
+const DESCRIBE = {
+  'db-cluster': async (rds, identifier, arn) => {
     const cluster = await findCluster(rds, identifier);
     if (!cluster) return null;
     return {
-      kind,
+      kind: 'db-cluster',
       identifier,
       arn: cluster.DBClusterArn ?? arn,
       status: cluster.Status ?? 'unknown',
+      // What a create waits for is not checked for clusters: RDS reports their failures on the deployment.
+      terminal: false,
       kmsKeyId: cluster.KmsKeyId ?? null,
       deletionProtection: cluster.DeletionProtection === true,
       replicaOf: null,
       resourceId: cluster.DbClusterResourceId ?? null,
       raw: cluster,
     };
-  }
-  const db = await findInstance(rds, identifier);
-  if (!db) return null;
-  return {
-    kind,
-    identifier,
-    arn: db.DBInstanceArn ?? arn,
-    status: db.DBInstanceStatus ?? 'unknown',
-    kmsKeyId: db.KmsKeyId ?? null,
-    deletionProtection: db.DeletionProtection === true,
-    replicaOf: db.ReadReplicaSourceDBInstanceIdentifier ?? null,
-    resourceId: db.DbiResourceId ?? null,
-    raw: db,
-  };
+  },
+  'db-instance': async (rds, identifier, arn) => {
+    const db = await findInstance(rds, identifier);
+    if (!db) return null;
+    const status = db.DBInstanceStatus ?? 'unknown';
+    return {
+      kind: 'db-instance',
+      identifier,
+      arn: db.DBInstanceArn ?? arn,
+      status,
+      terminal: isTerminalInstanceStatus(status),
+      kmsKeyId: db.KmsKeyId ?? null,
+      deletionProtection: db.DeletionProtection === true,
+      replicaOf: db.ReadReplicaSourceDBInstanceIdentifier ?? null,
+      resourceId: db.DbiResourceId ?? null,
+      raw: db,
+    };
+  },
+} satisfies {
+  [T in ResourceType]: (rds: RDSClient, identifier: string, arn: string) => Promise<DescribedResource | null>;
+};
+
+/** The instance or cluster an ARN names, or `null` when it does not exist. */
+export const describeResource = async (rds: RDSClient, arn: string): Promise<DescribedResource | null> => {
+  const { kind, identifier } = resourceOfArn(arn);
+  return DESCRIBE[kind](rds, identifier, arn);
 };
 
 /** The deployment's status and its own words, for messages. */

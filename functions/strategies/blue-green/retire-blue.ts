@@ -4,29 +4,33 @@ import {
   DeleteDBInstanceCommand,
   ModifyDBClusterCommand,
   ModifyDBInstanceCommand,
+  type RDSClient,
 } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { isSameKey } from '#aws/kms-keys.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { RetireBlueResult } from '#domain/results.js';
 import { type RotationState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
-import { type DescribedResource, describeDeployment, describeResource } from './deployment.js';
+import { blueGreenOf } from '#targets/registry.js';
+import {
+  type DescribedResource,
+  describeDeployment,
+  describeResource,
+  type ResourceType,
+} from './deployment.js';
 
 const NOT_NOW = [
-  'InvalidDBInstanceStateFault',
-  'InvalidDBInstanceState',
-  'InvalidDBClusterStateFault',
-  'InvalidDBClusterState',
-  'InvalidBlueGreenDeploymentStateFault',
+  ...RDS_ERRORS.instance.invalidState,
+  ...RDS_ERRORS.cluster.invalidState,
+  ...RDS_ERRORS.blueGreen.invalidState,
 ];
 const GONE = [
-  'DBInstanceNotFoundFault',
-  'DBInstanceNotFound',
-  'DBClusterNotFoundFault',
-  'DBClusterNotFound',
-  'BlueGreenDeploymentNotFoundFault',
+  ...RDS_ERRORS.instance.notFound,
+  ...RDS_ERRORS.cluster.notFound,
+  ...RDS_ERRORS.blueGreen.notFound,
 ];
 
 /**
@@ -124,7 +128,7 @@ export const retireBlue = async (state: RotationState): Promise<RetireBlueResult
     };
   }
   // Replicas and cluster members before what they depend on.
-  const rank = (r: DescribedResource) => (r.kind === 'db-cluster' ? 2 : r.replicaOf ? 0 : 1);
+  const rank = (r: DescribedResource) => RETIRE[r.kind].order(r);
   const first = Math.min(...existing.map(rank));
   for (const resource of existing.filter((r) => rank(r) === first)) {
     await retire(resource);
@@ -144,13 +148,9 @@ const assertIsOldBlue = (state: RotationState, resource: DescribedResource): voi
   const greenArns = (state.switchover?.members ?? []).map((m) => m.targetArn);
   if (greenArns.includes(resource.arn)) problems.push('the deployment names it as a green resource');
   // The primary instance, or the cluster, must be the one preflight described (resource ids survive renames).
-  const isPrimary =
-    plan.kind === 'instance'
-      ? resource.kind === 'db-instance' && !resource.replicaOf
-      : resource.kind === 'db-cluster';
-  const primaryResourceId =
-    plan.kind === 'instance' ? plan.source.dbiResourceId : (plan.source.dbClusterResourceId ?? null);
-  if (isPrimary && primaryResourceId && resource.resourceId !== primaryResourceId) {
+  const target = blueGreenOf(plan);
+  const primaryResourceId = target.primaryResourceId(plan);
+  if (target.isPrimary(resource) && primaryResourceId && resource.resourceId !== primaryResourceId) {
     problems.push(
       `its resource id is ${resource.resourceId}, not ${primaryResourceId} (the source preflight described)`,
     );
@@ -164,44 +164,61 @@ const assertIsOldBlue = (state: RotationState, resource: DescribedResource): voi
   }
 };
 
+/** How each resource type is retired: in which order, how its deletion protection is lifted, how it is deleted. */
+const RETIRE = {
+  'db-instance': {
+    // Read replicas before their primary.
+    order: (r) => (r.replicaOf ? 0 : 1),
+    liftProtection: (rds, id) =>
+      rds.send(
+        new ModifyDBInstanceCommand({
+          DBInstanceIdentifier: id,
+          DeletionProtection: false,
+          ApplyImmediately: true,
+        }),
+      ),
+    remove: (rds, id) =>
+      rds.send(
+        new DeleteDBInstanceCommand({
+          DBInstanceIdentifier: id,
+          SkipFinalSnapshot: true,
+          DeleteAutomatedBackups: true,
+        }),
+      ),
+  },
+  'db-cluster': {
+    // After its members.
+    order: () => 2,
+    liftProtection: (rds, id) =>
+      rds.send(
+        new ModifyDBClusterCommand({
+          DBClusterIdentifier: id,
+          DeletionProtection: false,
+          ApplyImmediately: true,
+        }),
+      ),
+    remove: (rds, id) =>
+      rds.send(new DeleteDBClusterCommand({ DBClusterIdentifier: id, SkipFinalSnapshot: true })),
+  },
+} satisfies {
+  [T in ResourceType]: {
+    order: (resource: DescribedResource) => number;
+    liftProtection: (rds: RDSClient, identifier: string) => Promise<unknown>;
+    remove: (rds: RDSClient, identifier: string) => Promise<unknown>;
+  };
+};
+
 const retire = async (resource: DescribedResource): Promise<void> => {
   const { rds } = getClients();
+  const type = RETIRE[resource.kind];
   if (resource.status === 'deleting') return;
   try {
     if (resource.deletionProtection) {
       if (resource.status !== 'available') return;
-      if (resource.kind === 'db-cluster') {
-        await rds.send(
-          new ModifyDBClusterCommand({
-            DBClusterIdentifier: resource.identifier,
-            DeletionProtection: false,
-            ApplyImmediately: true,
-          }),
-        );
-      } else {
-        await rds.send(
-          new ModifyDBInstanceCommand({
-            DBInstanceIdentifier: resource.identifier,
-            DeletionProtection: false,
-            ApplyImmediately: true,
-          }),
-        );
-      }
+      await type.liftProtection(rds, resource.identifier);
       logger.info('lifted deletion protection on an old blue resource', { id: resource.identifier });
     }
-    if (resource.kind === 'db-cluster') {
-      await rds.send(
-        new DeleteDBClusterCommand({ DBClusterIdentifier: resource.identifier, SkipFinalSnapshot: true }),
-      );
-    } else {
-      await rds.send(
-        new DeleteDBInstanceCommand({
-          DBInstanceIdentifier: resource.identifier,
-          SkipFinalSnapshot: true,
-          DeleteAutomatedBackups: true,
-        }),
-      );
-    }
+    await type.remove(rds, resource.identifier);
     logger.info('deleting an old blue resource', { id: resource.identifier, kind: resource.kind });
   } catch (error) {
     // Busy, protection not yet off, or already gone: the next check sees which.

@@ -3,6 +3,7 @@ import type { RetireBlueResult } from '#domain/results.js';
 import { type RotationState, required } from '#domain/state.js';
 import { notesWithLockRelease } from '#features/lock/lock.js';
 import { logger } from '#runtime/logger.js';
+import { oldKeyOutput, requestOutput, strategyOutput } from '#targets/summary.js';
 
 /**
  * The execution output of a successful Blue/Green rotation: the strategy and why, the deployment,
@@ -21,7 +22,7 @@ export const summarizeBlueGreen = async (state: RotationState): Promise<BlueGree
 
   const output: BlueGreenRotationOutput = {
     rotationId: plan.rotationId,
-    strategy: { requested: plan.strategy.requested, used: plan.strategy.used, reason: plan.strategy.reason },
+    strategy: strategyOutput(plan),
     kind: plan.kind,
     sourceIdentifier: plan.target.identifier,
     endpoint: { address: source.endpointAddress, port: source.port },
@@ -41,10 +42,7 @@ export const summarizeBlueGreen = async (state: RotationState): Promise<BlueGree
     oldKeyArn: source.kmsKeyArn,
     newKeyArn: newKey.keyArn,
     oldInstance: retired?.outcome === 'deleted' ? 'deleted' : 'retained',
-    oldKey:
-      oldKey.state === 'PendingDeletion'
-        ? { state: 'PendingDeletion', deletionDate: oldKey.deletionDate }
-        : { state: 'Retained', reason: oldKey.reason },
+    oldKey: oldKeyOutput(oldKey),
     switchover: {
       timeoutSeconds: switched.switchoverTimeoutSeconds,
       completedAt: switched.completedAt ?? null,
@@ -54,10 +52,7 @@ export const summarizeBlueGreen = async (state: RotationState): Promise<BlueGree
         ? { type: 'cname', recordName: plan.cutover.recordName, value: plan.cutover.previousValue }
         : { type: 'none' },
     notes: notesWithLockRelease(plan.decisions.notes, state.lockReleaseError),
-    reason: plan.request.reason,
-    requestedBy: plan.request.requestedBy ?? null,
-    startedAt: plan.startedAt,
-    finishedAt: new Date().toISOString(),
+    ...requestOutput(plan),
   };
   logger.info('rotation complete', { output });
   return output;

@@ -1,5 +1,6 @@
 import { SwitchoverBlueGreenDeploymentCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { CutoverFailedError, isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import { SWITCHOVER_TIMEOUT_SECONDS } from '#domain/limits.js';
 import type { SwitchoverResult } from '#domain/results.js';
@@ -88,7 +89,7 @@ export const switchover = async (state: RotationState): Promise<SwitchoverResult
       logger.info('asked RDS to switch over', { deploymentId, status });
     } catch (error) {
       // Another attempt asked first (its answer was lost): the next check sees the progress.
-      if (!isAwsError(error, 'InvalidBlueGreenDeploymentStateFault')) throw error;
+      if (!isAwsError(error, ...RDS_ERRORS.blueGreen.invalidState)) throw error;
       deployment = (await describeDeployment(rds, deploymentId)) ?? deployment;
       status = deployment.Status ?? status;
       if (status === 'AVAILABLE') throw error;

@@ -4,6 +4,7 @@ import { ValidationFailedError } from '#domain/errors.js';
 import type { GreenResourceCheck, GreenValidationResult } from '#domain/results.js';
 import { type RotationState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
+import { blueGreenOf } from '#targets/registry.js';
 import { describeDeployment, describeResource, membersOf, resourceOfArn } from './deployment.js';
 
 /**
@@ -34,11 +35,7 @@ export const validateGreen = async (state: RotationState): Promise<GreenValidati
     problems.push(`the deployment is "${deployment.Status}", not "AVAILABLE"`);
   }
   const members = membersOf(deployment);
-  const expectedSources =
-    plan.kind === 'cluster'
-      ? [plan.source.dbClusterArn]
-      : [plan.source.dbInstanceArn, ...plan.source.readReplicas.map((r) => r.dbInstanceArn)];
-  for (const sourceArn of expectedSources) {
+  for (const sourceArn of blueGreenOf(plan).blueArns(plan)) {
     if (!members.some((m) => m.sourceArn === sourceArn && m.targetArn)) {
       problems.push(`${resourceOfArn(sourceArn).identifier} has no green counterpart in the deployment`);
     }

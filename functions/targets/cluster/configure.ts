@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { findInstance, isSettled } from '#aws/rds.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import {
   captureClusterConfig,
   captureMemberConfig,
@@ -18,15 +19,8 @@ import type { ConfigureResult } from '#domain/results.js';
 import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
-import {
-  assertClusterHealthy,
-  assertMemberHealthy,
-  assertOwned,
-  CLUSTER_NOT_NOW,
-  clusterNames,
-  findCluster,
-  INSTANCE_NOT_NOW,
-} from './common.js';
+import { assertClusterHealthy, assertMemberHealthy, assertOwned } from './checks.js';
+import { clusterNames, findCluster } from './lookups.js';
 
 const REFUSALS = [
   'InvalidParameterCombination',
@@ -114,7 +108,7 @@ export const configureCluster = async (state: ClusterState): Promise<ConfigureRe
         }),
       );
     } catch (error) {
-      if (isAwsError(error, ...CLUSTER_NOT_NOW)) return result(false, 'busy');
+      if (isAwsError(error, ...RDS_ERRORS.cluster.invalidState)) return result(false, 'busy');
       if (isAwsError(error, ...REFUSAL_NAMES))
         throw refused(`the new cluster ${id}`, formatDifferences(clusterDiffs), error);
       throw error;
@@ -143,7 +137,7 @@ export const configureCluster = async (state: ClusterState): Promise<ConfigureRe
         }),
       );
     } catch (error) {
-      if (isAwsError(error, ...INSTANCE_NOT_NOW)) return result(false, 'busy');
+      if (isAwsError(error, ...RDS_ERRORS.instance.invalidState)) return result(false, 'busy');
       if (isAwsError(error, ...REFUSAL_NAMES))
         throw refused(`the member ${memberId}`, formatDifferences(memberDiffs), error);
       throw error;
@@ -169,7 +163,7 @@ export const configureCluster = async (state: ClusterState): Promise<ConfigureRe
     try {
       await rds.send(new RebootDBInstanceCommand({ DBInstanceIdentifier: memberId }));
     } catch (error) {
-      if (isAwsError(error, ...INSTANCE_NOT_NOW)) return result(false, 'busy');
+      if (isAwsError(error, ...RDS_ERRORS.instance.invalidState)) return result(false, 'busy');
       throw error;
     }
     rebootedMembers.push(memberId);

@@ -2,18 +2,15 @@ import { CopyDBClusterSnapshotCommand, type DBClusterSnapshot } from '@aws-sdk/c
 import { getClients } from '#aws/clients.js';
 import { isSameKey } from '#aws/kms-keys.js';
 import { rotationTags } from '#aws/ownership.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from '#domain/errors.js';
 import { userTags } from '#domain/instance-config.js';
 import type { SnapshotResult } from '#domain/results.js';
 import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
-import {
-  assertClusterSnapshotHealthy,
-  assertClusterSnapshotOwned,
-  CLUSTER_SNAPSHOT_NOT_FOUND,
-  findClusterSnapshot,
-} from './common.js';
+import { assertClusterSnapshotHealthy, assertClusterSnapshotOwned } from './checks.js';
+import { findClusterSnapshot } from './lookups.js';
 import { clusterSnapshotFields } from './snapshot.js';
 
 /**
@@ -62,13 +59,13 @@ export const copyClusterSnapshot = async (state: ClusterState): Promise<Snapshot
       if (!created) return waiting('creating');
       copy = created;
     } catch (error) {
-      if (isAwsError(error, 'DBClusterSnapshotAlreadyExistsFault', 'DBClusterSnapshotAlreadyExists')) {
+      if (isAwsError(error, ...RDS_ERRORS.clusterSnapshot.alreadyExists)) {
         return waiting('creating');
       }
-      if (isAwsError(error, 'InvalidDBClusterSnapshotStateFault', 'InvalidDBClusterSnapshotState')) {
+      if (isAwsError(error, ...RDS_ERRORS.clusterSnapshot.invalidState)) {
         return waiting('waiting-for-source-snapshot');
       }
-      if (isAwsError(error, 'KMSKeyNotAccessibleFault', 'KMSKeyNotAccessible')) {
+      if (isAwsError(error, ...RDS_ERRORS.kms.keyNotAccessible)) {
         throw new PreconditionFailedError(
           `RDS cannot use the new key ${newKey.keyArn} to copy ${sourceId} (${error.message}). ` +
             'Check that the key is Enabled and that its key policy lets this role call kms:CreateGrant and ' +
@@ -76,14 +73,14 @@ export const copyClusterSnapshot = async (state: ClusterState): Promise<Snapshot
           { cause: error },
         );
       }
-      if (isAwsError(error, 'SnapshotQuotaExceededFault', 'SnapshotQuotaExceeded')) {
+      if (isAwsError(error, ...RDS_ERRORS.clusterSnapshot.quotaExceeded)) {
         throw new PreconditionFailedError(
           `RDS refused to copy ${sourceId}: the Region's manual DB cluster snapshot quota is used up. ` +
             'Delete old manual cluster snapshots or ask for a higher quota, then start a new rotation.',
           { cause: error },
         );
       }
-      if (isAwsError(error, ...CLUSTER_SNAPSHOT_NOT_FOUND)) {
+      if (isAwsError(error, ...RDS_ERRORS.clusterSnapshot.notFound)) {
         throw new PreconditionFailedError(
           `The source cluster snapshot ${sourceId} disappeared before it could be copied. Start a new rotation.`,
           { cause: error },

@@ -1,44 +1,60 @@
-import { type AccountQuota, type DBCluster, DescribeAccountAttributesCommand } from '@aws-sdk/client-rds';
+import type { DBCluster } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
-import { normaliseDns } from '#aws/dns.js';
-import { describeKeyOrNull, listKeyTags } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
 import { captureClusterConfig, captureMemberConfig } from '#domain/cluster-config.js';
 import { decideStrategy } from '#domain/decisions.js';
 import { PreconditionFailedError } from '#domain/errors.js';
-import type { RotationInput, RotationTarget } from '#domain/input.js';
+import type { RotationInput } from '#domain/input.js';
 import { userTags } from '#domain/instance-config.js';
-import { clusterNamesFor, rotationIdFor, TAG_ROTATION_ID } from '#domain/naming.js';
+import { clusterNamesFor, rotationIdFor } from '#domain/naming.js';
 import type { ClusterMemberDescription, ClusterPlan, CutoverPlan, StrategyDecision } from '#domain/plan.js';
 import { clusterBlueGreenIneligibility } from '#domain/strategy.js';
 import { logger } from '#runtime/logger.js';
-import type { PreflightInput } from '#targets/instance/preflight.js';
-import { describeSourceKey, parseArn, planCname, planCommon } from '#targets/preflight-checks.js';
-import { findCluster, findClusterSnapshot } from './common.js';
-
-/** RDS allows 50 tags per resource; what Rekey creates carries 3 `rekey:*` tags too. */
-const MAX_USER_TAGS = 47;
+import type { PreflightContext, PreflightOps } from '#targets/ops.js';
+import {
+  checkAliasIsFree,
+  checkSnapshotQuota,
+  describeSourceKey,
+  MAX_USER_TAGS,
+  parseArn,
+  planCname,
+  planCommon,
+  planCutover,
+  type SnapshotQuota,
+} from '#targets/preflight-checks.js';
+import { findCluster, findClusterSnapshot } from './lookups.js';
 
 /**
- * Preflight for an Aurora DB cluster. Read-only, like the instance preflight: a refusal leaves AWS
+ * Preflight of an Aurora DB cluster. Read-only, like the instance preflight: a refusal leaves AWS
  * exactly as it was. Captures the cluster's and every member's configuration for the restore and
  * the validation, plans the names and the cutover.
  */
-export const preflightCluster = async (
-  request: RotationInput,
-  target: RotationTarget,
-  event: PreflightInput,
-): Promise<ClusterPlan> => {
-  const { rds } = getClients();
+export const clusterPreflight: PreflightOps<'cluster'> = {
+  field: 'dbClusterIdentifier',
+  what: 'a DB cluster',
+  describe: (identifier) => findCluster(getClients().rds, identifier),
+  notFound: (id) =>
+    `dbClusterIdentifier: no DB cluster "${id}" in ${process.env.AWS_REGION ?? 'this Region'}. ` +
+    'Check the identifier and the Region (aws rds describe-db-clusters --query "DBClusters[].DBClusterIdentifier").',
+  // A cluster is never part of another database Rekey rotates (a global database is refused below).
+  partOf: () => null,
+  plan: (context) => planCluster(context),
+};
+
+const CLUSTER_SNAPSHOTS: SnapshotQuota = {
+  name: 'ManualClusterSnapshots',
+  noun: 'cluster ',
+  serviceQuota: 'Manual DB cluster snapshots',
+};
+
+const planCluster = async ({
+  request,
+  target,
+  event,
+  described: cluster,
+}: PreflightContext<'cluster'>): Promise<ClusterPlan> => {
   const id = target.identifier;
-  const cluster = await findCluster(rds, id);
-  if (!cluster) {
-    throw new PreconditionFailedError(
-      `dbClusterIdentifier: no DB cluster "${id}" in ${process.env.AWS_REGION ?? 'this Region'}. ` +
-        'Check the identifier and the Region (aws rds describe-db-clusters --query "DBClusters[].DBClusterIdentifier").',
-    );
-  }
   const arn = parseArn(cluster.DBClusterArn ?? '');
   const strategy = decideStrategy(request.strategy, clusterBlueGreenIneligibility(cluster), id);
   checkCluster(cluster, strategy);
@@ -53,7 +69,7 @@ export const preflightCluster = async (
   const endpointAddress = cluster.Endpoint ?? '';
   const readerEndpointAddress = cluster.ReaderEndpoint ?? null;
   await checkNamesAreFree(rotationId, names, request);
-  const quotaNote = strategy.used === 'snapshot' ? await checkClusterSnapshotQuota() : null;
+  const quotaNote = strategy.used === 'snapshot' ? await checkSnapshotQuota(CLUSTER_SNAPSHOTS) : null;
   const cutover = await planClusterCutover(
     request,
     strategy,
@@ -188,7 +204,7 @@ const checkNamesAreFree = async (
   names: ReturnType<typeof clusterNamesFor>,
   request: RotationInput,
 ): Promise<void> => {
-  const { rds, kms } = getClients();
+  const { rds } = getClients();
   const refuse = (what: string) =>
     new PreconditionFailedError(
       `${what} already exists and does not belong to this rotation. Rename or delete it, or start the rotation under another execution name.`,
@@ -215,39 +231,7 @@ const checkNamesAreFree = async (
       throw refuse(`A DB cluster snapshot named ${snapshotId}`);
     }
   }
-  const aliased = await describeKeyOrNull(kms, names.keyAlias);
-  if (aliased?.KeyId && (await listKeyTags(kms, aliased.KeyId)).get(TAG_ROTATION_ID) !== rotationId) {
-    throw new PreconditionFailedError(
-      `The KMS alias ${names.keyAlias} already exists and points at a key that does not belong to this rotation ` +
-        `(${aliased.Arn}). Delete the alias, or start the rotation under another execution name.`,
-    );
-  }
-};
-
-/**
- * A rotation takes two manual cluster snapshots. Returns a note when the quota cannot be read: the
- * check is a courtesy (an exhausted quota makes CreateDBClusterSnapshot fail, and rollback restarts
- * the source), so it does not block.
- */
-const checkClusterSnapshotQuota = async (): Promise<string | null> => {
-  const { rds } = getClients();
-  let quotas: AccountQuota[] | undefined;
-  try {
-    ({ AccountQuotas: quotas } = await rds.send(new DescribeAccountAttributesCommand({})));
-  } catch (error) {
-    logger.warn('could not read the RDS account quotas', { error });
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    const why = status ? `DescribeAccountAttributes answered HTTP ${status}` : (error as Error).name;
-    return `The manual cluster snapshot quota could not be checked (${why}); the rotation needs 2 free manual cluster snapshots.`;
-  }
-  const quota = quotas?.find((q) => q.AccountQuotaName === 'ManualClusterSnapshots');
-  if (quota?.Max !== undefined && quota.Used !== undefined && quota.Max - quota.Used < 2) {
-    throw new PreconditionFailedError(
-      `The Region has ${quota.Used} of ${quota.Max} manual DB cluster snapshots; the rotation needs 2 more. ` +
-        'Delete old manual cluster snapshots or ask for a higher quota (Service Quotas: "Manual DB cluster snapshots").',
-    );
-  }
-  return null;
+  await checkAliasIsFree(rotationId, names.keyAlias);
 };
 
 /** The writer record must point at the writer endpoint, the reader record (if any) at the reader endpoint. */
@@ -259,12 +243,7 @@ const planClusterCutover = async (
   asideIdentifier: string,
 ): Promise<CutoverPlan> => {
   const cutover = request.cutover;
-  if (cutover.type === 'none') return { type: 'none' };
-  if (cutover.type === 'rename') {
-    return strategy.used === 'blue-green'
-      ? { type: 'none' }
-      : { type: 'rename', asideIdentifier, endpointAddress: normaliseDns(endpointAddress) };
-  }
+  if (cutover.type !== 'cname') return planCutover(request, strategy, endpointAddress, asideIdentifier);
   const writer = await planCname(cutover, endpointAddress);
   if (!cutover.readerRecordName) return { ...writer, reader: null };
   if (!readerEndpointAddress) {

@@ -7,6 +7,7 @@ import {
 import { getClients } from '#aws/clients.js';
 import { rotationTags } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import {
   captureClusterConfig,
   captureMemberConfig,
@@ -19,14 +20,8 @@ import type { RestoredMember, RestoreResult } from '#domain/results.js';
 import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
-import {
-  assertClusterHealthy,
-  assertMemberHealthy,
-  assertOwned,
-  clusterNames,
-  findCluster,
-  membersWriterFirst,
-} from './common.js';
+import { assertClusterHealthy, assertMemberHealthy, assertOwned } from './checks.js';
+import { clusterNames, findCluster, membersWriterFirst } from './lookups.js';
 
 /** Faults that mean the restore or a member creation cannot succeed as asked (SDK names and wire codes). */
 const REFUSALS = [
@@ -113,8 +108,7 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
       if (!created) return waiting('creating');
       cluster = created;
     } catch (error) {
-      if (isAwsError(error, 'DBClusterAlreadyExistsFault', 'DBClusterAlreadyExists'))
-        return waiting('creating');
+      if (isAwsError(error, ...RDS_ERRORS.cluster.alreadyExists)) return waiting('creating');
       if (isAwsError(error, ...REFUSAL_NAMES)) {
         throw refused(`restore the cluster ${id} from the re-encrypted snapshot ${snapshotId}`, error);
       }
@@ -165,7 +159,7 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
         });
         db = created ?? null;
       } catch (error) {
-        if (!isAwsError(error, 'DBInstanceAlreadyExistsFault', 'DBInstanceAlreadyExists')) {
+        if (!isAwsError(error, ...RDS_ERRORS.instance.alreadyExists)) {
           if (isAwsError(error, ...REFUSAL_NAMES))
             throw refused(`create the member ${memberId} in ${id}`, error);
           throw error;

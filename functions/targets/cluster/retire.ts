@@ -2,18 +2,13 @@ import { DeleteDBClusterCommand, DeleteDBInstanceCommand, ModifyDBClusterCommand
 import { getClients } from '#aws/clients.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { RetireInstanceResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
-import {
-  CLUSTER_NOT_FOUND,
-  CLUSTER_NOT_NOW,
-  INSTANCE_NOT_FOUND,
-  INSTANCE_NOT_NOW,
-  locateSource,
-} from './common.js';
+import { locateSource } from './lookups.js';
 
 /**
  * Retire the old cluster once clients use the new one (a verified cutover), or record why it is
@@ -70,8 +65,9 @@ export const retireCluster = async (state: ClusterState): Promise<RetireInstance
       );
       logger.info('deleting an old member', { dbInstanceIdentifier: member.dbInstanceIdentifier });
     } catch (error) {
-      if (isAwsError(error, ...INSTANCE_NOT_FOUND)) continue;
-      if (!isAwsError(error, ...INSTANCE_NOT_NOW, ...CLUSTER_NOT_NOW)) throw error;
+      if (isAwsError(error, ...RDS_ERRORS.instance.notFound)) continue;
+      if (!isAwsError(error, ...RDS_ERRORS.instance.invalidState, ...RDS_ERRORS.cluster.invalidState))
+        throw error;
       if (db.DBInstanceStatus === 'stopped') {
         // Unverified on AWS: if RDS refuses to delete members of a stopped cluster, keep it and say how to finish.
         return stoppedRefusal(state, (error as Error).message);
@@ -110,7 +106,7 @@ export const retireCluster = async (state: ClusterState): Promise<RetireInstance
         }),
       );
     } catch (error) {
-      if (!isAwsError(error, ...CLUSTER_NOT_NOW, ...CLUSTER_NOT_FOUND)) throw error;
+      if (!isAwsError(error, ...RDS_ERRORS.cluster.invalidState, ...RDS_ERRORS.cluster.notFound)) throw error;
     }
     return waiting('modifying');
   }
@@ -124,8 +120,9 @@ export const retireCluster = async (state: ClusterState): Promise<RetireInstance
     );
     logger.info('deleting the old cluster', { dbClusterIdentifier: identifier });
   } catch (error) {
-    if (isAwsError(error, ...CLUSTER_NOT_FOUND)) return { done: true, outcome: 'deleted', status: 'deleted' };
-    if (!isAwsError(error, ...CLUSTER_NOT_NOW, 'InvalidParameterCombination')) throw error;
+    if (isAwsError(error, ...RDS_ERRORS.cluster.notFound))
+      return { done: true, outcome: 'deleted', status: 'deleted' };
+    if (!isAwsError(error, ...RDS_ERRORS.cluster.invalidState, 'InvalidParameterCombination')) throw error;
   }
   return waiting('deleting');
 };

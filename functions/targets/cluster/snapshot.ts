@@ -1,19 +1,14 @@
 import { CreateDBClusterSnapshotCommand, type DBClusterSnapshot } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { rotationTags } from '#aws/ownership.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { SnapshotResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
-import {
-  assertClusterSnapshotHealthy,
-  assertClusterSnapshotOwned,
-  CLUSTER_NOT_FOUND,
-  CLUSTER_NOT_NOW,
-  findClusterSnapshot,
-  locateSource,
-} from './common.js';
+import { assertClusterSnapshotHealthy, assertClusterSnapshotOwned } from './checks.js';
+import { findClusterSnapshot, locateSource } from './lookups.js';
 
 /**
  * Snapshot the source cluster (still under the old key) and wait until the snapshot is `available`.
@@ -59,17 +54,17 @@ export const snapshotCluster = async (state: ClusterState): Promise<SnapshotResu
       if (!created) return waiting('creating');
       snapshot = created;
     } catch (error) {
-      if (isAwsError(error, 'DBClusterSnapshotAlreadyExistsFault', 'DBClusterSnapshotAlreadyExists')) {
+      if (isAwsError(error, ...RDS_ERRORS.clusterSnapshot.alreadyExists)) {
         return waiting('creating');
       }
-      if (isAwsError(error, ...CLUSTER_NOT_NOW)) return waiting('waiting-for-source');
-      if (isAwsError(error, ...CLUSTER_NOT_FOUND)) {
+      if (isAwsError(error, ...RDS_ERRORS.cluster.invalidState)) return waiting('waiting-for-source');
+      if (isAwsError(error, ...RDS_ERRORS.cluster.notFound)) {
         throw new PreconditionFailedError(
           `The source DB cluster ${located.identifier} disappeared before it could be snapshotted; nothing else was changed.`,
           { cause: error },
         );
       }
-      if (isAwsError(error, 'SnapshotQuotaExceededFault', 'SnapshotQuotaExceeded')) {
+      if (isAwsError(error, ...RDS_ERRORS.clusterSnapshot.quotaExceeded)) {
         throw new PreconditionFailedError(
           `RDS refused to snapshot ${located.identifier}: the Region's manual DB cluster snapshot quota is used up. ` +
             'Delete old manual cluster snapshots or ask for a higher quota, then start a new rotation.',

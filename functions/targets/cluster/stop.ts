@@ -1,17 +1,13 @@
 import { ModifyDBClusterCommand, StopDBClusterCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { FreezeResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
-import {
-  asideIdentifier,
-  assertClusterHealthy,
-  CLUSTER_NOT_NOW,
-  INSTANCE_NOT_NOW,
-  locateSource,
-} from './common.js';
+import { assertClusterHealthy } from './checks.js';
+import { asideIdentifier, locateSource } from './lookups.js';
 
 /**
  * Freeze writes on an Aurora cluster: StopDBCluster, then wait until `stopped`. RDS cannot modify a
@@ -72,7 +68,7 @@ export const stopCluster = async (state: ClusterState): Promise<FreezeResult> =>
         deletionProtectionLifted: liftNow,
       });
     } catch (error) {
-      if (!isAwsError(error, ...CLUSTER_NOT_NOW)) throw error;
+      if (!isAwsError(error, ...RDS_ERRORS.cluster.invalidState)) throw error;
     }
     return waiting(renameNow ? 'renaming' : 'modifying', {
       deletionProtectionLifted: lifted || liftNow,
@@ -85,7 +81,8 @@ export const stopCluster = async (state: ClusterState): Promise<FreezeResult> =>
     logger.info('stopping the source cluster', { dbClusterIdentifier: identifier });
   } catch (error) {
     // Another attempt already asked for the stop, or a member is busy: keep waiting.
-    if (!isAwsError(error, ...CLUSTER_NOT_NOW, ...INSTANCE_NOT_NOW)) throw error;
+    if (!isAwsError(error, ...RDS_ERRORS.cluster.invalidState, ...RDS_ERRORS.instance.invalidState))
+      throw error;
   }
   return waiting('stopping');
 };

@@ -2,7 +2,8 @@ import type { ClusterRotationOutput } from '#domain/output.js';
 import { type ClusterState, required } from '#domain/state.js';
 import { lockReleaseNote } from '#features/lock/lock.js';
 import { logger } from '#runtime/logger.js';
-import { clusterNames } from './common.js';
+import { oldKeyOutput, requestOutput, strategyOutput } from '#targets/summary.js';
+import { clusterNames } from './lookups.js';
 
 /** The execution output of a cluster rotation: the instance output's shape, for a cluster and its members. */
 export const summarizeCluster = async (state: ClusterState): Promise<ClusterRotationOutput> => {
@@ -19,7 +20,7 @@ export const summarizeCluster = async (state: ClusterState): Promise<ClusterRota
   const output: ClusterRotationOutput = {
     kind: 'cluster',
     rotationId: plan.rotationId,
-    strategy: { requested: plan.strategy.requested, used: plan.strategy.used, reason: plan.strategy.reason },
+    strategy: strategyOutput(plan),
     sourceDbClusterIdentifier: plan.source.dbClusterIdentifier,
     newDbClusterIdentifier: renamed ? plan.source.dbClusterIdentifier : validation.dbInstanceIdentifier,
     newEndpoint: {
@@ -39,10 +40,7 @@ export const summarizeCluster = async (state: ClusterState): Promise<ClusterRota
       reencrypted: plan.names.copySnapshotIdentifier,
     },
     oldCluster: state.retireInstance?.outcome === 'deleted' ? 'deleted' : 'retained',
-    oldKey:
-      oldKey.state === 'PendingDeletion'
-        ? { state: 'PendingDeletion', deletionDate: oldKey.deletionDate }
-        : { state: 'Retained', reason: oldKey.reason },
+    oldKey: oldKeyOutput(oldKey),
     cutover:
       cut && plan.cutover.type === 'cname'
         ? {
@@ -69,10 +67,7 @@ export const summarizeCluster = async (state: ClusterState): Promise<ClusterRota
     writeFreeze: plan.request.writeFreeze,
     configurationChangesAfterRestore: state.configure?.applied ?? [],
     notes,
-    reason: plan.request.reason,
-    requestedBy: plan.request.requestedBy ?? null,
-    startedAt: plan.startedAt,
-    finishedAt: new Date().toISOString(),
+    ...requestOutput(plan),
   };
   logger.info('cluster rotation complete', { output });
   return output;

@@ -13,7 +13,7 @@ import { TAG_ROTATION_ID } from '#domain/naming.js';
 import type { ValidationResult } from '#domain/results.js';
 import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
-import { clusterNames, findCluster } from './common.js';
+import { clusterNames, findCluster } from './lookups.js';
 
 /**
  * The gate before clients are switched: the new cluster and every member `available`, the cluster

@@ -1,69 +1,65 @@
 import type { DBInstance } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
-import { describeKeyOrNull, listKeyTags } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance, findSnapshot } from '#aws/rds.js';
 import { decideStrategy } from '#domain/decisions.js';
-import { InvalidInputError, PreconditionFailedError } from '#domain/errors.js';
-import {
-  parseRotationInput,
-  type RotationInput,
-  type RotationTarget,
-  rotationTarget,
-} from '#domain/input.js';
+import { PreconditionFailedError } from '#domain/errors.js';
+import type { RotationInput } from '#domain/input.js';
 import { captureInstanceConfig, capturePlacement, userTags } from '#domain/instance-config.js';
-import { namesFor, type RotationNames, rotationIdFor, TAG_ROTATION_ID } from '#domain/naming.js';
-import type { InstancePlan, RotationPlan } from '#domain/plan.js';
+import { namesFor, type RotationNames, rotationIdFor } from '#domain/naming.js';
+import type { InstancePlan } from '#domain/plan.js';
 import { instanceBlueGreenIneligibility, replicaBlueGreenIneligibility } from '#domain/strategy.js';
 import { logger } from '#runtime/logger.js';
-import { preflightCluster } from '#targets/cluster/preflight.js';
+import type { PreflightContext, PreflightOps } from '#targets/ops.js';
 import {
+  checkAliasIsFree,
   checkSnapshotQuota,
   describeSourceKey,
+  MAX_USER_TAGS,
   parseArn,
   planCommon,
   planCutover,
+  type SnapshotQuota,
 } from '#targets/preflight-checks.js';
 
-export interface PreflightInput {
-  /** The execution input, as given. */
-  input: unknown;
-  /** `$$.Execution.Id`: the rotation id derives from it, so a retried preflight plans the same names. */
-  executionId: string;
-  /** `$$.Execution.StartTime`. */
-  startedAt: string;
-}
-
 /**
- * Everything Rekey checks before it changes anything. Read-only: a refusal here leaves AWS
- * exactly as it was. The plan it returns (names, configuration, decisions) drives every later step.
+ * Preflight of a DB instance: everything Rekey checks before it changes anything. Read-only: a
+ * refusal here leaves AWS exactly as it was. The plan it returns (names, configuration, decisions)
+ * drives every later step.
  */
-export const preflight = async (event: PreflightInput): Promise<RotationPlan> => {
-  const request = parseRotationInput(event.input);
-  if (typeof event.executionId !== 'string' || event.executionId.length === 0) {
-    throw new InvalidInputError('executionId is missing: Preflight must be called by the state machine.');
-  }
-  const target = rotationTarget(request);
-  return target.kind === 'cluster'
-    ? preflightCluster(request, target, event)
-    : preflightInstance(request, target, event);
+export const instancePreflight: PreflightOps<'instance'> = {
+  field: 'dbInstanceIdentifier',
+  what: 'a DB instance',
+  describe: (identifier) => findInstance(getClients().rds, identifier),
+  notFound: (id) =>
+    `dbInstanceIdentifier: no DB instance "${id}" in ${process.env.AWS_REGION ?? 'this Region'}. ` +
+    'Check the identifier and the Region (aws rds describe-db-instances --query "DBInstances[].DBInstanceIdentifier").',
+  partOf: (db) =>
+    db.DBClusterIdentifier
+      ? {
+          kind: 'cluster',
+          identifier: db.DBClusterIdentifier,
+          why:
+            `is a member of the Aurora cluster ${db.DBClusterIdentifier}. ` +
+            'Its storage and key belong to the cluster; rotate the cluster, not the instance.',
+        }
+      : null,
+  plan: (context) => planInstance(context),
 };
 
-const preflightInstance = async (
-  request: RotationInput,
-  target: RotationTarget,
-  event: PreflightInput,
-): Promise<InstancePlan> => {
-  const { rds } = getClients();
-  const id = target.identifier;
+const INSTANCE_SNAPSHOTS: SnapshotQuota = {
+  name: 'ManualSnapshots',
+  noun: '',
+  serviceQuota: 'Manual DB instance snapshots',
+};
 
-  const db = await findInstance(rds, id);
-  if (!db) {
-    throw new PreconditionFailedError(
-      `dbInstanceIdentifier: no DB instance "${id}" in ${process.env.AWS_REGION ?? 'this Region'}. ` +
-        'Check the identifier and the Region (aws rds describe-db-instances --query "DBInstances[].DBInstanceIdentifier").',
-    );
-  }
+const planInstance = async ({
+  request,
+  target,
+  event,
+  described: db,
+}: PreflightContext<'instance'>): Promise<InstancePlan> => {
+  const id = target.identifier;
   const arn = parseArn(db.DBInstanceArn ?? '');
   checkInstance(db);
   const replicas = await describeReplicas(db, arn.region);
@@ -77,7 +73,7 @@ const preflightInstance = async (
   const rotationId = rotationIdFor(event.executionId);
   const names = namesFor(rotationId, id);
   await checkNamesAreFree(rotationId, names, request);
-  const quotaNote = strategy.used === 'snapshot' ? await checkSnapshotQuota() : null;
+  const quotaNote = strategy.used === 'snapshot' ? await checkSnapshotQuota(INSTANCE_SNAPSHOTS) : null;
   const endpointAddress = db.Endpoint?.Address ?? '';
   const cutover = await planCutover(request, strategy, endpointAddress, names.asideDbInstanceIdentifier);
   const common = planCommon({ event, request, target, strategy, arn, rotationId, key, quotaNote });
@@ -113,18 +109,9 @@ const preflightInstance = async (
   return plan;
 };
 
-/** RDS allows 50 tags per resource; the new instance and snapshots carry 3 `rekey:*` tags too. */
-const MAX_USER_TAGS = 47;
-
-/** The source must be a standalone, encrypted, available instance whose writes can be frozen. */
+/** The source must be a standalone (preflight.ts refused an Aurora member), encrypted, available instance whose writes can be frozen. */
 const checkInstance = (db: DBInstance): void => {
   const id = db.DBInstanceIdentifier;
-  if (db.DBClusterIdentifier) {
-    throw new PreconditionFailedError(
-      `dbInstanceIdentifier: ${id} is a member of the Aurora cluster ${db.DBClusterIdentifier}. ` +
-        'Its storage and key belong to the cluster; rotate the cluster, not the instance.',
-    );
-  }
   if (db.ReadReplicaSourceDBInstanceIdentifier) {
     throw new PreconditionFailedError(
       `dbInstanceIdentifier: ${id} is a read replica of ${db.ReadReplicaSourceDBInstanceIdentifier}. ` +
@@ -232,12 +219,5 @@ const checkNamesAreFree = async (
       );
     }
   }
-  const { kms } = getClients();
-  const aliased = await describeKeyOrNull(kms, names.keyAlias);
-  if (aliased?.KeyId && (await listKeyTags(kms, aliased.KeyId)).get(TAG_ROTATION_ID) !== rotationId) {
-    throw new PreconditionFailedError(
-      `The KMS alias ${names.keyAlias} already exists and points at a key that does not belong to this rotation ` +
-        `(${aliased.Arn}). Delete the alias, or start the rotation under another execution name.`,
-    );
-  }
+  await checkAliasIsFree(rotationId, names.keyAlias);
 };
