@@ -911,6 +911,7 @@ describe('cluster steps, part 2', () => {
           recordName: 'orders-ro.db.example.internal',
           changeId: '/change/R',
           changeStatus: 'PENDING',
+          verified: false,
           previousValue: SOURCE_READER_ENDPOINT,
           newValue: NEW_READER_ENDPOINT,
         },
@@ -921,7 +922,11 @@ describe('cluster steps, part 2', () => {
 
       // Assess
       expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
-      expect(result).toMatchObject({ done: true, verified: true, reader: { changeStatus: 'VERIFIED' } });
+      expect(result).toMatchObject({
+        done: true,
+        verified: true,
+        reader: { changeStatus: 'INSYNC', verified: true },
+      });
     });
 
     it('refuses to overwrite a writer record someone pointed elsewhere during the rotation', async () => {
@@ -1409,7 +1414,8 @@ describe('cluster steps, part 2', () => {
           reader: {
             recordName: 'orders-ro.db.example.internal',
             changeId: '/change/R',
-            changeStatus: 'VERIFIED',
+            changeStatus: 'INSYNC',
+            verified: true,
             previousValue: SOURCE_READER_ENDPOINT,
             newValue: NEW_READER_ENDPOINT,
           },
