@@ -1,9 +1,5 @@
 import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import {
-  DeleteDBInstanceCommand,
-  DeleteDBSnapshotCommand,
-  ModifyDBInstanceCommand,
-} from '@aws-sdk/client-rds';
+import { DeleteDBInstanceCommand, DeleteDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull, findKeyOfRotation, listKeyTags } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
@@ -15,6 +11,7 @@ import { UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { TAG_ROTATION_ID } from '#domain/naming.js';
 import type { RotationState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
+import { setDeletionProtection } from './deletion-protection.js';
 
 const NOT_NOW = [...RDS_ERRORS.instance.invalidState, ...RDS_ERRORS.snapshot.invalidState];
 const GONE = [...RDS_ERRORS.instance.notFound, ...RDS_ERRORS.snapshot.notFound];
@@ -44,13 +41,7 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
     if (db.DBInstanceStatus !== 'deleting') {
       try {
         if (db.DeletionProtection) {
-          await rds.send(
-            new ModifyDBInstanceCommand({
-              DBInstanceIdentifier: id,
-              DeletionProtection: false,
-              ApplyImmediately: true,
-            }),
-          );
+          await setDeletionProtection(rds, 'db-instance', id, false);
         } else {
           await rds.send(
             new DeleteDBInstanceCommand({

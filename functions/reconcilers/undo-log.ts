@@ -3,6 +3,7 @@ import { nothingChangedCause } from '#domain/failure.js';
 import type { Poll } from '#domain/limits.js';
 import type { RollbackResult } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
+import { logger } from '#runtime/logger.js';
 
 /**
  * What a rollback has undone so far, as typed facts carried between its polls (`rollback.facts`),
@@ -11,8 +12,10 @@ import type { RotationState } from '#domain/state.js';
  */
 export class UndoLog {
   #facts: RollbackFact[];
+  readonly #state: RotationState;
 
   constructor(state: RotationState) {
+    this.#state = state;
     this.#facts = [...(state.rollback?.facts ?? [])];
   }
 
@@ -29,12 +32,17 @@ export class UndoLog {
     return { done: false, poll, ...this.#words([]), cause: '' };
   }
 
-  /** Done: `cause` is built by the caller from `undone` and `leftBehind`, the words of the facts. */
+  /**
+   * Done: `cause` is built by the caller from `undone` and `leftBehind`, the words of the facts;
+   * the failure is logged as `logAs`.
+   */
   finish(
     left: LeftResource[],
     cause: (words: { undone: string[]; leftBehind: string[] }) => string,
+    logAs: string,
   ): RollbackResult {
     const words = this.#words(left);
+    logger.error(logAs, { failure: this.#state.failure, undone: words.undone, leftBehind: words.leftBehind });
     return { done: true, ...words, cause: cause(words) };
   }
 

@@ -1,8 +1,4 @@
-import {
-  DeleteBlueGreenDeploymentCommand,
-  ModifyDBClusterCommand,
-  ModifyDBInstanceCommand,
-} from '@aws-sdk/client-rds';
+import { DeleteBlueGreenDeploymentCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull } from '#aws/kms-keys.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
@@ -18,6 +14,7 @@ import {
 import type { RetireBlueResult, RollbackResult } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
 import { removeArtifacts } from '#reconcilers/cleanup.js';
+import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
 import { UndoLog } from '#reconcilers/undo-log.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
@@ -56,14 +53,11 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
 
   if (switchedOver) {
     const left = await afterSwitchoverLeftovers(state, deployment !== null);
-    const result = log.finish(left, ({ undone, leftBehind }) =>
-      afterSwitchoverCause(state, leftBehind, undone),
+    return log.finish(
+      left,
+      ({ undone, leftBehind }) => afterSwitchoverCause(state, leftBehind, undone),
+      'Blue/Green rotation failed after the switchover',
     );
-    logger.error('Blue/Green rotation failed after the switchover', {
-      failure: state.failure,
-      leftBehind: result.leftBehind,
-    });
-    return result;
   }
 
   const keep = plan.request.keepArtifactsOnFailure;
@@ -134,32 +128,30 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
         left.push({ kind: 'kms-key', keyArn: state.newKey.keyArn, alias: state.newKey.alias });
     }
   }
-  const result = log.finish(left, ({ undone, leftBehind }) => {
-    const message = whatWentWrong(state);
-    const parts = [message];
-    if (!message.includes('No switchover was asked'))
+  return log.finish(
+    left,
+    ({ undone, leftBehind }) => {
+      const message = whatWentWrong(state);
+      const parts = [message];
+      if (!message.includes('No switchover was asked'))
+        parts.push(
+          status === 'SWITCHOVER_FAILED' || state.failure?.Error === 'CutoverFailedError'
+            ? `The switchover did not complete; RDS rolled it back, so ${plan.target.identifier} still serves clients under the old key.`
+            : `No switchover happened: ${plan.target.identifier} was not changed and still serves clients under the old key.`,
+        );
       parts.push(
-        status === 'SWITCHOVER_FAILED' || state.failure?.Error === 'CutoverFailedError'
-          ? `The switchover did not complete; RDS rolled it back, so ${plan.target.identifier} still serves clients under the old key.`
-          : `No switchover happened: ${plan.target.identifier} was not changed and still serves clients under the old key.`,
+        undoneSentence(undone),
+        ...leftInPlaceSentences(
+          leftBehind,
+          'kept because the input says keepArtifactsOnFailure',
+          'Delete them when done (aws rds delete-blue-green-deployment --delete-target, then schedule the key for deletion).',
+        ),
+        oldKeySentence(state),
       );
-    parts.push(
-      undoneSentence(undone),
-      ...leftInPlaceSentences(
-        leftBehind,
-        'kept because the input says keepArtifactsOnFailure',
-        'Delete them when done (aws rds delete-blue-green-deployment --delete-target, then schedule the key for deletion).',
-      ),
-      oldKeySentence(state),
-    );
-    return parts.join(' ');
-  });
-  logger.error('Blue/Green rotation failed before the switchover', {
-    failure: state.failure,
-    undone: result.undone,
-    leftBehind: result.leftBehind,
-  });
-  return result;
+      return parts.join(' ');
+    },
+    'Blue/Green rotation failed before the switchover',
+  );
 };
 
 /** Lifts deletion protection on the green resources; returns one still protected (busy), or null. */
@@ -169,23 +161,7 @@ const liftGreenDeletionProtection = async (greens: string[]): Promise<string | n
     const green = await describeResource(rds, arn);
     if (!green?.deletionProtection) continue;
     if (green.status !== 'available') return green.identifier;
-    if (green.kind === 'db-cluster') {
-      await rds.send(
-        new ModifyDBClusterCommand({
-          DBClusterIdentifier: green.identifier,
-          DeletionProtection: false,
-          ApplyImmediately: true,
-        }),
-      );
-    } else {
-      await rds.send(
-        new ModifyDBInstanceCommand({
-          DBInstanceIdentifier: green.identifier,
-          DeletionProtection: false,
-          ApplyImmediately: true,
-        }),
-      );
-    }
+    await setDeletionProtection(rds, green.kind, green.identifier, false);
     logger.info('lifted deletion protection on a green resource', { id: green.identifier });
   }
   return null;

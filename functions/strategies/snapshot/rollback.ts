@@ -1,4 +1,4 @@
-import { type DBInstance, ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
+import type { DBInstance } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
@@ -15,10 +15,10 @@ import type { RollbackResult } from '#domain/results.js';
 import type { InstanceState, RotationState } from '#domain/state.js';
 import { removeArtifacts } from '#reconcilers/cleanup.js';
 import { pointCnameBack } from '#reconcilers/cname.js';
+import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
 import { locateSource, reconcileRename } from '#reconcilers/rename.js';
 import { ensureInstanceStarted } from '#reconcilers/start-instance.js';
 import { nothingChanged, UndoLog } from '#reconcilers/undo-log.js';
-import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { rollbackBlueGreen } from '#strategies/blue-green/rollback.js';
 import { rollbackCluster } from '#targets/cluster/rollback.js';
@@ -113,15 +113,11 @@ const rollbackOfInstance = async (state: InstanceState): Promise<RollbackResult>
     : cutoverDone
       ? 'the rotation completed its cutover'
       : 'kept because the input says keepArtifactsOnFailure';
-  const result = log.finish(left, ({ undone, leftBehind }) =>
-    describeOutcome(state, undone, leftBehind, why, cutoverDone),
+  return log.finish(
+    left,
+    ({ undone, leftBehind }) => describeOutcome(state, undone, leftBehind, why, cutoverDone),
+    'rotation failed',
   );
-  logger.error('rotation failed', {
-    failure: state.failure,
-    undone: result.undone,
-    leftBehind: result.leftBehind,
-  });
-  return result;
 };
 
 interface UndoRenames {
@@ -200,13 +196,7 @@ const restoreDeletionProtection = async (state: InstanceState, id: string): Prom
   const { rds } = getClients();
   const db = await findInstance(rds, id);
   if (!db || db.DeletionProtection) return false;
-  await rds.send(
-    new ModifyDBInstanceCommand({
-      DBInstanceIdentifier: id,
-      DeletionProtection: true,
-      ApplyImmediately: true,
-    }),
-  );
+  await setDeletionProtection(rds, 'db-instance', id, true);
   return true;
 };
 

@@ -3,7 +3,6 @@ import {
   DeleteDBClusterCommand,
   DeleteDBClusterSnapshotCommand,
   DeleteDBInstanceCommand,
-  ModifyDBClusterCommand,
 } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull } from '#aws/kms-keys.js';
@@ -23,8 +22,8 @@ import type { RollbackResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
 import { removeArtifacts } from '#reconcilers/cleanup.js';
 import { pointCnameBack } from '#reconcilers/cname.js';
+import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
 import { nothingChanged, UndoLog } from '#reconcilers/undo-log.js';
-import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { carriesOurTag, clusterNames, findCluster, findClusterSnapshot, locateSource } from './common.js';
 import { reconcileClusterRename } from './rename.js';
@@ -139,13 +138,7 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
     if (plan.source.config.deletionProtection && plan.decisions.deleteOldInstance) {
       const located = await locateSource(rds, plan);
       if (located && !located.cluster.DeletionProtection) {
-        await rds.send(
-          new ModifyDBClusterCommand({
-            DBClusterIdentifier: located.identifier,
-            DeletionProtection: true,
-            ApplyImmediately: true,
-          }),
-        );
+        await setDeletionProtection(rds, 'db-cluster', located.identifier, true);
         log.note({ kind: 'deletion-protection-restored', identifier: located.identifier });
       }
     }
@@ -164,25 +157,23 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
     : cutoverDone
       ? 'the rotation completed its cutover'
       : 'kept because the input says keepArtifactsOnFailure';
-  const result = log.finish(left, ({ undone, leftBehind }) => {
-    const parts = [whatWentWrong(state)];
-    if (cutoverDone && state.cutover) {
-      parts.push(
-        `The cutover had completed: clients use the new cluster (${state.cutover.newValue}), so nothing was rolled back.` +
-          (state.newKey
-            ? ` Keep the new cluster ${names.newDbClusterIdentifier} and its key ${state.newKey.keyArn}: they hold the data clients use now.`
-            : ''),
-      );
-    }
-    parts.push(undoneSentence(undone), ...leftInPlaceSentences(leftBehind, why), oldKeySentence(state));
-    return parts.join(' ');
-  });
-  logger.error('cluster rotation failed', {
-    failure: state.failure,
-    undone: result.undone,
-    leftBehind: result.leftBehind,
-  });
-  return result;
+  return log.finish(
+    left,
+    ({ undone, leftBehind }) => {
+      const parts = [whatWentWrong(state)];
+      if (cutoverDone && state.cutover) {
+        parts.push(
+          `The cutover had completed: clients use the new cluster (${state.cutover.newValue}), so nothing was rolled back.` +
+            (state.newKey
+              ? ` Keep the new cluster ${names.newDbClusterIdentifier} and its key ${state.newKey.keyArn}: they hold the data clients use now.`
+              : ''),
+        );
+      }
+      parts.push(undoneSentence(undone), ...leftInPlaceSentences(leftBehind, why), oldKeySentence(state));
+      return parts.join(' ');
+    },
+    'cluster rotation failed',
+  );
 };
 
 /** UPSERT each record back to the source endpoint if it points at the new one. */
@@ -262,13 +253,7 @@ const removeClusterArtifacts = async (
     if (cluster.Status === 'deleting') return { done: false, removed };
     try {
       if (cluster.DeletionProtection) {
-        await rds.send(
-          new ModifyDBClusterCommand({
-            DBClusterIdentifier: names.newDbClusterIdentifier,
-            DeletionProtection: false,
-            ApplyImmediately: true,
-          }),
-        );
+        await setDeletionProtection(rds, 'db-cluster', names.newDbClusterIdentifier, false);
       } else {
         await rds.send(
           new DeleteDBClusterCommand({
