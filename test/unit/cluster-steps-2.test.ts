@@ -852,7 +852,9 @@ describe('cluster steps, part 2', () => {
     const attempted = async (current: ClusterState): Promise<ClusterState> => {
       const first = await cutoverCluster(current);
       expect(first).toMatchObject({ done: false, attempted: true, poll: { waitSeconds: 1 } });
-      expect(rds.calls().filter((call) => !/^Describe/.test((call.args[0] as object).constructor.name))).toEqual([]);
+      expect(
+        rds.calls().filter((call) => !/^Describe/.test((call.args[0] as object).constructor.name)),
+      ).toEqual([]);
       expect(route53.calls()).toHaveLength(0);
       return { ...current, cutover: first };
     };
@@ -1289,7 +1291,9 @@ describe('cluster steps, part 2', () => {
           done: false,
           undone: [`renamed the new cluster back from ${SOURCE} to ${NEW_CLUSTER}`],
           leftBehind: [],
-          facts: [{ kind: 'renamed-back', resource: 'db-cluster', which: 'new', from: SOURCE, to: NEW_CLUSTER }],
+          facts: [
+            { kind: 'renamed-back', resource: 'db-cluster', which: 'new', from: SOURCE, to: NEW_CLUSTER },
+          ],
           cause: '',
         },
       });

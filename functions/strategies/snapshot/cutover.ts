@@ -20,12 +20,13 @@ import { cutoverCluster } from '#targets/cluster/cutover.js';
 import { byKind } from '#targets/dispatch.js';
 
 /**
- * Cut over: point the CNAME clients use at the validated new instance. "Check, then act":
- * - with no change submitted yet, read the record; it must still point at the source endpoint
- *   (or already at the new one, after a lost response), otherwise someone changed it during the
- *   rotation and it is left alone; then UPSERT it and wait;
- * - with a change id, wait until Route 53 reports it INSYNC, then read the record back: it must
- *   point at the new endpoint (`verified`), which is what allows the old instance to be retired.
+ * Cut over: point the CNAME clients use at the validated new instance, or (rename cutover) give it
+ * the source's identifier. The first call changes nothing: it records `attempted: true` (see
+ * CutoverAttempt), so a rollback knows from then on that clients may have moved. Then, with the
+ * CNAME reconciler (reconcilers/cname.ts): the record must still point at the source endpoint (or
+ * already at the new one, after a lost answer), else someone changed it and it is left alone; it
+ * is UPSERTed, awaited until INSYNC and read back (`verified`), which is what allows the old
+ * instance to be retired.
  */
 const cutoverOfInstance = async (state: InstanceState): Promise<CutoverResult> =>
   state.plan.cutover.type === 'rename' ? renameCutover(state) : cnameCutover(state);
