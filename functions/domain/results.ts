@@ -1,3 +1,4 @@
+import type { LeftResource, RollbackFact } from './facts.js';
 import type { ConfigDifference } from './instance-config.js';
 import type { Poll } from './limits.js';
 
@@ -95,7 +96,36 @@ export interface ValidationResult {
 /** A DB instance's cutover. */
 export type CutoverResult = CnameCutoverResult | RenameCutoverResult;
 
-export interface RenameCutoverResult extends Reconciled {
+/**
+ * What every cutover result records. The Cutover step's first call changes nothing: it only
+ * writes `attempted: true` (and waits a second), so from then on a rollback knows clients may
+ * have moved, even when a later call changed DNS or a name and its answer was lost.
+ */
+export interface CutoverAttempt extends Reconciled {
+  /**
+   * True in every result the Cutover step writes. Absent only in a result written by an earlier
+   * version of the step, whose first result already followed its first change.
+   */
+  attempted?: boolean;
+}
+
+/**
+ * The Cutover step's first result: it changed nothing and comes back after a second, so that
+ * `attempted: true` is in the state before its first change. The attempt count starts after it.
+ */
+export const FIRST_CUTOVER_POLL: Poll = { attempt: 0, waitSeconds: 1, lastStatus: 'cutover started' };
+
+/** Where one CNAME's move stands. */
+export interface RecordProgress {
+  /** The Route 53 change to wait on; null before one was accepted. */
+  changeId: string | null;
+  /** Route 53's status of the change (PENDING, INSYNC), or NOT_SUBMITTED before one was accepted. */
+  changeStatus: string;
+  /** The record, read back after INSYNC, points at the new endpoint. */
+  verified: boolean;
+}
+
+export interface RenameCutoverResult extends CutoverAttempt {
   type: 'rename';
   /** Where the rename stands: the source moved aside, then the new instance given the original identifier. */
   phase: 'moving-source-aside' | 'renaming-new-instance' | 'done';
@@ -114,33 +144,19 @@ export interface RenameCutoverResult extends Reconciled {
   verified: boolean;
 }
 
-export interface CnameCutoverResult extends Reconciled {
+export interface CnameCutoverResult extends CutoverAttempt, RecordProgress {
   type: 'cname';
-  changeId: string | null;
-  changeStatus: string;
   previousValue: string;
   newValue: string;
-  /** The record, read back after INSYNC, points at the new endpoint. */
-  verified: boolean;
 }
 
 /** An Aurora cluster's cutover: the writer record (and reader record), or the cluster rename. */
-export interface ClusterCutoverResult extends Reconciled {
+export interface ClusterCutoverResult extends CutoverAttempt, RecordProgress {
   type: 'cname' | 'rename';
-  changeId: string | null;
-  changeStatus: string;
   previousValue: string;
   newValue: string;
-  /** The record, read back after INSYNC, points at the new endpoint. */
-  verified: boolean;
   /** Aurora, cname: the reader record, moved the same way. */
-  reader?: {
-    recordName: string;
-    changeId: string | null;
-    changeStatus: string;
-    previousValue: string;
-    newValue: string;
-  } | null;
+  reader?: ({ recordName: string; previousValue: string; newValue: string } & RecordProgress) | null;
   /** Aurora, rename: what a rename cutover did, for rollback and the summary. */
   renamed?: { sourceAside: boolean; newToOriginal: boolean };
   /** A remark for the summary, e.g. an endpoint that differs from the original. */
@@ -190,8 +206,14 @@ export interface FailureInfo {
 }
 
 export interface RollbackResult extends Reconciled {
+  /** What was undone, in words: rendered from `facts`. */
   undone: string[];
+  /** What is left for a person, in words: rendered from `left`. */
   leftBehind: string[];
+  /** What was undone, as data: carried between the rollback's polls and read by its decisions. */
+  facts?: RollbackFact[];
+  /** What is left, as data. */
+  left?: LeftResource[];
   /** The execution's failure cause: what went wrong, what was undone, what is left. */
   cause: string;
 }

@@ -1,39 +1,26 @@
 import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import {
-  DeleteDBInstanceCommand,
-  DeleteDBSnapshotCommand,
-  ModifyDBInstanceCommand,
-} from '@aws-sdk/client-rds';
+import { DeleteDBInstanceCommand, DeleteDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull, findKeyOfRotation, listKeyTags } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance, findSnapshot } from '#aws/rds.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError } from '#domain/errors.js';
+import type { RollbackFact } from '#domain/facts.js';
 import { UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { TAG_ROTATION_ID } from '#domain/naming.js';
 import type { RotationState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
+import { setDeletionProtection } from './deletion-protection.js';
 
-/** The shortest KMS waiting period: the unused new key goes as soon as KMS allows. */
-
-const NOT_NOW = [
-  'InvalidDBInstanceStateFault',
-  'InvalidDBInstanceState',
-  'InvalidDBSnapshotStateFault',
-  'InvalidDBSnapshotState',
-];
-const GONE = [
-  'DBInstanceNotFoundFault',
-  'DBInstanceNotFound',
-  'DBSnapshotNotFoundFault',
-  'DBSnapshotNotFound',
-];
+const NOT_NOW = [...RDS_ERRORS.instance.invalidState, ...RDS_ERRORS.snapshot.invalidState];
+const GONE = [...RDS_ERRORS.instance.notFound, ...RDS_ERRORS.snapshot.notFound];
 
 export interface CleanupStep {
   /** False while something is still being deleted: poll again. */
   done: boolean;
-  /** What this call removed, in words. */
-  removed: string[];
+  /** What this call removed (or, for the key, could not), as facts. */
+  removed: RollbackFact[];
 }
 
 /**
@@ -46,7 +33,7 @@ export interface CleanupStep {
 export const removeArtifacts = async (state: RotationState): Promise<CleanupStep> => {
   const { plan } = state;
   const { rds } = getClients();
-  const removed: string[] = [];
+  const removed: RollbackFact[] = [];
 
   const db = await findInstance(rds, plan.names.newDbInstanceIdentifier);
   if (db && carriesRotationId(db.TagList, plan.rotationId)) {
@@ -54,13 +41,7 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
     if (db.DBInstanceStatus !== 'deleting') {
       try {
         if (db.DeletionProtection) {
-          await rds.send(
-            new ModifyDBInstanceCommand({
-              DBInstanceIdentifier: id,
-              DeletionProtection: false,
-              ApplyImmediately: true,
-            }),
-          );
+          await setDeletionProtection(rds, 'db-instance', id, false);
         } else {
           await rds.send(
             new DeleteDBInstanceCommand({
@@ -69,7 +50,7 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
               DeleteAutomatedBackups: true,
             }),
           );
-          removed.push(`deleted the new DB instance ${id}`);
+          removed.push({ kind: 'deleted', resource: 'db-instance', identifier: id });
         }
       } catch (error) {
         if (!isAwsError(error, ...NOT_NOW, ...GONE)) throw error;
@@ -79,7 +60,13 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
   }
   // Gone, though this rotation created it: an earlier attempt of this rollback deleted it and its
   // answer was lost. Say so again, so a re-run reports what the first run did.
-  if (!db && state.restore) removed.push(`deleted the new DB instance ${plan.names.newDbInstanceIdentifier}`);
+  if (!db && state.restore) {
+    removed.push({
+      kind: 'deleted',
+      resource: 'db-instance',
+      identifier: plan.names.newDbInstanceIdentifier,
+    });
+  }
 
   const created = new Map([
     [plan.names.copySnapshotIdentifier, state.copySnapshot],
@@ -87,11 +74,12 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
   ]);
   for (const [snapshotId, createdBy] of created) {
     const snapshot = await findSnapshot(rds, snapshotId);
-    if (!snapshot && createdBy) removed.push(`deleted the DB snapshot ${snapshotId}`);
+    const deleted: RollbackFact = { kind: 'deleted', resource: 'db-snapshot', identifier: snapshotId };
+    if (!snapshot && createdBy) removed.push(deleted);
     if (!snapshot || !carriesRotationId(snapshot.TagList, plan.rotationId)) continue;
     try {
       await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshotId }));
-      removed.push(`deleted the DB snapshot ${snapshotId}`);
+      removed.push(deleted);
     } catch (error) {
       if (isAwsError(error, ...GONE)) continue;
       if (isAwsError(error, ...NOT_NOW)) return { done: false, removed };
@@ -116,7 +104,7 @@ export const TAG_PROPAGATION_WINDOW_MS = 10 * 60 * 1000;
  * Schedules this rotation's new key for deletion. Returns what it did, `null` if there was nothing
  * to do, or `'wait'` while a denial may still be KMS's tag propagation.
  */
-const scheduleUnusedKey = async (state: RotationState): Promise<string | null | 'wait'> => {
+const scheduleUnusedKey = async (state: RotationState): Promise<RollbackFact | null | 'wait'> => {
   const { plan } = state;
   const { kms } = getClients();
   // Without CreateKey's result, the key may still exist: CreateKey (or the CreateAlias after it) failed
@@ -132,7 +120,8 @@ const scheduleUnusedKey = async (state: RotationState): Promise<string | null | 
     return null;
   }
   // Scheduled by an earlier attempt whose answer was lost: report it as that attempt would have.
-  if (metadata.KeyState === 'PendingDeletion') return scheduled(metadata.Arn, metadata.DeletionDate);
+  const keyArn = metadata.Arn ?? metadata.KeyId;
+  if (metadata.KeyState === 'PendingDeletion') return scheduled(keyArn, metadata.DeletionDate);
   let DeletionDate: Date | undefined;
   try {
     ({ DeletionDate } = await kms.send(
@@ -146,10 +135,14 @@ const scheduleUnusedKey = async (state: RotationState): Promise<string | null | 
     const age = Date.now() - (metadata.CreationDate?.getTime() ?? 0);
     if (age < TAG_PROPAGATION_WINDOW_MS) return 'wait';
     logger.warn('not allowed to schedule the unused new key', { keyId: metadata.KeyId });
-    return `could not schedule the unused new key ${metadata.Arn} for deletion (AccessDeniedException): schedule it by hand`;
+    return { kind: 'key-not-scheduled', keyArn, errorName: 'AccessDeniedException' };
   }
-  return scheduled(metadata.Arn, DeletionDate);
+  return scheduled(keyArn, DeletionDate);
 };
 
-const scheduled = (keyArn: string | undefined, deletionDate: Date | undefined): string =>
-  `scheduled the unused new key ${keyArn} for deletion on ${deletionDate?.toISOString() ?? `in ${UNUSED_KEY_PENDING_WINDOW_DAYS} days`}`;
+const scheduled = (keyArn: string, deletionDate: Date | undefined): RollbackFact => ({
+  kind: 'key-scheduled-for-deletion',
+  keyArn,
+  deletionDate: deletionDate?.toISOString() ?? null,
+  windowDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
+});

@@ -15,12 +15,16 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { renderFact } from '#domain/facts.js';
 import { UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import type { RotationState } from '#domain/state.js';
-import { removeArtifacts } from '#reconcilers/cleanup.js';
+import { type CleanupStep, removeArtifacts } from '#reconcilers/cleanup.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);
+
+/** The step's facts in the words the rollback's cause uses. */
+const words = (step: CleanupStep) => ({ done: step.done, removed: step.removed.map(renderFact) });
 const kms = mockClient(KMSClient);
 
 const ORPHAN = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -69,8 +73,18 @@ describe('removeArtifacts: the unused new key', () => {
     // Assess
     expect(result).toEqual({
       done: true,
-      removed: [`scheduled the unused new key ${ORPHAN_ARN} for deletion on 2026-12-01T00:00:00.000Z`],
+      removed: [
+        {
+          kind: 'key-scheduled-for-deletion',
+          keyArn: ORPHAN_ARN,
+          deletionDate: '2026-12-01T00:00:00.000Z',
+          windowDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
+        },
+      ],
     });
+    expect(result.removed.map(renderFact)).toEqual([
+      `scheduled the unused new key ${ORPHAN_ARN} for deletion on 2026-12-01T00:00:00.000Z`,
+    ]);
     expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, {
       KeyId: ORPHAN,
       PendingWindowInDays: UNUSED_KEY_PENDING_WINDOW_DAYS,
@@ -112,7 +126,7 @@ describe('removeArtifacts: the unused new key', () => {
     const result = await removeArtifacts({ ...state, sourceSnapshot: undefined, copySnapshot: undefined });
 
     // Assess
-    expect(result).toEqual({
+    expect(words(result)).toEqual({
       done: true,
       removed: [
         `scheduled the unused new key ${state.newKey?.keyArn} for deletion on 2026-12-01T00:00:00.000Z`,
@@ -137,7 +151,7 @@ describe('removeArtifacts: the unused new key', () => {
     const result = await removeArtifacts(state);
 
     // Assess
-    expect(result).toEqual({
+    expect(words(result)).toEqual({
       done: true,
       removed: [
         `deleted the new DB instance ${state.plan.names.newDbInstanceIdentifier}`,

@@ -857,6 +857,17 @@ describe('cluster steps, part 2', () => {
   });
 
   describe('cutover', () => {
+    /** The state after the Cutover's first call, which records the attempt and changes nothing. */
+    const attempted = async (current: ClusterState): Promise<ClusterState> => {
+      const first = await cutoverCluster(current);
+      expect(first).toMatchObject({ done: false, attempted: true, poll: { waitSeconds: 1 } });
+      expect(
+        rds.calls().filter((call) => !/^Describe/.test((call.args[0] as object).constructor.name)),
+      ).toEqual([]);
+      expect(route53.calls()).toHaveLength(0);
+      return { ...current, cutover: first };
+    };
+
     const records = (writer: string, reader: string) => {
       route53.on(ListResourceRecordSetsCommand).callsFake(({ StartRecordName }) => ({
         ResourceRecordSets: [
@@ -879,7 +890,7 @@ describe('cluster steps, part 2', () => {
         .resolvesOnce({ ChangeInfo: { Id: '/change/R', Status: 'PENDING', SubmittedAt: new Date() } });
 
       // Act
-      const result = await cutoverCluster(state(CNAME, { validation }));
+      const result = await cutoverCluster(await attempted(state(CNAME, { validation })));
 
       // Assess
       const changed = route53
@@ -920,6 +931,7 @@ describe('cluster steps, part 2', () => {
           recordName: 'orders-ro.db.example.internal',
           changeId: '/change/R',
           changeStatus: 'PENDING',
+          verified: false,
           previousValue: SOURCE_READER_ENDPOINT,
           newValue: NEW_READER_ENDPOINT,
         },
@@ -930,7 +942,11 @@ describe('cluster steps, part 2', () => {
 
       // Assess
       expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
-      expect(result).toMatchObject({ done: true, verified: true, reader: { changeStatus: 'VERIFIED' } });
+      expect(result).toMatchObject({
+        done: true,
+        verified: true,
+        reader: { changeStatus: 'INSYNC', verified: true },
+      });
     });
 
     it('refuses to overwrite a writer record someone pointed elsewhere during the rotation', async () => {
@@ -938,7 +954,7 @@ describe('cluster steps, part 2', () => {
       records('elsewhere.example.com', SOURCE_READER_ENDPOINT);
 
       // Act / Assess
-      await expect(cutoverCluster(state(CNAME, { validation }))).rejects.toMatchObject({
+      await expect(cutoverCluster(await attempted(state(CNAME, { validation })))).rejects.toMatchObject({
         name: 'CutoverFailedError',
         message: expect.stringContaining('points at elsewhere.example.com, neither at the source endpoint'),
       });
@@ -952,10 +968,12 @@ describe('cluster steps, part 2', () => {
 
       // Act
       const result = await cutoverCluster(
-        state(RENAME, {
-          validation,
-          freeze: { done: true, stoppedByRekey: true, renamedAside: true, status: 'stopped' },
-        }),
+        await attempted(
+          state(RENAME, {
+            validation,
+            freeze: { done: true, stoppedByRekey: true, renamedAside: true, status: 'stopped' },
+          }),
+        ),
       );
 
       // Assess
@@ -982,7 +1000,7 @@ describe('cluster steps, part 2', () => {
       });
 
       // Act
-      const result = await cutoverCluster(state(RENAME, { validation }));
+      const result = await cutoverCluster(await attempted(state(RENAME, { validation })));
 
       // Assess
       expect(rds).not.toHaveReceivedCommand(ModifyDBClusterCommand);
@@ -1282,6 +1300,9 @@ describe('cluster steps, part 2', () => {
           done: false,
           undone: [`renamed the new cluster back from ${SOURCE} to ${NEW_CLUSTER}`],
           leftBehind: [],
+          facts: [
+            { kind: 'renamed-back', resource: 'db-cluster', which: 'new', from: SOURCE, to: NEW_CLUSTER },
+          ],
           cause: '',
         },
       });
@@ -1418,7 +1439,8 @@ describe('cluster steps, part 2', () => {
           reader: {
             recordName: 'orders-ro.db.example.internal',
             changeId: '/change/R',
-            changeStatus: 'VERIFIED',
+            changeStatus: 'INSYNC',
+            verified: true,
             previousValue: SOURCE_READER_ENDPOINT,
             newValue: NEW_READER_ENDPOINT,
           },

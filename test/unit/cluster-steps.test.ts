@@ -191,8 +191,8 @@ describe('cluster steps', () => {
       },
     });
 
-    // Act
-    const result = cutoverCluster(current);
+    // Act: the first call only records the attempt.
+    const result = cutoverCluster({ ...current, cutover: await cutoverCluster(current) });
 
     // Assess
     await expect(result).rejects.toThrow(/was taken by another DB cluster/);

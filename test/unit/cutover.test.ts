@@ -33,12 +33,20 @@ const cname = (value: string, extra: Partial<ResourceRecordSet> = {}) => ({
 const changeInfo = (Status: 'PENDING' | 'INSYNC', Id = CHANGE_ID) => ({
   ChangeInfo: { Id, Status, SubmittedAt: new Date('2026-11-22T16:45:00Z') },
 });
+/** The state after this step's first call, which records the attempt and changes nothing. */
+const afterAttempt = async (): Promise<RotationState> => {
+  const state = stepEvent('cutover');
+  state.cutover = (await cutover(state)) as CutoverResult;
+  return state;
+};
+
 /** The state after this step submitted its change once. */
 const afterSubmit = (): RotationState => {
   const state = stepEvent('cutover');
   state.cutover = {
     done: false,
     type: 'cname',
+    attempted: true,
     changeId: CHANGE_ID,
     changeStatus: 'PENDING',
     previousValue: SOURCE,
@@ -54,11 +62,7 @@ describe('cutover', () => {
     route53.reset();
   });
 
-  it('points the CNAME at the new endpoint with the planned TTL and a comment naming the rotation', async () => {
-    // Prepare
-    route53.on(ListResourceRecordSetsCommand).resolves(cname(`${SOURCE}.`));
-    route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('PENDING'));
-
+  it('first records that the cutover was attempted, calling no Route 53 API, and comes back within a second', async () => {
     // Act
     const result = await cutover(stepEvent('cutover'));
 
@@ -66,6 +70,30 @@ describe('cutover', () => {
     expect(result).toEqual<CutoverResult>({
       done: false,
       type: 'cname',
+      attempted: true,
+      changeId: null,
+      changeStatus: 'NOT_SUBMITTED',
+      previousValue: SOURCE,
+      newValue: NEW,
+      verified: false,
+      poll: { attempt: 0, waitSeconds: 1, lastStatus: 'cutover started' },
+    });
+    expect(route53.calls()).toHaveLength(0);
+  });
+
+  it('points the CNAME at the new endpoint with the planned TTL and a comment naming the rotation', async () => {
+    // Prepare
+    route53.on(ListResourceRecordSetsCommand).resolves(cname(`${SOURCE}.`));
+    route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('PENDING'));
+
+    // Act
+    const result = await cutover(await afterAttempt());
+
+    // Assess
+    expect(result).toEqual<CutoverResult>({
+      done: false,
+      type: 'cname',
+      attempted: true,
       changeId: CHANGE_ID,
       changeStatus: 'PENDING',
       previousValue: SOURCE,
@@ -122,6 +150,7 @@ describe('cutover', () => {
     expect(result).toEqual<CutoverResult>({
       done: true,
       type: 'cname',
+      attempted: true,
       changeId: CHANGE_ID,
       changeStatus: 'INSYNC',
       previousValue: SOURCE,
@@ -156,7 +185,7 @@ describe('cutover', () => {
     route53.on(ListResourceRecordSetsCommand).resolves(cname('orders-replica.example.net.'));
 
     // Act / Assess
-    await expect(cutover(stepEvent('cutover'))).rejects.toMatchObject({
+    await expect(cutover(await afterAttempt())).rejects.toMatchObject({
       name: 'CutoverFailedError',
       message: expect.stringContaining('points at orders-replica.example.net, neither at the source'),
     });
@@ -192,7 +221,7 @@ describe('cutover', () => {
     });
 
     // Act / Assess
-    await expect(cutover(stepEvent('cutover'))).rejects.toMatchObject({
+    await expect(cutover(await afterAttempt())).rejects.toMatchObject({
       name: 'CutoverFailedError',
       message: expect.stringContaining(`CNAME ${RECORD} is no longer in hosted zone Z0123456789ABC`),
     });
@@ -210,7 +239,7 @@ describe('cutover', () => {
     });
 
     // Act / Assess
-    await expect(cutover(stepEvent('cutover'))).rejects.toMatchObject({ name: 'CutoverFailedError' });
+    await expect(cutover(await afterAttempt())).rejects.toMatchObject({ name: 'CutoverFailedError' });
     expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
   });
 
@@ -219,7 +248,7 @@ describe('cutover', () => {
     route53.on(ListResourceRecordSetsCommand).resolves(cname(SOURCE, { SetIdentifier: 'blue', Weight: 50 }));
 
     // Act / Assess
-    await expect(cutover(stepEvent('cutover'))).rejects.toMatchObject({
+    await expect(cutover(await afterAttempt())).rejects.toMatchObject({
       name: 'CutoverFailedError',
       message: expect.stringContaining('routing policy'),
     });
@@ -232,7 +261,7 @@ describe('cutover', () => {
     route53.on(ChangeResourceRecordSetsCommand).resolves(changeInfo('PENDING', '/change/C0SECONDTRY'));
 
     // Act
-    const result = await cutover(stepEvent('cutover'));
+    const result = await cutover(await afterAttempt());
 
     // Assess
     expect(result).toMatchObject({ done: false, changeId: '/change/C0SECONDTRY', verified: false });
@@ -262,7 +291,7 @@ describe('cutover', () => {
       .rejects(new PriorRequestNotComplete({ message: 'The request was rejected', $metadata: {} }));
 
     // Act
-    const result = await cutover(stepEvent('cutover'));
+    const result = await cutover(await afterAttempt());
 
     // Assess
     expect(result).toMatchObject({ done: false, changeId: null, verified: false, poll: { attempt: 1 } });
@@ -279,7 +308,7 @@ describe('cutover', () => {
     );
 
     // Act / Assess
-    await expect(cutover(stepEvent('cutover'))).rejects.toMatchObject({
+    await expect(cutover(await afterAttempt())).rejects.toMatchObject({
       name: 'CutoverFailedError',
       message: expect.stringContaining('is not permitted'),
     });
@@ -294,7 +323,7 @@ describe('cutover', () => {
       );
 
     // Act / Assess
-    await expect(cutover(stepEvent('cutover'))).rejects.toMatchObject({
+    await expect(cutover(await afterAttempt())).rejects.toMatchObject({
       name: 'CutoverFailedError',
       message: expect.stringContaining('Hosted zone Z0123456789ABC no longer exists'),
     });

@@ -128,6 +128,8 @@ describe('rollback', () => {
       done: true,
       undone: [],
       leftBehind: [],
+      facts: [],
+      left: [],
       cause: 'reason: is required. Nothing was changed in AWS.',
     });
     expect(rds.calls()).toHaveLength(0);
@@ -426,11 +428,22 @@ describe('rollback', () => {
 
 /**
  * A failure in the Cutover step whose UPSERT succeeded but whose answer was lost (a Lambda timeout,
- * a dropped connection), after which the retry failed terminally: the state has the validated new
- * instance but no `cutover` result, so no change id.
+ * a dropped connection), after which the retry failed terminally: the state has only the Cutover's
+ * first result, which says the cutover was attempted, and no change id.
  */
 const failedInCutoverWithoutAnswer = (): RotationState => ({
   ...stepEvent('rollback'),
+  cutover: {
+    done: false,
+    type: 'cname',
+    attempted: true,
+    changeId: null,
+    changeStatus: 'NOT_SUBMITTED',
+    previousValue: SOURCE_ENDPOINT,
+    newValue: NEW_ENDPOINT,
+    verified: false,
+    poll: { attempt: 0, waitSeconds: 1, lastStatus: 'cutover started' },
+  },
   restore: { done: true, dbInstanceIdentifier: NEW_ID, dbInstanceArn: null, status: 'available' },
   validation: {
     dbInstanceIdentifier: NEW_ID,

@@ -1,16 +1,21 @@
-import {
-  DeleteBlueGreenDeploymentCommand,
-  ModifyDBClusterCommand,
-  ModifyDBInstanceCommand,
-} from '@aws-sdk/client-rds';
+import { DeleteBlueGreenDeploymentCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull } from '#aws/kms-keys.js';
-import { approvalFailureMessage } from '#domain/approval.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError } from '#domain/errors.js';
-import { messageOf } from '#domain/failure.js';
+import type { LeftResource } from '#domain/facts.js';
+import {
+  failureSentence,
+  leftInPlaceSentences,
+  oldKeySentence,
+  undoneSentence,
+  whatWentWrong,
+} from '#domain/failure.js';
 import type { RetireBlueResult, RollbackResult } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
 import { removeArtifacts } from '#reconcilers/cleanup.js';
+import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
+import { UndoLog } from '#reconcilers/undo-log.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { deploymentOfState, describeResource, membersOf, resourceOfArn } from './deployment.js';
@@ -32,22 +37,11 @@ import { deploymentOfState, describeResource, membersOf, resourceOfArn } from '.
 export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackResult> => {
   const { plan } = state;
   const { rds } = getClients();
-  const undone = [...(state.rollback?.undone ?? [])];
-  const note = (line: string) => {
-    if (!undone.includes(line)) undone.push(line);
-  };
-  const waiting = (status: string): RollbackResult => ({
-    done: false,
-    poll: nextPoll(
-      state.rollback?.poll,
-      'startSource',
-      status,
-      'Rolling back the failed Blue/Green rotation',
-    ),
-    undone,
-    leftBehind: [],
-    cause: '',
-  });
+  const log = new UndoLog(state);
+  const waiting = (status: string): RollbackResult =>
+    log.waiting(
+      nextPoll(state.rollback?.poll, 'startSource', status, 'Rolling back the failed Blue/Green rotation'),
+    );
 
   const deployment = await deploymentOfState(rds, state);
   const status =
@@ -58,10 +52,12 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
     status === 'SWITCHOVER_COMPLETED' || state.switchover?.status === 'SWITCHOVER_COMPLETED';
 
   if (switchedOver) {
-    const leftBehind = await afterSwitchoverLeftovers(state, deployment !== null);
-    const cause = afterSwitchoverCause(state, leftBehind, undone);
-    logger.error('Blue/Green rotation failed after the switchover', { failure: state.failure, leftBehind });
-    return { done: true, undone, leftBehind, cause };
+    const left = await afterSwitchoverLeftovers(state, deployment !== null);
+    return log.finish(
+      left,
+      ({ undone, leftBehind }) => afterSwitchoverCause(state, leftBehind, undone),
+      'Blue/Green rotation failed after the switchover',
+    );
   }
 
   const keep = plan.decisions.artifactsOnFailure.action === 'keep';
@@ -91,61 +87,71 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
           });
         } catch (error) {
           // Still provisioning (RDS refuses to delete it now), or already gone: look again.
-          if (!isAwsError(error, 'InvalidBlueGreenDeploymentStateFault', 'BlueGreenDeploymentNotFoundFault'))
+          if (!isAwsError(error, ...RDS_ERRORS.blueGreen.invalidState, ...RDS_ERRORS.blueGreen.notFound))
             throw error;
           return waiting(deployment.Status ?? 'unknown');
         }
       }
       return waiting('deleting the deployment');
     }
-    const name = state.greenDeployment?.deploymentName;
-    const which = greenIds.length > 0 ? ` and its green resources (${greenIds.join(', ')})` : '';
-    if (name) note(`deleted the Blue/Green deployment ${name}${which}`);
-    else if (greenIds.length > 0) note(`deleted the green resources (${greenIds.join(', ')})`);
+    const name = state.greenDeployment?.deploymentName ?? null;
+    if (name || greenIds.length > 0) {
+      log.note({ kind: 'blue-green-deleted', deploymentName: name, greenIdentifiers: greenIds });
+    }
     // DeleteTarget deletes the green resources; wait until each is gone.
     for (const arn of greens) {
       const green = await describeResource(rds, arn);
       if (green) return waiting(`${green.identifier} ${green.status}`);
     }
     const cleanup = await removeArtifacts(state);
-    for (const line of cleanup.removed) note(line);
+    log.note(...cleanup.removed);
     if (!cleanup.done) return waiting('deleting');
   }
 
-  const leftBehind: string[] = [];
+  const left: LeftResource[] = [];
   if (keep) {
-    if (deployment) leftBehind.push(`Blue/Green deployment ${deployment.BlueGreenDeploymentIdentifier}`);
-    for (const arn of greens)
-      if (await describeResource(rds, arn))
-        leftBehind.push(`${resourceOfArn(arn).kind} ${resourceOfArn(arn).identifier}`);
+    if (deployment) {
+      left.push({
+        kind: 'blue-green-deployment',
+        identifier: deployment.BlueGreenDeploymentIdentifier ?? '',
+        afterSwitchover: false,
+      });
+    }
+    for (const arn of greens) {
+      if (!(await describeResource(rds, arn))) continue;
+      const { kind, identifier } = resourceOfArn(arn);
+      left.push({ kind: 'green', resource: kind, identifier });
+    }
     if (state.newKey) {
       const key = await describeKeyOrNull(getClients().kms, state.newKey.keyId);
       if (key && key.KeyState !== 'PendingDeletion')
-        leftBehind.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
+        left.push({ kind: 'kms-key', keyArn: state.newKey.keyArn, alias: state.newKey.alias });
     }
   }
-  const message = approvalFailureMessage(state) ?? messageOf(state.failure).replace(/\.?$/, '.');
-  const parts = [message];
-  if (!message.includes('No switchover was asked'))
-    parts.push(
-      status === 'SWITCHOVER_FAILED' || state.failure?.Error === 'CutoverFailedError'
-        ? `The switchover did not complete; RDS rolled it back, so ${plan.target.identifier} still serves clients under the old key.`
-        : `No switchover happened: ${plan.target.identifier} was not changed and still serves clients under the old key.`,
-    );
-  parts.push(undone.length > 0 ? `Undone: ${undone.join('; ')}.` : 'Nothing needed undoing.');
-  if (leftBehind.length > 0) {
-    parts.push(
-      `Left in place (kept because the input says keepArtifactsOnFailure): ${leftBehind.join(', ')}. ` +
-        'Delete them when done (aws rds delete-blue-green-deployment --delete-target, then schedule the key for deletion).',
-    );
-  }
-  parts.push(`The old key ${plan.source.kmsKeyArn} was not touched.`);
-  logger.error('Blue/Green rotation failed before the switchover', {
-    failure: state.failure,
-    undone,
-    leftBehind,
-  });
-  return { done: true, undone, leftBehind, cause: parts.join(' ') };
+  return log.finish(
+    left,
+    ({ undone, leftBehind }) => {
+      const message = whatWentWrong(state);
+      const parts = [message];
+      if (!message.includes('No switchover was asked'))
+        parts.push(
+          status === 'SWITCHOVER_FAILED' || state.failure?.Error === 'CutoverFailedError'
+            ? `The switchover did not complete; RDS rolled it back, so ${plan.target.identifier} still serves clients under the old key.`
+            : `No switchover happened: ${plan.target.identifier} was not changed and still serves clients under the old key.`,
+        );
+      parts.push(
+        undoneSentence(undone),
+        ...leftInPlaceSentences(
+          leftBehind,
+          'kept because the input says keepArtifactsOnFailure',
+          'Delete them when done (aws rds delete-blue-green-deployment --delete-target, then schedule the key for deletion).',
+        ),
+        oldKeySentence(state),
+      );
+      return parts.join(' ');
+    },
+    'Blue/Green rotation failed before the switchover',
+  );
 };
 
 /** Lifts deletion protection on the green resources; returns one still protected (busy), or null. */
@@ -155,23 +161,7 @@ const liftGreenDeletionProtection = async (greens: string[]): Promise<string | n
     const green = await describeResource(rds, arn);
     if (!green?.deletionProtection) continue;
     if (green.status !== 'available') return green.identifier;
-    if (green.kind === 'db-cluster') {
-      await rds.send(
-        new ModifyDBClusterCommand({
-          DBClusterIdentifier: green.identifier,
-          DeletionProtection: false,
-          ApplyImmediately: true,
-        }),
-      );
-    } else {
-      await rds.send(
-        new ModifyDBInstanceCommand({
-          DBInstanceIdentifier: green.identifier,
-          DeletionProtection: false,
-          ApplyImmediately: true,
-        }),
-      );
-    }
+    await setDeletionProtection(rds, green.kind, green.identifier, false);
     logger.info('lifted deletion protection on a green resource', { id: green.identifier });
   }
   return null;
@@ -181,25 +171,28 @@ const liftGreenDeletionProtection = async (greens: string[]): Promise<string | n
 const afterSwitchoverLeftovers = async (
   state: RotationState,
   deploymentExists: boolean,
-): Promise<string[]> => {
+): Promise<LeftResource[]> => {
   const { rds } = getClients();
-  const items: string[] = [];
+  const items: LeftResource[] = [];
   if (deploymentExists && state.greenDeployment) {
-    items.push(
-      `Blue/Green deployment ${state.greenDeployment.deploymentId} (delete it without --delete-target)`,
-    );
+    items.push({
+      kind: 'blue-green-deployment',
+      identifier: state.greenDeployment.deploymentId,
+      afterSwitchover: true,
+    });
   }
   for (const member of state.switchover?.members ?? []) {
     if (!member.sourceArn) continue;
     const blue = await describeResource(rds, member.sourceArn);
-    if (blue) items.push(`old blue ${blue.kind} ${blue.identifier} (${blue.status}, under the old key)`);
+    if (blue)
+      items.push({ kind: 'old-blue', resource: blue.kind, identifier: blue.identifier, status: blue.status });
   }
   return items;
 };
 
 const afterSwitchoverCause = (state: RotationState, leftBehind: string[], undone: string[]): string => {
   const { plan } = state;
-  const parts = [messageOf(state.failure).replace(/\.?$/, '.')];
+  const parts = [failureSentence(state.failure)];
   const greens = (state.switchover?.members ?? [])
     .map((m) => resourceOfArn(m.targetArn).identifier)
     .join(', ');
@@ -207,12 +200,14 @@ const afterSwitchoverCause = (state: RotationState, leftBehind: string[], undone
     `The switchover had completed: clients use the green resources (${greens || plan.target.identifier}) under the new key` +
       `${state.newKey ? ` ${state.newKey.keyArn}` : ''}, so nothing was rolled back or deleted. Keep them and the new key.`,
   );
-  parts.push(undone.length > 0 ? `Undone: ${undone.join('; ')}.` : 'Nothing needed undoing.');
-  if (leftBehind.length > 0) {
-    parts.push(
-      `Left in place: ${leftBehind.join(', ')}. Delete them by hand once you no longer need them (README: Rolling back by hand).`,
-    );
-  }
+  parts.push(
+    undoneSentence(undone),
+    ...leftInPlaceSentences(
+      leftBehind,
+      null,
+      'Delete them by hand once you no longer need them (README: Rolling back by hand).',
+    ),
+  );
   const retired = state.retireInstance as RetireBlueResult | undefined;
   if (retired?.deleted?.length) parts.push(`Already deleted: ${retired.deleted.join(', ')}.`);
   parts.push(

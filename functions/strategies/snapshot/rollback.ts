@@ -1,17 +1,24 @@
-import { type DBInstance, ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
+import type { DBInstance } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
-import { normaliseDns, recordsNamed, targetOf, upsertCname } from '#aws/dns.js';
 import { describeKeyOrNull } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance, findSnapshot } from '#aws/rds.js';
-import { approvalFailureMessage, neverCutOver } from '#domain/approval.js';
-import { messageOf } from '#domain/failure.js';
-import type { FailureInfo, RollbackResult } from '#domain/results.js';
+import { neverCutOver } from '#domain/approval.js';
+import {
+  cutoverAttempted,
+  type LeftResource,
+  newDatabaseHeldOriginalName,
+  type RollbackFact,
+} from '#domain/facts.js';
+import { leftInPlaceSentences, oldKeySentence, undoneSentence, whatWentWrong } from '#domain/failure.js';
+import type { RollbackResult } from '#domain/results.js';
 import type { InstanceState, RotationState } from '#domain/state.js';
 import { removeArtifacts } from '#reconcilers/cleanup.js';
+import { pointCnameBack } from '#reconcilers/cname.js';
+import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
 import { locateSource, reconcileRename } from '#reconcilers/rename.js';
 import { ensureInstanceStarted } from '#reconcilers/start-instance.js';
-import { logger } from '#runtime/logger.js';
+import { nothingChanged, UndoLog } from '#reconcilers/undo-log.js';
 import { nextPoll } from '#runtime/polling.js';
 import { rollbackBlueGreen } from '#strategies/blue-green/rollback.js';
 import { rollbackCluster } from '#targets/cluster/rollback.js';
@@ -37,49 +44,40 @@ import { byKind } from '#targets/dispatch.js';
 const rollbackOfInstance = async (state: InstanceState): Promise<RollbackResult> => {
   // Absent when preflight itself failed.
   const plan = state.plan as InstanceState['plan'] | undefined;
-  if (!plan || state.lock?.acquired !== true) {
-    return {
-      done: true,
-      undone: [],
-      leftBehind: [],
-      cause: `${messageOf(state.failure).replace(/\.?$/, '.')} Nothing was changed in AWS.`,
-    };
-  }
-  const undone = [...(state.rollback?.undone ?? [])];
-  const note = (line: string) => {
-    if (!undone.includes(line)) undone.push(line);
-  };
-  const waiting = (poll: RollbackResult['poll']): RollbackResult => ({
-    done: false,
-    poll,
-    undone,
-    leftBehind: [],
-    cause: '',
-  });
+  if (!plan || state.lock?.acquired !== true) return nothingChanged(state);
+  const log = new UndoLog(state);
   const nextCheck = (status: string) =>
     nextPoll(state.rollback?.poll, 'startSource', status, 'Rolling back the failed rotation');
 
   const cutoverDone = state.cutover?.verified === true;
-  // A validated instance means the Cutover step ran. Without a change id it may still have moved the
-  // record: its UPSERT succeeded but the answer was lost, and the retry failed. Treat it as submitted.
   if (!cutoverDone && plan.cutover.type === 'rename') {
     const undo = await undoRenames(state, plan.cutover.asideIdentifier);
-    for (const line of undo.lines) note(line);
-    if (!undo.done) return waiting(undo.poll);
+    log.note(...undo.facts);
+    if (!undo.done) return log.waiting(undo.poll);
   }
-  // Rename: the same holds once the new instance had the original identifier (clients could reach it).
-  // With an approval gate, a validated instance whose approval never came did not reach the Cutover.
+  // CNAME: the Cutover step records `attempted` before its first change, so a change whose answer
+  // was lost counts. Rename: clients could reach the new instance once it had the original
+  // identifier. With an approval gate, a rotation whose approval never came did not reach the Cutover.
   const cutoverSubmitted =
     !cutoverDone &&
     !neverCutOver(state) &&
     (plan.cutover.type === 'cname'
-      ? Boolean((state.cutover?.type === 'cname' && state.cutover.changeId) || state.validation)
+      ? cutoverAttempted(state.cutover)
       : plan.cutover.type === 'rename' &&
         ((state.cutover?.type === 'rename' && state.cutover.newRenameRequested) ||
-          undone.some((line) => line.startsWith(RENAMED_NEW_BACK))));
+          newDatabaseHeldOriginalName(log.facts)));
   if (cutoverSubmitted && plan.cutover.type === 'cname') {
-    const reverted = await pointRecordBack(state);
-    if (reverted) note(`pointed ${plan.cutover.recordName} back at ${plan.cutover.previousValue}`);
+    const { recordName, previousValue } = plan.cutover;
+    const newValue = state.cutover?.newValue ?? state.validation?.endpointAddress;
+    const reverted =
+      newValue !== undefined &&
+      (await pointCnameBack(getClients().route53, {
+        record: plan.cutover,
+        from: newValue,
+        to: previousValue,
+        comment: `Rekey ${plan.rotationId}: rollback to the source endpoint`,
+      }));
+    if (reverted) log.note({ kind: 'record-pointed-back', recordName, value: previousValue });
   }
 
   if (!cutoverDone && plan.decisions.stopSource) {
@@ -95,36 +93,37 @@ const rollbackOfInstance = async (state: InstanceState): Promise<RollbackResult>
       'startSource',
       `Starting ${id} again after the failure`,
     );
-    if (started.started) note(`started ${id} again`);
-    if (!started.done) return waiting(started.poll);
-    if (await restoreDeletionProtection(state, id)) note(`turned deletion protection on again for ${id}`);
+    if (started.started) log.note({ kind: 'source-started', identifier: id });
+    if (!started.done) return log.waiting(started.poll);
+    if (await restoreDeletionProtection(state, id))
+      log.note({ kind: 'deletion-protection-restored', identifier: id });
   }
 
   const removeArtifactsNow =
     !cutoverDone && !cutoverSubmitted && plan.decisions.artifactsOnFailure.action === 'remove';
   if (removeArtifactsNow) {
     const cleanup = await removeArtifacts(state);
-    for (const line of cleanup.removed) note(line);
-    if (!cleanup.done) return waiting(nextCheck('deleting'));
+    log.note(...cleanup.removed);
+    if (!cleanup.done) return log.waiting(nextCheck('deleting'));
   }
 
   // After the cutover, the new instance and its key hold the data clients use: not leftovers.
-  const leftBehind = removeArtifactsNow ? [] : await artifactsOf(state, { inService: cutoverDone });
+  const left = removeArtifactsNow ? [] : await artifactsOf(state, { inService: cutoverDone });
   const why = cutoverSubmitted
     ? 'kept because clients may have written to the new instance after the cutover started'
     : cutoverDone
       ? 'the rotation completed its cutover'
       : 'kept because the input says keepArtifactsOnFailure';
-  const cause = describeOutcome(state.failure, undone, leftBehind, why, cutoverDone, state);
-  logger.error('rotation failed', { failure: state.failure, undone, leftBehind });
-  return { done: true, undone, leftBehind, cause };
+  return log.finish(
+    left,
+    ({ undone, leftBehind }) => describeOutcome(state, undone, leftBehind, why, cutoverDone),
+    'rotation failed',
+  );
 };
-
-const RENAMED_NEW_BACK = 'renamed the new instance back';
 
 interface UndoRenames {
   done: boolean;
-  lines: string[];
+  facts: RollbackFact[];
   poll?: RollbackResult['poll'];
 }
 
@@ -138,7 +137,7 @@ const undoRenames = async (state: InstanceState, aside: string): Promise<UndoRen
   const { rds } = getClients();
   const original = plan.source.dbInstanceIdentifier;
   const newId = plan.names.newDbInstanceIdentifier;
-  const lines: string[] = [];
+  const facts: RollbackFact[] = [];
   const poll = (status: string) =>
     nextPoll(state.rollback?.poll, 'startSource', status, `Undoing the renames of ${original}`);
   const isOurs = (db: DBInstance) => carriesRotationId(db.TagList, plan.rotationId);
@@ -152,19 +151,16 @@ const undoRenames = async (state: InstanceState, aside: string): Promise<UndoRen
       requested: false,
       what: `Giving ${original} back: renaming the new instance to ${newId}`,
     });
-    if (back.requested) lines.push(`${RENAMED_NEW_BACK} from ${original} to ${newId}`);
-    return { done: false, lines, poll: poll(back.status) };
+    if (back.requested)
+      facts.push({ kind: 'renamed-back', resource: 'db-instance', which: 'new', from: original, to: newId });
+    return { done: false, facts, poll: poll(back.status) };
   }
   const source = await findInstance(rds, aside);
-  if (!source) return { done: true, lines };
+  if (!source) return { done: true, facts };
   if (atOriginal) {
     // Someone else's instance took the name: never rename onto it. The source stays aside.
-    lines.push(
-      `could not rename the source back: ${original} now names another DB instance, so the source keeps the name ${aside} ` +
-        `(rename it back by hand once ${original} is free: aws rds modify-db-instance --db-instance-identifier ${aside} ` +
-        `--new-db-instance-identifier ${original} --apply-immediately)`,
-    );
-    return { done: true, lines };
+    facts.push({ kind: 'source-left-aside', identifier: aside, original });
+    return { done: true, facts };
   }
   if (source.DBInstanceStatus === 'stopped' || source.DBInstanceStatus === 'starting') {
     const started = await ensureInstanceStarted(
@@ -174,8 +170,8 @@ const undoRenames = async (state: InstanceState, aside: string): Promise<UndoRen
       'startSource',
       `Starting ${aside} again to rename it back`,
     );
-    if (started.started) lines.push(`started ${aside} again`);
-    return { done: false, lines, poll: started.poll ?? poll(started.status) };
+    if (started.started) facts.push({ kind: 'source-started', identifier: aside });
+    return { done: false, facts, poll: started.poll ?? poll(started.status) };
   }
   const home = await reconcileRename(rds, {
     from: aside,
@@ -185,8 +181,9 @@ const undoRenames = async (state: InstanceState, aside: string): Promise<UndoRen
     requested: false,
     what: `Renaming the source ${aside} back to ${original}`,
   });
-  if (home.requested) lines.push(`renamed the source ${aside} back to ${original}`);
-  return { done: false, lines, poll: poll(home.status) };
+  if (home.requested)
+    facts.push({ kind: 'renamed-back', resource: 'db-instance', which: 'source', from: aside, to: original });
+  return { done: false, facts, poll: poll(home.status) };
 };
 
 /**
@@ -200,32 +197,7 @@ const restoreDeletionProtection = async (state: InstanceState, id: string): Prom
   const { rds } = getClients();
   const db = await findInstance(rds, id);
   if (!db || db.DeletionProtection) return false;
-  await rds.send(
-    new ModifyDBInstanceCommand({
-      DBInstanceIdentifier: id,
-      DeletionProtection: true,
-      ApplyImmediately: true,
-    }),
-  );
-  return true;
-};
-
-/** UPSERT the record back to the source endpoint if it points at the new one. True if it changed it. */
-const pointRecordBack = async (state: InstanceState): Promise<boolean> => {
-  const { plan } = state;
-  const newValue = state.cutover?.newValue ?? state.validation?.endpointAddress;
-  if (plan.cutover.type !== 'cname' || !newValue) return false;
-  const { route53 } = getClients();
-  const { hostedZoneId, recordName, ttl, previousValue } = plan.cutover;
-  const record = (await recordsNamed(route53, hostedZoneId, recordName)).find((r) => r.Type === 'CNAME');
-  if (!record || targetOf(record) !== normaliseDns(newValue)) return false;
-  await upsertCname(route53, {
-    hostedZoneId,
-    recordName,
-    ttl,
-    value: previousValue,
-    comment: `Rekey ${plan.rotationId}: rollback to the source endpoint`,
-  });
+  await setDeletionProtection(rds, 'db-instance', id, true);
   return true;
 };
 
@@ -233,35 +205,34 @@ const pointRecordBack = async (state: InstanceState): Promise<boolean> => {
 const artifactsOf = async (
   state: InstanceState,
   { inService }: { inService: boolean },
-): Promise<string[]> => {
+): Promise<LeftResource[]> => {
   // Only what still exists: RetireKey, for one, deletes the source snapshot before it schedules the old key.
   const { rds, kms } = getClients();
-  const items: string[] = [];
+  const items: LeftResource[] = [];
   if (state.restore && !inService && (await findInstance(rds, state.restore.dbInstanceIdentifier))) {
-    items.push(`DB instance ${state.restore.dbInstanceIdentifier}`);
+    items.push({ kind: 'db-instance', identifier: state.restore.dbInstanceIdentifier });
   }
   for (const snapshot of [state.copySnapshot, state.sourceSnapshot]) {
     if (snapshot && (await findSnapshot(rds, snapshot.snapshotIdentifier))) {
-      items.push(`DB snapshot ${snapshot.snapshotIdentifier}`);
+      items.push({ kind: 'db-snapshot', identifier: snapshot.snapshotIdentifier });
     }
   }
   if (state.newKey && !inService) {
     const key = await describeKeyOrNull(kms, state.newKey.keyId);
     if (key && key.KeyState !== 'PendingDeletion')
-      items.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
+      items.push({ kind: 'kms-key', keyArn: state.newKey.keyArn, alias: state.newKey.alias });
   }
   return items;
 };
 
 const describeOutcome = (
-  failure: FailureInfo | undefined,
+  state: InstanceState,
   undone: string[],
   leftBehind: string[],
   whyLeft: string,
   cutoverDone: boolean,
-  state: InstanceState,
 ): string => {
-  const parts = [approvalFailureMessage(state) ?? messageOf(failure).replace(/\.?$/, '.')];
+  const parts = [whatWentWrong(state)];
   if (cutoverDone && state.cutover) {
     parts.push(
       `The cutover had completed: clients use the new instance (${state.cutover.newValue}), so nothing was rolled back.`,
@@ -281,17 +252,7 @@ const describeOutcome = (
       );
     }
   }
-  parts.push(undone.length > 0 ? `Undone: ${undone.join('; ')}.` : 'Nothing needed undoing.');
-  if (leftBehind.length > 0) {
-    parts.push(
-      `Left in place (${whyLeft}): ${leftBehind.join(', ')}. Delete them when done (README: Rolling back by hand).`,
-    );
-  }
-  parts.push(
-    state.oldKey?.state === 'PendingDeletion'
-      ? `The old key ${state.oldKey.keyArn} is scheduled for deletion on ${state.oldKey.deletionDate}; cancel with aws kms cancel-key-deletion if needed.`
-      : `The old key ${state.plan.source.kmsKeyArn} was not touched.`,
-  );
+  parts.push(undoneSentence(undone), ...leftInPlaceSentences(leftBehind, whyLeft), oldKeySentence(state));
   return parts.join(' ');
 };
 

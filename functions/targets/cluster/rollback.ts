@@ -1,104 +1,100 @@
 import {
+  type DBCluster,
   DeleteDBClusterCommand,
   DeleteDBClusterSnapshotCommand,
   DeleteDBInstanceCommand,
-  ModifyDBClusterCommand,
 } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
-import { normaliseDns, recordsNamed, targetOf, upsertCname } from '#aws/dns.js';
 import { describeKeyOrNull } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
-import { approvalFailureMessage, neverCutOver } from '#domain/approval.js';
+import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { neverCutOver } from '#domain/approval.js';
 import { isAwsError } from '#domain/errors.js';
-import { messageOf } from '#domain/failure.js';
+import {
+  cutoverAttempted,
+  type LeftResource,
+  newDatabaseHeldOriginalName,
+  type RollbackFact,
+} from '#domain/facts.js';
+import { leftInPlaceSentences, oldKeySentence, undoneSentence, whatWentWrong } from '#domain/failure.js';
 import type { RollbackResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
 import { removeArtifacts } from '#reconcilers/cleanup.js';
-import { logger } from '#runtime/logger.js';
+import { pointCnameBack } from '#reconcilers/cname.js';
+import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
+import { nothingChanged, UndoLog } from '#reconcilers/undo-log.js';
 import { nextPoll } from '#runtime/polling.js';
-import {
-  CLUSTER_NOT_FOUND,
-  CLUSTER_NOT_NOW,
-  CLUSTER_SNAPSHOT_NOT_FOUND,
-  carriesOurTag,
-  clusterNames,
-  findCluster,
-  findClusterSnapshot,
-  INSTANCE_NOT_FOUND,
-  INSTANCE_NOT_NOW,
-  locateSource,
-} from './common.js';
+import { carriesOurTag, clusterNames, findCluster, findClusterSnapshot, locateSource } from './common.js';
+import { reconcileClusterRename } from './rename.js';
 import { ensureClusterStarted } from './start.js';
 
 /**
  * Rollback of a failed cluster rotation, with the instance rollback's rules:
  * - refused (preflight, lock): nothing was changed;
  * - cutover verified: nothing is rolled back;
- * - cname cutover submitted but not verified: the records are pointed back at the source endpoints;
+ * - cname cutover attempted but not verified: the records are pointed back at the source endpoints;
  *   the new cluster is kept (clients may have written to it);
  * - rename cutover: undone in reverse order: the new cluster leaves the original identifier (if it
- *   took it; it is then kept, like a submitted cname cutover), then the source, started first if
+ *   took it; it is then kept, like an attempted cname cutover), then the source, started first if
  *   stopped (RDS cannot modify a stopped cluster), takes its original identifier back;
  * - the source is started again if Rekey stopped it, and its deletion protection restored;
  * - before any cutover: the new members, the new cluster and both cluster snapshots (each only with
  *   this rotation's tag) are deleted and the unused new key scheduled for deletion, unless
  *   `keepArtifactsOnFailure`.
- * A reconciling loop: `undone` is carried between polls.
+ * A reconciling loop: the typed facts of what was undone are carried between polls.
  */
 export const rollbackCluster = async (state: ClusterState): Promise<RollbackResult> => {
   const plan = state.plan as ClusterState['plan'] | undefined;
-  if (!plan || state.lock?.acquired !== true) {
-    return {
-      done: true,
-      undone: [],
-      leftBehind: [],
-      cause: `${messageOf(state.failure).replace(/\.?$/, '.')} Nothing was changed in AWS.`,
-    };
-  }
+  if (!plan || state.lock?.acquired !== true) return nothingChanged(state);
   const { rds } = getClients();
   const names = clusterNames(plan);
-  const undone = [...(state.rollback?.undone ?? [])];
-  const note = (line: string) => {
-    if (!undone.includes(line)) undone.push(line);
-  };
-  const waiting = (status: string): RollbackResult => ({
-    done: false,
-    poll: nextPoll(state.rollback?.poll, 'startSource', status, 'Rolling back the failed cluster rotation'),
-    undone,
-    leftBehind: [],
-    cause: '',
-  });
+  const log = new UndoLog(state);
+  const waiting = (status: string): RollbackResult =>
+    log.waiting(
+      nextPoll(state.rollback?.poll, 'startSource', status, 'Rolling back the failed cluster rotation'),
+    );
 
   const cutoverDone = state.cutover?.verified === true;
   const original = plan.source.dbClusterIdentifier;
   let cutoverSubmitted = false;
   if (!cutoverDone && plan.cutover.type === 'cname') {
     // With an approval gate, a validated cluster whose approval never came did not reach the Cutover.
-    cutoverSubmitted = !neverCutOver(state) && Boolean(state.cutover?.changeId || state.validation);
-    if (cutoverSubmitted) for (const line of await pointRecordsBack(state)) note(line);
+    cutoverSubmitted = !neverCutOver(state) && cutoverAttempted(state.cutover);
+    if (cutoverSubmitted) log.note(...(await pointRecordsBack(state)));
   }
 
   if (!cutoverDone && plan.cutover.type === 'rename') {
+    const ours = (cluster: DBCluster) => carriesOurTag(cluster, plan);
     // 1. The new cluster leaves the original identifier, if it took it.
     const atOriginal = await findCluster(rds, original);
-    if (atOriginal && carriesOurTag(atOriginal, plan)) {
+    if (atOriginal && ours(atOriginal)) {
       cutoverSubmitted = true;
-      if (atOriginal.Status !== 'available') return waiting(atOriginal.Status ?? 'unknown');
-      await rename(original, names.newDbClusterIdentifier);
-      note(`renamed the new cluster back from ${original} to ${names.newDbClusterIdentifier}`);
-      return waiting('renaming');
+      const back = await reconcileClusterRename(rds, {
+        from: original,
+        to: names.newDbClusterIdentifier,
+        expectedAtTarget: ours,
+        requested: false,
+        what: `Giving ${original} back: renaming the new cluster to ${names.newDbClusterIdentifier}`,
+      });
+      if (back.requested) {
+        log.note({
+          kind: 'renamed-back',
+          resource: 'db-cluster',
+          which: 'new',
+          from: original,
+          to: names.newDbClusterIdentifier,
+        });
+      }
+      return waiting(back.requested ? 'renaming' : back.status);
     }
     // It held the name if the cutover says so, or if an earlier poll of this rollback took it back.
-    if (
-      state.cutover?.renamed?.newToOriginal ||
-      undone.some((line) => line.startsWith('renamed the new cluster back from'))
-    )
+    if (state.cutover?.renamed?.newToOriginal || newDatabaseHeldOriginalName(log.facts))
       cutoverSubmitted = true;
     // 2. The source takes its identifier back: started first, since a stopped cluster cannot be modified.
     const aside = plan.cutover.asideIdentifier;
     const source = await findCluster(rds, aside);
-    if (source && !carriesOurTag(source, plan) && !atOriginal) {
+    if (source && !ours(source) && !atOriginal) {
       if (source.Status === 'stopped' || source.Status === 'starting') {
         const started = await ensureClusterStarted(
           rds,
@@ -106,14 +102,27 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
           state.rollback?.poll,
           `Starting ${aside} again after the failure`,
         );
-        if (started.started) note(`started ${aside} again`);
+        if (started.started) log.note({ kind: 'source-started', identifier: aside });
         if (!started.done) return waiting(started.status);
       }
-      if (source.Status !== 'available' && source.Status !== 'stopped')
-        return waiting(source.Status ?? 'unknown');
-      await rename(aside, original);
-      note(`renamed the source back from ${aside} to ${original}`);
-      return waiting('renaming');
+      const home = await reconcileClusterRename(rds, {
+        from: aside,
+        to: original,
+        // Checked just above that nothing holds the original name.
+        expectedAtTarget: () => false,
+        requested: false,
+        what: `Renaming the source ${aside} back to ${original}`,
+      });
+      if (home.requested) {
+        log.note({
+          kind: 'renamed-back',
+          resource: 'db-cluster',
+          which: 'source',
+          from: aside,
+          to: original,
+        });
+      }
+      return waiting(home.requested ? 'renaming' : home.status);
     }
   }
 
@@ -124,19 +133,13 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
       state.rollback?.poll,
       `Starting ${original} again after the failure`,
     );
-    if (started.started) note(`started ${started.identifier} again`);
+    if (started.started) log.note({ kind: 'source-started', identifier: started.identifier });
     if (!started.done) return waiting(started.status);
     if (plan.source.config.deletionProtection && plan.decisions.deleteOldInstance) {
       const located = await locateSource(rds, plan);
       if (located && !located.cluster.DeletionProtection) {
-        await rds.send(
-          new ModifyDBClusterCommand({
-            DBClusterIdentifier: located.identifier,
-            DeletionProtection: true,
-            ApplyImmediately: true,
-          }),
-        );
-        note(`turned deletion protection on again for ${located.identifier}`);
+        await setDeletionProtection(rds, 'db-cluster', located.identifier, true);
+        log.note({ kind: 'deletion-protection-restored', identifier: located.identifier });
       }
     }
   }
@@ -145,56 +148,37 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
     !cutoverDone && !cutoverSubmitted && plan.decisions.artifactsOnFailure.action === 'remove';
   if (removeNow) {
     const step = await removeClusterArtifacts(state);
-    for (const line of step.removed) note(line);
+    log.note(...step.removed);
     if (!step.done) return waiting('deleting');
   }
 
-  const leftBehind = removeNow ? [] : await artifactsOf(state, cutoverDone);
+  const left = removeNow ? [] : await artifactsOf(state, cutoverDone);
   const why = cutoverSubmitted
     ? 'kept because clients may have written to the new cluster after the cutover started'
     : cutoverDone
       ? 'the rotation completed its cutover'
       : 'kept because the input says keepArtifactsOnFailure';
-  const parts = [approvalFailureMessage(state) ?? messageOf(state.failure).replace(/\.?$/, '.')];
-  if (cutoverDone && state.cutover) {
-    parts.push(
-      `The cutover had completed: clients use the new cluster (${state.cutover.newValue}), so nothing was rolled back.` +
-        (state.newKey
-          ? ` Keep the new cluster ${names.newDbClusterIdentifier} and its key ${state.newKey.keyArn}: they hold the data clients use now.`
-          : ''),
-    );
-  }
-  parts.push(undone.length > 0 ? `Undone: ${undone.join('; ')}.` : 'Nothing needed undoing.');
-  if (leftBehind.length > 0) {
-    parts.push(
-      `Left in place (${why}): ${leftBehind.join(', ')}. Delete them when done (README: Rolling back by hand).`,
-    );
-  }
-  parts.push(
-    state.oldKey?.state === 'PendingDeletion'
-      ? `The old key ${state.oldKey.keyArn} is scheduled for deletion on ${state.oldKey.deletionDate}; cancel with aws kms cancel-key-deletion if needed.`
-      : `The old key ${plan.source.kmsKeyArn} was not touched.`,
+  return log.finish(
+    left,
+    ({ undone, leftBehind }) => {
+      const parts = [whatWentWrong(state)];
+      if (cutoverDone && state.cutover) {
+        parts.push(
+          `The cutover had completed: clients use the new cluster (${state.cutover.newValue}), so nothing was rolled back.` +
+            (state.newKey
+              ? ` Keep the new cluster ${names.newDbClusterIdentifier} and its key ${state.newKey.keyArn}: they hold the data clients use now.`
+              : ''),
+        );
+      }
+      parts.push(undoneSentence(undone), ...leftInPlaceSentences(leftBehind, why), oldKeySentence(state));
+      return parts.join(' ');
+    },
+    'cluster rotation failed',
   );
-  logger.error('cluster rotation failed', { failure: state.failure, undone, leftBehind });
-  return { done: true, undone, leftBehind, cause: parts.join(' ') };
-};
-
-const rename = async (from: string, to: string): Promise<void> => {
-  try {
-    await getClients().rds.send(
-      new ModifyDBClusterCommand({
-        DBClusterIdentifier: from,
-        NewDBClusterIdentifier: to,
-        ApplyImmediately: true,
-      }),
-    );
-  } catch (error) {
-    if (!isAwsError(error, ...CLUSTER_NOT_NOW)) throw error;
-  }
 };
 
 /** UPSERT each record back to the source endpoint if it points at the new one. */
-const pointRecordsBack = async (state: ClusterState): Promise<string[]> => {
+const pointRecordsBack = async (state: ClusterState): Promise<RollbackFact[]> => {
   const { plan } = state;
   if (plan.cutover.type !== 'cname') return [];
   const { route53 } = getClients();
@@ -210,31 +194,29 @@ const pointRecordsBack = async (state: ClusterState): Promise<string[]> => {
         ]
       : []),
   ];
-  const lines: string[] = [];
+  const facts: RollbackFact[] = [];
   for (const record of records) {
     if (!record.newValue) continue;
-    const found = (await recordsNamed(route53, record.hostedZoneId, record.recordName)).find(
-      (r) => r.Type === 'CNAME',
-    );
-    if (!found || targetOf(found) !== normaliseDns(record.newValue)) continue;
-    await upsertCname(route53, {
-      hostedZoneId: record.hostedZoneId,
-      recordName: record.recordName,
-      ttl: record.ttl,
-      value: record.previousValue,
+    const reverted = await pointCnameBack(route53, {
+      record,
+      from: record.newValue,
+      to: record.previousValue,
       comment: `Rekey ${plan.rotationId}: rollback to the source endpoint`,
     });
-    lines.push(`pointed ${record.recordName} back at ${record.previousValue}`);
+    if (reverted)
+      facts.push({ kind: 'record-pointed-back', recordName: record.recordName, value: record.previousValue });
   }
-  return lines;
+  return facts;
 };
 
 /** Deletes the new members, then the new cluster, then both cluster snapshots, then schedules the new key. */
-const removeClusterArtifacts = async (state: ClusterState): Promise<{ done: boolean; removed: string[] }> => {
+const removeClusterArtifacts = async (
+  state: ClusterState,
+): Promise<{ done: boolean; removed: RollbackFact[] }> => {
   const { plan } = state;
   const { rds } = getClients();
   const names = clusterNames(plan);
-  const removed: string[] = [];
+  const removed: RollbackFact[] = [];
   let membersLeft = false;
   for (const memberId of Object.values(names.newMemberIdentifiers)) {
     const db = await findInstance(rds, memberId);
@@ -244,7 +226,7 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<{ done: bool
           (m) => m.dbInstanceIdentifier === memberId && m.status !== 'waiting-for-writer',
         )
       )
-        removed.push(`deleted the new DB instance ${memberId}`);
+        removed.push({ kind: 'deleted', resource: 'db-instance', identifier: memberId });
       continue;
     }
     if (!carriesRotationId(db.TagList, plan.rotationId)) continue;
@@ -254,25 +236,25 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<{ done: bool
       await rds.send(
         new DeleteDBInstanceCommand({ DBInstanceIdentifier: memberId, SkipFinalSnapshot: true }),
       );
-      removed.push(`deleted the new DB instance ${memberId}`);
+      removed.push({ kind: 'deleted', resource: 'db-instance', identifier: memberId });
     } catch (error) {
-      if (!isAwsError(error, ...INSTANCE_NOT_NOW, ...INSTANCE_NOT_FOUND)) throw error;
+      if (!isAwsError(error, ...RDS_ERRORS.instance.invalidState, ...RDS_ERRORS.instance.notFound))
+        throw error;
     }
   }
   if (membersLeft) return { done: false, removed };
 
+  const newClusterDeleted: RollbackFact = {
+    kind: 'deleted',
+    resource: 'db-cluster',
+    identifier: names.newDbClusterIdentifier,
+  };
   const cluster = await findCluster(rds, names.newDbClusterIdentifier);
   if (cluster && carriesOurTag(cluster, plan)) {
     if (cluster.Status === 'deleting') return { done: false, removed };
     try {
       if (cluster.DeletionProtection) {
-        await rds.send(
-          new ModifyDBClusterCommand({
-            DBClusterIdentifier: names.newDbClusterIdentifier,
-            DeletionProtection: false,
-            ApplyImmediately: true,
-          }),
-        );
+        await setDeletionProtection(rds, 'db-cluster', names.newDbClusterIdentifier, false);
       } else {
         await rds.send(
           new DeleteDBClusterCommand({
@@ -280,29 +262,33 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<{ done: bool
             SkipFinalSnapshot: true,
           }),
         );
-        removed.push(`deleted the new DB cluster ${names.newDbClusterIdentifier}`);
+        removed.push(newClusterDeleted);
       }
     } catch (error) {
-      if (!isAwsError(error, ...CLUSTER_NOT_NOW, ...CLUSTER_NOT_FOUND)) throw error;
+      if (!isAwsError(error, ...RDS_ERRORS.cluster.invalidState, ...RDS_ERRORS.cluster.notFound)) throw error;
     }
     return { done: false, removed };
   }
-  if (!cluster && state.restore) removed.push(`deleted the new DB cluster ${names.newDbClusterIdentifier}`);
+  if (!cluster && state.restore) removed.push(newClusterDeleted);
 
   for (const [snapshotId, createdBy] of [
     [plan.names.copySnapshotIdentifier, state.copySnapshot],
     [plan.names.sourceSnapshotIdentifier, state.sourceSnapshot],
   ] as const) {
     const snapshot = await findClusterSnapshot(rds, snapshotId);
-    if (!snapshot && createdBy) removed.push(`deleted the DB cluster snapshot ${snapshotId}`);
+    const deleted: RollbackFact = {
+      kind: 'deleted',
+      resource: 'db-cluster-snapshot',
+      identifier: snapshotId,
+    };
+    if (!snapshot && createdBy) removed.push(deleted);
     if (!snapshot || !carriesRotationId(snapshot.TagList, plan.rotationId)) continue;
     try {
       await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshotId }));
-      removed.push(`deleted the DB cluster snapshot ${snapshotId}`);
+      removed.push(deleted);
     } catch (error) {
-      if (isAwsError(error, ...CLUSTER_SNAPSHOT_NOT_FOUND)) continue;
-      if (isAwsError(error, 'InvalidDBClusterSnapshotStateFault', 'InvalidDBClusterSnapshotState'))
-        return { done: false, removed };
+      if (isAwsError(error, ...RDS_ERRORS.clusterSnapshot.notFound)) continue;
+      if (isAwsError(error, ...RDS_ERRORS.clusterSnapshot.invalidState)) return { done: false, removed };
       throw error;
     }
   }
@@ -319,30 +305,34 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<{ done: bool
   return { done: key.done, removed };
 };
 
-const artifactsOf = async (state: ClusterState, inService: boolean): Promise<string[]> => {
+const artifactsOf = async (state: ClusterState, inService: boolean): Promise<LeftResource[]> => {
   const { rds, kms } = getClients();
   const names = clusterNames(state.plan);
-  const items: string[] = [];
+  const items: LeftResource[] = [];
   if (!inService) {
     const cluster =
       (await findCluster(rds, names.newDbClusterIdentifier)) ??
       (await findCluster(rds, state.plan.source.dbClusterIdentifier));
     if (cluster && carriesOurTag(cluster, state.plan))
-      items.push(`DB cluster ${cluster.DBClusterIdentifier}`);
+      items.push({
+        kind: 'db-cluster',
+        identifier: cluster.DBClusterIdentifier ?? names.newDbClusterIdentifier,
+      });
     for (const memberId of Object.values(names.newMemberIdentifiers)) {
-      if (await findInstance(rds, memberId)) items.push(`DB instance ${memberId}`);
+      if (await findInstance(rds, memberId)) items.push({ kind: 'db-instance', identifier: memberId });
     }
   }
   for (const snapshotId of [
     state.plan.names.copySnapshotIdentifier,
     state.plan.names.sourceSnapshotIdentifier,
   ]) {
-    if (await findClusterSnapshot(rds, snapshotId)) items.push(`DB cluster snapshot ${snapshotId}`);
+    if (await findClusterSnapshot(rds, snapshotId))
+      items.push({ kind: 'db-cluster-snapshot', identifier: snapshotId });
   }
   if (state.newKey && !inService) {
     const key = await describeKeyOrNull(kms, state.newKey.keyId);
     if (key && key.KeyState !== 'PendingDeletion')
-      items.push(`KMS key ${state.newKey.keyArn} (${state.newKey.alias})`);
+      items.push({ kind: 'kms-key', keyArn: state.newKey.keyArn, alias: state.newKey.alias });
   }
   return items;
 };

@@ -1,21 +1,32 @@
-import { type RDSClient, StartDBClusterCommand } from '@aws-sdk/client-rds';
+import { type DBCluster, type RDSClient, StartDBClusterCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
-import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import { PreconditionFailedError } from '#domain/errors.js';
 import type { Poll } from '#domain/limits.js';
 import type { ClusterPlan } from '#domain/plan.js';
 import type { StartSourceResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
-import { logger } from '#runtime/logger.js';
-import { nextPoll } from '#runtime/polling.js';
-import { assertClusterHealthy, CLUSTER_NOT_NOW, locateSource } from './common.js';
+import { type EnsureStartedResult, ensureStarted, type StartAdapter } from '#reconcilers/start-instance.js';
+import { assertClusterHealthy, findCluster, locateSource } from './common.js';
 
-/** Starts the source cluster if it is stopped and waits until it is `available`. */
+/** Aurora clusters, for "ensure started". */
+export const clusterStarts: StartAdapter<DBCluster> = {
+  noun: 'DB cluster',
+  find: findCluster,
+  statusOf: (cluster) => cluster.Status,
+  assertRecoverable: (cluster) => assertClusterHealthy(cluster, 'source'),
+  start: async (rds, identifier) => {
+    await rds.send(new StartDBClusterCommand({ DBClusterIdentifier: identifier }));
+  },
+  errors: 'cluster',
+};
+
+/** Starts the source cluster (aside or under its own name) if it is stopped and waits until it is `available`. */
 export const ensureClusterStarted = async (
   rds: RDSClient,
   plan: ClusterPlan,
   previousPoll: Poll | undefined,
   what: string,
-): Promise<{ done: boolean; status: string; started: boolean; identifier: string; poll?: Poll }> => {
+): Promise<EnsureStartedResult & { identifier: string }> => {
   const located = await locateSource(rds, plan);
   if (!located) {
     throw new PreconditionFailedError(
@@ -24,27 +35,14 @@ export const ensureClusterStarted = async (
     );
   }
   const { cluster, identifier } = located;
-  assertClusterHealthy(cluster, 'source');
-  const status = cluster.Status ?? 'unknown';
-  if (status === 'available') return { done: true, status, started: false, identifier };
-  let started = false;
-  if (status === 'stopped') {
-    try {
-      await rds.send(new StartDBClusterCommand({ DBClusterIdentifier: identifier }));
-      started = true;
-      logger.info('starting the source cluster', { dbClusterIdentifier: identifier });
-    } catch (error) {
-      if (!isAwsError(error, ...CLUSTER_NOT_NOW)) throw error;
-    }
-  }
-  const seen = started ? 'starting' : status;
-  return {
-    done: false,
-    status: seen,
-    started,
+  const result = await ensureStarted(clusterStarts, rds, {
     identifier,
-    poll: nextPoll(previousPoll, 'startSource', seen, what),
-  };
+    previousPoll,
+    limitName: 'startSource',
+    what,
+    found: cluster,
+  });
+  return { ...result, identifier };
 };
 
 /** Cutover "none": start the source cluster again if Rekey stopped it; clients keep using it. */

@@ -7,7 +7,8 @@ import type { ClusterState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { assertClusterHealthy } from './checks.js';
-import { asideIdentifier, locateSource } from './lookups.js';
+import { asideIdentifier, isSourceCluster, locateSource } from './lookups.js';
+import { reconcileClusterRename } from './rename.js';
 
 /**
  * Freeze writes on an Aurora cluster: StopDBCluster, then wait until `stopped`. RDS cannot modify a
@@ -52,28 +53,38 @@ export const stopCluster = async (state: ClusterState): Promise<FreezeResult> =>
   const aside = asideIdentifier(plan);
   const renameNow = aside !== null && !located.aside;
   const liftNow = plan.decisions.deleteOldInstance && cluster.DeletionProtection === true;
-  if (renameNow || liftNow) {
+  if (renameNow) {
+    // The rename and the lifted protection go in one ModifyDBCluster, with the shared rename rules.
+    const moving = await reconcileClusterRename(rds, {
+      from: identifier,
+      to: aside,
+      expectedAtTarget: (found) => isSourceCluster(found, plan),
+      expectedAtSource: (found) => isSourceCluster(found, plan),
+      requested: renamedAside,
+      ...(liftNow && { alsoModify: { DeletionProtection: false } }),
+      what: `Moving ${identifier} aside to ${aside} before the stop (rename cutover)`,
+    });
+    return waiting(moving.status, {
+      deletionProtectionLifted: lifted || (liftNow && moving.requested),
+      renamedAside: renamedAside || moving.requested,
+    });
+  }
+  if (liftNow) {
     try {
       await rds.send(
         new ModifyDBClusterCommand({
           DBClusterIdentifier: identifier,
-          ...(renameNow && { NewDBClusterIdentifier: aside }),
-          ...(liftNow && { DeletionProtection: false }),
+          DeletionProtection: false,
           ApplyImmediately: true,
         }),
       );
-      logger.info('modified the source cluster before the stop', {
+      logger.info("lifted the source cluster's deletion protection before the stop", {
         dbClusterIdentifier: identifier,
-        renamedTo: renameNow ? aside : undefined,
-        deletionProtectionLifted: liftNow,
       });
     } catch (error) {
       if (!isAwsError(error, ...RDS_ERRORS.cluster.invalidState)) throw error;
     }
-    return waiting(renameNow ? 'renaming' : 'modifying', {
-      deletionProtectionLifted: lifted || liftNow,
-      renamedAside: renamedAside || renameNow,
-    });
+    return waiting('modifying', { deletionProtectionLifted: true });
   }
 
   try {
