@@ -1,4 +1,4 @@
 import { makeHandler } from '#runtime/handler.js';
-import { rollback } from '#strategies/snapshot/rollback.js';
+import { rollback } from '#strategies/rollback.js';
 
 export const handler = makeHandler(rollback);

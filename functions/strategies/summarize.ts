@@ -1,8 +1,14 @@
 import { approvalSummary } from '#domain/approval.js';
-import { PreconditionFailedError } from '#domain/errors.js';
 import type { BlueGreenRotationOutput, ClusterRotationOutput, RotationOutput } from '#domain/output.js';
 import type { RotationState } from '#domain/state.js';
-import { STRATEGIES } from './registry.js';
+import { summarizeBlueGreen } from './blue-green/summarize.js';
+import { type ByStrategy, forStrategy } from './registry.js';
+import { summarizeSnapshot } from './snapshot/summarize.js';
+
+export const SUMMARIZE_BY_STRATEGY = {
+  snapshot: summarizeSnapshot,
+  'blue-green': summarizeBlueGreen,
+} satisfies ByStrategy<'summarize'>;
 
 /**
  * The Summarize step: the execution output of a successful rotation, in the shape of the strategy
@@ -11,13 +17,6 @@ import { STRATEGIES } from './registry.js';
 export const summarize = async (
   state: RotationState,
 ): Promise<RotationOutput | ClusterRotationOutput | BlueGreenRotationOutput> => {
-  const used = state.plan.strategy?.used;
-  const strategy = used === undefined ? undefined : STRATEGIES[used];
-  if (!strategy) {
-    throw new PreconditionFailedError(
-      `Summarize found no known strategy in the plan ("${String(used)}"). This is a wiring error: report it with the execution ARN.`,
-    );
-  }
-  const output = await strategy.summarize(state);
+  const output = await forStrategy(SUMMARIZE_BY_STRATEGY, state, 'Summarize')(state);
   return { ...output, approval: approvalSummary(state) };
 };

@@ -4,10 +4,13 @@ import type { RotationInput, RotationTarget } from '#domain/input.js';
 import type { ClusterRotationOutput, RotationOutput } from '#domain/output.js';
 import type { RotationPlan } from '#domain/plan.js';
 import type {
+  ClusterCutoverResult,
   ConfigureResult,
+  CutoverResult,
   FreezeResult,
   RestoreResult,
   RetireInstanceResult,
+  RollbackResult,
   SnapshotResult,
   StartSourceResult,
   ValidationResult,
@@ -29,6 +32,7 @@ export type StateOf<K extends TargetKind> = RotationState<PlanOf<K>>;
 export type DescribedOf<K extends TargetKind> = { instance: DBInstance; cluster: DBCluster }[K];
 
 /** The execution output of a snapshot rotation of each kind. */
+export type CutoverOf<K extends TargetKind> = { instance: CutoverResult; cluster: ClusterCutoverResult }[K];
 export type SummaryOf<K extends TargetKind> = { instance: RotationOutput; cluster: ClusterRotationOutput }[K];
 
 /** The input fields that name the database to rotate. */
@@ -103,6 +107,9 @@ export interface TargetOps<K extends TargetKind> {
   validateDatabase: Step<K, ValidationResult>;
   startSource: Step<K, StartSourceResult>;
   retireDatabase: Step<K, RetireInstanceResult>;
+  cutover: Step<K, CutoverOf<K>>;
+  /** The snapshot path's compensation after a failure (a Blue/Green rotation has its own). */
+  rollback: Step<K, RollbackResult>;
   summarize: Step<K, SummaryOf<K>>;
   blueGreen: BlueGreenOps<K>;
 }

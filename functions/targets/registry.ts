@@ -1,9 +1,11 @@
 import { clusterBlueGreen } from './cluster/blue-green.js';
 import { configureCluster } from './cluster/configure.js';
 import { copyClusterSnapshot } from './cluster/copy.js';
+import { cutoverCluster } from './cluster/cutover.js';
 import { clusterPreflight } from './cluster/preflight.js';
 import { restoreCluster } from './cluster/restore.js';
 import { retireCluster } from './cluster/retire.js';
+import { rollbackCluster } from './cluster/rollback.js';
 import { snapshotCluster } from './cluster/snapshot.js';
 import { startCluster } from './cluster/start.js';
 import { stopCluster } from './cluster/stop.js';
@@ -12,9 +14,11 @@ import { validateCluster } from './cluster/validate.js';
 import { instanceBlueGreen } from './instance/blue-green.js';
 import { configureInstance } from './instance/configure.js';
 import { copyInstanceSnapshot } from './instance/copy.js';
+import { cutoverInstance } from './instance/cutover.js';
 import { instancePreflight } from './instance/preflight.js';
 import { restoreInstance } from './instance/restore.js';
 import { retireInstance } from './instance/retire.js';
+import { rollbackInstance } from './instance/rollback.js';
 import { snapshotInstance } from './instance/snapshot.js';
 import { startInstance } from './instance/start.js';
 import { stopInstance } from './instance/stop.js';
@@ -64,6 +68,8 @@ export const RETIRE_DATABASE = {
   instance: retireInstance,
   cluster: retireCluster,
 } satisfies ByKind<'retireDatabase'>;
+export const CUTOVER = { instance: cutoverInstance, cluster: cutoverCluster } satisfies ByKind<'cutover'>;
+export const ROLLBACK = { instance: rollbackInstance, cluster: rollbackCluster } satisfies ByKind<'rollback'>;
 export const SUMMARIZE = {
   instance: summarizeInstance,
   cluster: summarizeCluster,
@@ -84,6 +90,8 @@ export type TargetRegistry = Registered<{
   validateDatabase: typeof VALIDATE_DATABASE;
   startSource: typeof START_SOURCE;
   retireDatabase: typeof RETIRE_DATABASE;
+  cutover: typeof CUTOVER;
+  rollback: typeof ROLLBACK;
   summarize: typeof SUMMARIZE;
   blueGreen: typeof BLUE_GREEN;
 }>;

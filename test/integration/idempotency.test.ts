@@ -13,7 +13,7 @@ import { copySnapshot } from '#strategies/snapshot/copy-snapshot.js';
 import { cutover } from '#strategies/snapshot/cutover.js';
 import { restoreDatabase } from '#strategies/snapshot/restore-database.js';
 import { retireDatabase } from '#strategies/snapshot/retire-database.js';
-import { rollback } from '#strategies/snapshot/rollback.js';
+import { rollback } from '#strategies/rollback.js';
 import { snapshotSource } from '#strategies/snapshot/snapshot-source.js';
 import { startSource } from '#strategies/snapshot/start-source.js';
 import { stopSource } from '#strategies/snapshot/stop-source.js';

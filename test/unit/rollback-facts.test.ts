@@ -13,7 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type LeftResource, type RollbackFact, renderFact, renderLeft } from '#domain/facts.js';
 import type { InstanceState } from '#domain/state.js';
-import { rollback } from '#strategies/snapshot/rollback.js';
+import { rollback } from '#strategies/rollback.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);

@@ -27,7 +27,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { messageOf } from '#domain/failure.js';
 import { UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import type { RotationState } from '#domain/state.js';
-import { rollback } from '#strategies/snapshot/rollback.js';
+import { rollback } from '#strategies/rollback.js';
 import { stepEvent } from '../support/events.js';
 
 const rds = mockClient(RDSClient);

@@ -8,7 +8,8 @@ import type { ClusterState } from '#domain/state.js';
 import { NOT_SUBMITTED, reconcileCname } from '#reconcilers/cname.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
-import { carriesOurTag, clusterNames, findCluster, isSourceCluster } from './common.js';
+import { carriesOurTag } from './checks.js';
+import { clusterNames, findCluster, isSourceCluster } from './lookups.js';
 import { reconcileClusterRename } from './rename.js';
 
 /**

@@ -5,7 +5,7 @@ import {
   type RenameStep,
   reconcileRenameOf,
 } from '#reconcilers/rename.js';
-import { findCluster } from './common.js';
+import { findCluster } from './lookups.js';
 
 /** Aurora clusters, for the rename reconciler (ModifyDBCluster with NewDBClusterIdentifier). */
 export const clusterRenames: RenameAdapter<DBCluster> = {

@@ -25,7 +25,8 @@ import { pointCnameBack } from '#reconcilers/cname.js';
 import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
 import { nothingChanged, UndoLog } from '#reconcilers/undo-log.js';
 import { nextPoll } from '#runtime/polling.js';
-import { carriesOurTag, clusterNames, findCluster, findClusterSnapshot, locateSource } from './common.js';
+import { carriesOurTag } from './checks.js';
+import { clusterNames, findCluster, findClusterSnapshot, locateSource } from './lookups.js';
 import { reconcileClusterRename } from './rename.js';
 import { ensureClusterStarted } from './start.js';
 

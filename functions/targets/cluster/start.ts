@@ -6,7 +6,8 @@ import type { ClusterPlan } from '#domain/plan.js';
 import type { StartSourceResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
 import { type EnsureStartedResult, ensureStarted, type StartAdapter } from '#reconcilers/start-instance.js';
-import { assertClusterHealthy, findCluster, locateSource } from './common.js';
+import { assertClusterHealthy } from './checks.js';
+import { findCluster, locateSource } from './lookups.js';
 
 /** Aurora clusters, for "ensure started". */
 export const clusterStarts: StartAdapter<DBCluster> = {
