@@ -23,9 +23,18 @@ const identifier = (what: string, example: string) =>
       `must be an RDS ${what} identifier: letters, digits and single hyphens, starting with a letter`,
     );
 
-const dnsName = (required: string) =>
-  z
-    .string({ error: required })
+/**
+ * A string field. zod reports a missing field and a wrong type with the same issue, so the
+ * message tells them apart: "is required" only when the field is absent, "must be text" when it
+ * holds a number, a boolean or an object.
+ */
+const text = (what: string, required = what) =>
+  z.string({
+    error: (issue) => (issue.input === undefined ? `is required: ${required}` : `must be text: ${what}`),
+  });
+
+const dnsName = (what: string, required = what) =>
+  text(what, required)
     .min(1)
     .max(255, 'must be at most 255 characters')
     .regex(/^[a-zA-Z0-9_*.-]+$/, 'must be a DNS name such as orders.db.example.internal')
@@ -33,17 +42,17 @@ const dnsName = (required: string) =>
 
 const cnameCutover = z.strictObject({
   type: z.literal('cname'),
-  hostedZoneId: z
-    .string()
+  hostedZoneId: text('a Route 53 hosted zone id such as Z0123456789ABC')
     .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone id such as Z0123456789ABC')
     .transform((id) => id.replace(/^\/hostedzone\//, ''))
     .optional(),
   recordName: dnsName(
-    'is required with type "cname": the DNS name clients use, e.g. orders.db.example.internal',
+    'the DNS name clients use, e.g. orders.db.example.internal',
+    'with type "cname": the DNS name clients use, e.g. orders.db.example.internal',
   ),
   /** Aurora only: a CNAME that points at the cluster's reader endpoint, moved to the new reader endpoint. */
   readerRecordName: dnsName(
-    'must be a DNS name: the CNAME that points at the cluster reader endpoint',
+    'the DNS name of the CNAME that points at the cluster reader endpoint',
   ).optional(),
   ttl: z
     .number({ error: 'must be a whole number of seconds, e.g. 60' })
@@ -85,13 +94,11 @@ const RotationInputObject = z.strictObject(
       .min(WINDOW.min, `must be ${WINDOW.min} to ${WINDOW.max} days (the KMS waiting period)`)
       .max(WINDOW.max, `must be ${WINDOW.min} to ${WINDOW.max} days (the KMS waiting period)`)
       .default(WINDOW.default),
-    reason: z
-      .string({ error: 'is required: say why this rotation runs (it is kept as evidence)' })
+    reason: text('say why this rotation runs (it is kept as evidence)')
       .trim()
       .min(1, 'must not be empty: say why this rotation runs')
       .max(1024, 'must be at most 1024 characters'),
-    requestedBy: z
-      .string({ error: 'must be a string: who asked for this rotation, e.g. "oncall-dba"' })
+    requestedBy: text('who asked for this rotation, e.g. "oncall-dba"')
       .trim()
       .min(1, 'must not be empty: say who asked for this rotation, or leave the field out')
       .max(256, 'must be at most 256 characters')
@@ -126,8 +133,7 @@ const RotationInputObject = z.strictObject(
         },
       )
       .optional(),
-    idempotencyKey: z
-      .string()
+    idempotencyKey: text('a key that identifies this start, e.g. the scheduled time "2026-03-10T06:00:00Z"')
       .min(1)
       .max(128, 'must be at most 128 characters')
       .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces, e.g. a scheduled time')

@@ -86,3 +86,53 @@ describe('parseRotationInput', () => {
     }
   });
 });
+
+describe('parseRotationInput: a string field given another type', () => {
+  const problemsOf = (input: unknown): string => {
+    try {
+      parseRotationInput(input);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return 'accepted';
+  };
+
+  it.each([
+    [
+      'reason',
+      { ...base(), reason: 4711 },
+      /reason: must be text: say why this rotation runs[^;]*\(given: 4711\)/,
+    ],
+    ['requestedBy', { ...base(), requestedBy: 42 }, /requestedBy: must be text[^;]*\(given: 42\)/],
+    [
+      'cutover.recordName',
+      { ...base(), cutover: { type: 'cname', recordName: 17 } },
+      /cutover\.recordName: must be text: the DNS name clients use[^;]*\(given: 17\)/,
+    ],
+    [
+      'cutover.hostedZoneId',
+      { ...base(), cutover: { type: 'cname', recordName: 'a.b', hostedZoneId: 12345 } },
+      /cutover\.hostedZoneId: must be text: a Route 53 hosted zone id[^;]*\(given: 12345\)/,
+    ],
+    [
+      'idempotencyKey',
+      { ...base(), idempotencyKey: 20260310 },
+      /idempotencyKey: must be text[^;]*\(given: 20260310\)/,
+    ],
+  ])('%s: says text was expected, never "required"', (_field, input, message) => {
+    // Act
+    const problems = problemsOf(input);
+
+    // Assess
+    expect(problems).toMatch(message);
+    expect(problems).not.toContain('is required');
+  });
+
+  it('a missing reason is still "required"', () => {
+    // Prepare
+    const { reason: _omitted, ...input } = base() as Record<string, unknown>;
+
+    // Act / Assess
+    expect(problemsOf(input)).toMatch(/reason: is required: say why this rotation runs/);
+  });
+});
