@@ -22,6 +22,7 @@ import {
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
+  InsufficientDBClusterCapacityFault,
   ModifyDBClusterCommand,
   ModifyDBInstanceCommand,
   RDSClient,
@@ -609,6 +610,26 @@ describe('cluster steps, part 2', () => {
         name: 'ResourceFailedError',
         message: expect.stringContaining(
           `The new DB instance ${NEW_WRITER} is in status "incompatible-parameters"`,
+        ),
+      });
+    });
+
+    it('keeps the SDK error name when RDS refuses the cluster restore, and says what to do', async () => {
+      // Prepare
+      world({});
+      rds
+        .on(RestoreDBClusterFromSnapshotCommand)
+        .rejects(
+          new InsufficientDBClusterCapacityFault({ message: 'no capacity for the cluster', $metadata: {} }),
+        );
+
+      // Act / Assess
+      await expect(restoreCluster(state({ type: 'none' }))).rejects.toMatchObject({
+        name: 'InsufficientDBClusterCapacityFault',
+        message: expect.stringMatching(
+          new RegExp(
+            `^RDS refused to restore the cluster ${NEW_CLUSTER} .*InsufficientDBClusterCapacityFault: no capacity for the cluster\\..*Fix what RDS names`,
+          ),
         ),
       });
     });

@@ -3,6 +3,7 @@ import {
   DBInstanceNotFoundFault,
   DBParameterGroupNotFoundFault,
   DescribeDBInstancesCommand,
+  InsufficientDBInstanceCapacityFault,
   RDSClient,
   RestoreDBInstanceFromDBSnapshotCommand,
 } from '@aws-sdk/client-rds';
@@ -190,24 +191,43 @@ describe('restore-instance', () => {
     expect(rds).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
   });
 
-  it('fails with PreconditionFailedError naming what RDS refused (a missing parameter group)', async () => {
-    // Prepare
-    rds.on(DescribeDBInstancesCommand).rejects(notFound());
-    rds.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(
+  it.each([
+    [
+      'a missing parameter group',
       new DBParameterGroupNotFoundFault({
         message: 'DBParameterGroup not found: orders-postgres16',
         $metadata: {},
       }),
-    );
+    ],
+    [
+      'no capacity for the class',
+      new InsufficientDBInstanceCapacityFault({
+        message:
+          'Cannot create a database instance because there is no capacity for db.t3.medium in us-east-1a.',
+        $metadata: {},
+      }),
+    ],
+  ])(
+    'keeps the SDK error name when RDS refuses the restore (%s), and says what to do',
+    async (_case, fault) => {
+      // Prepare
+      rds.on(DescribeDBInstancesCommand).rejects(notFound());
+      rds.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(fault);
 
-    // Act / Assess
-    await expect(restoreDatabase(state())).rejects.toMatchObject({
-      name: 'PreconditionFailedError',
-      message: expect.stringContaining(
-        'DBParameterGroupNotFoundFault: DBParameterGroup not found: orders-postgres16',
-      ),
-    });
-  });
+      // Act
+      const failure = await restoreDatabase(state()).catch((error: Error) => error);
+
+      // Assess: the name the README's error table promises, the message quoting AWS and naming the fix.
+      expect(failure).toMatchObject({
+        name: fault.name,
+        message: expect.stringContaining(
+          `RDS refused to restore ${NEW_ID} from the re-encrypted snapshot ${COPY_ID}`,
+        ),
+      });
+      expect((failure as Error).message).toContain(`${fault.name}: ${fault.message}`);
+      expect((failure as Error).message).toContain('Fix what RDS names');
+    },
+  );
 
   it('fails with ResourceFailedError when the new instance reaches a terminal status', async () => {
     // Prepare

@@ -83,12 +83,16 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
     ),
     ...fields(status, cluster),
   });
+  // RDS's own error name (the README's error table promises SDK names; the Catch takes any name).
   const refused = (what: string, error: Error) =>
-    new PreconditionFailedError(
-      `RDS refused to ${what}: ${error.name}: ${error.message}. The source ${plan.source.dbClusterIdentifier} is untouched. ` +
-        "Fix what RDS names (the new cluster copies the source's parameter groups, subnet group, security groups, " +
-        'instance classes and Availability Zones), then start a new rotation.',
-      { cause: error },
+    Object.assign(
+      new Error(
+        `RDS refused to ${what}: ${error.name}: ${error.message}. The source ${plan.source.dbClusterIdentifier} is untouched. ` +
+          "Fix what RDS names (the new cluster copies the source's parameter groups, subnet group, security groups, " +
+          'instance classes and Availability Zones), then start a new rotation.',
+        { cause: error },
+      ),
+      { name: error.name },
     );
 
   let cluster = await findCluster(rds, id);

@@ -3,7 +3,7 @@ import { getClients } from '#aws/clients.js';
 import { assertInstanceOwned, rotationTags } from '#aws/ownership.js';
 import { assertInstanceHealthy, findInstance } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
-import { isAwsError, PreconditionFailedError, ResourceFailedError } from '#domain/errors.js';
+import { isAwsError, ResourceFailedError } from '#domain/errors.js';
 import { captureInstanceConfig, diffConfig, restoreParameters } from '#domain/instance-config.js';
 import type { RestoreResult } from '#domain/results.js';
 import type { InstanceState } from '#domain/state.js';
@@ -42,6 +42,13 @@ const REFUSALS = [
 const REFUSAL_NAMES = [...REFUSALS, ...REFUSALS.map((name) => name.replace(/Fault$/, ''))];
 
 /**
+ * The refusal under RDS's own error name (the README's error table promises SDK names, and the
+ * state machine's Catch takes any name into the rollback), its message saying what to do.
+ */
+const refusal = (error: Error, message: string): Error =>
+  Object.assign(new Error(message, { cause: error }), { name: error.name });
+
+/**
  * Restore a new instance from the re-encrypted copy with the source's configuration, and wait
  * until it is `available`. RestoreDBInstanceFromDBSnapshot has no `KmsKeyId`: the instance takes
  * the copy's key (the new one). The restore silently falls back to defaults for whatever it is
@@ -76,12 +83,12 @@ export const restoreInstance = async (state: InstanceState): Promise<RestoreResu
       // A racing attempt of this step started the restore: the next check finds it (and checks it is ours).
       if (isAwsError(error, ...RDS_ERRORS.instance.alreadyExists)) return waiting('creating');
       if (isAwsError(error, ...REFUSAL_NAMES)) {
-        throw new PreconditionFailedError(
+        throw refusal(
+          error,
           `RDS refused to restore ${id} from the re-encrypted snapshot ${snapshotId}: ${error.name}: ${error.message}. ` +
             `The source ${plan.source.dbInstanceIdentifier} is untouched. Fix what RDS names (the new instance copies ` +
             "the source's parameter group, option group, subnet group, security groups, class and storage), " +
             'then start a new rotation.',
-          { cause: error },
         );
       }
       throw error;
