@@ -15,6 +15,8 @@ export interface CnameCutoverPlan {
   ttl: number;
   /** What the record pointed at when the rotation started: the source endpoint. */
   previousValue: string;
+  /** What preflight noticed about the record (a record of the same name in a less specific zone). */
+  notes?: string[];
 }
 
 export interface ClusterCnameCutoverPlan extends CnameCutoverPlan {

@@ -202,6 +202,90 @@ describe('preflight on the emulator', () => {
     });
   });
 
+  it.each([
+    ['weighted', { Weight: 100 }],
+    ['failover', { Failover: 'PRIMARY' as const }],
+  ])(
+    'refuses a %s CNAME before anything changes, naming the record, its policy and what to do',
+    async (policy, fields) => {
+      // Prepare: the record of the name becomes a routing-policy record.
+      const sample = await seedSample();
+      const record = { Name: SAMPLE.recordName, Type: 'CNAME' as const, TTL: 60 };
+      await getClients().route53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: sample.hostedZoneId,
+          ChangeBatch: {
+            Changes: [
+              {
+                Action: 'DELETE',
+                ResourceRecordSet: { ...record, ResourceRecords: [{ Value: sample.endpointAddress }] },
+              },
+              {
+                Action: 'CREATE',
+                ResourceRecordSet: {
+                  ...record,
+                  SetIdentifier: 'blue',
+                  ...fields,
+                  ResourceRecords: [{ Value: sample.endpointAddress }],
+                },
+              },
+            ],
+          },
+        }),
+      );
+
+      // Act / Assess
+      await expect(preflight(event(executionInput('break-glass')))).rejects.toMatchObject({
+        name: 'PreconditionFailedError',
+        message: expect.stringMatching(
+          new RegExp(
+            `^cutover\\.recordName: ${SAMPLE.recordName} in hosted zone ${sample.hostedZoneId} is a CNAME with a ${policy} routing policy \\(set identifier "blue"\\)\\..*one simple CNAME pointing at the source endpoint ${sample.endpointAddress}.*cutover type "none"`,
+          ),
+        ),
+      });
+    },
+  );
+
+  it('moves the record in the most specific zone, and notes that a less specific zone holding the same name is not touched', async () => {
+    // Prepare: a parent zone example.internal with a record of the same name.
+    const sample = await seedSample();
+    const { route53 } = getClients();
+    const { HostedZone: parent } = await route53.send(
+      new CreateHostedZoneCommand({ Name: 'example.internal', CallerReference: 'parent-zone' }),
+    );
+    const parentId = (parent?.Id ?? '').replace('/hostedzone/', '');
+    await route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: parentId,
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'CREATE',
+              ResourceRecordSet: {
+                Name: SAMPLE.recordName,
+                Type: 'CNAME',
+                TTL: 300,
+                ResourceRecords: [{ Value: 'legacy.example.internal' }],
+              },
+            },
+          ],
+        },
+      }),
+    );
+
+    // Act
+    const plan = await preflight(event(executionInput('break-glass')));
+
+    // Assess
+    expect(plan.cutover).toMatchObject({ type: 'cname', hostedZoneId: sample.hostedZoneId });
+    const note = plan.decisions.notes.find((n) => n.includes(parentId));
+    expect(note).toMatch(
+      new RegExp(
+        `is moved in hosted zone ${sample.hostedZoneId} \\(${SAMPLE.zoneName}\\), the most specific zone.*less specific zone ${parentId} \\(example\\.internal\\) also has a record of that name \\(CNAME\\); Rekey does not touch it`,
+      ),
+    );
+  });
+
   it('refuses a hosted zone id that does not exist', async () => {
     // Prepare
     await seedSample();

@@ -77,7 +77,7 @@ const planCluster = async ({
     readerEndpointAddress,
     names.cluster.asideDbClusterIdentifier,
   );
-  const common = planCommon({ event, request, target, strategy, arn, rotationId, key, quotaNote });
+  const common = planCommon({ event, request, target, strategy, arn, rotationId, key, quotaNote, cutover });
 
   const plan: ClusterPlan = {
     ...common,
@@ -256,8 +256,10 @@ const planClusterCutover = async (
     readerEndpointAddress,
     'cutover.readerRecordName',
   );
+  const notes = [...(writer.notes ?? []), ...(reader.notes ?? [])];
   return {
     ...writer,
+    ...(notes.length > 0 ? { notes } : {}),
     reader: {
       hostedZoneId: reader.hostedZoneId,
       recordName: reader.recordName,

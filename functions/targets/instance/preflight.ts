@@ -76,7 +76,7 @@ const planInstance = async ({
   const quotaNote = strategy.used === 'snapshot' ? await checkSnapshotQuota(INSTANCE_SNAPSHOTS) : null;
   const endpointAddress = db.Endpoint?.Address ?? '';
   const cutover = await planCutover(request, strategy, endpointAddress, names.asideDbInstanceIdentifier);
-  const common = planCommon({ event, request, target, strategy, arn, rotationId, key, quotaNote });
+  const common = planCommon({ event, request, target, strategy, arn, rotationId, key, quotaNote, cutover });
 
   const plan: InstancePlan = {
     ...common,
