@@ -104,7 +104,7 @@ describe('the rotation lock on the emulator', () => {
 
     // Act
     const whileRunning = await acquireLock(rotation('rk0000000002', { idempotencyKey: scheduled }));
-    await releaseLock(rotation('rk0000000001'));
+    await releaseLock(rotation('rk0000000001', { idempotencyKey: scheduled }));
     const afterwards = await acquireLock(rotation('rk0000000003', { idempotencyKey: scheduled }));
     const nextYear = await acquireLock(rotation('rk0000000004', { idempotencyKey: '2028-03-14T06:00:00Z' }));
 
@@ -112,7 +112,82 @@ describe('the rotation lock on the emulator', () => {
     expect(whileRunning).toMatchObject({ acquired: false, duplicateOf: 'rk0000000001' });
     expect(afterwards).toMatchObject({ acquired: false, duplicateOf: 'rk0000000001' });
     expect(afterwards.skipped).toContain('Nothing was done');
+    expect(whileRunning.skipped).toContain('has not finished: it holds the lock on orders-db');
+    expect(afterwards.skipped).toContain(
+      'already rotated orders-db with idempotencyKey "2027-03-09T06:00:00Z": it SUCCEEDED',
+    );
     expect(nextYear.acquired).toBe(true);
+  });
+
+  it.each([
+    [
+      'failed and was rolled back',
+      (state: RotationState) =>
+        releaseLock({ ...state, failure: { Error: 'ValidationFailedError', Cause: 'key differs' } }),
+      'ended FAILED (ValidationFailedError)',
+    ],
+    [
+      'was stopped by a person',
+      (state: RotationState) =>
+        releaseLock({
+          source: 'aws.states',
+          'detail-type': 'Step Functions Execution Status Change',
+          detail: { executionArn: state.plan.executionId, status: 'ABORTED' },
+        }),
+      'ended ABORTED (execution ABORTED)',
+    ],
+    [
+      'timed out',
+      (state: RotationState) =>
+        releaseLock({
+          source: 'aws.states',
+          'detail-type': 'Step Functions Execution Status Change',
+          detail: { executionArn: state.plan.executionId, status: 'TIMED_OUT' },
+        }),
+      'ended TIMED_OUT (execution TIMED_OUT)',
+    ],
+  ])(
+    'refuses a start with the idempotencyKey of an attempt that %s, naming it; never a no-op success',
+    async (_case, end, ended) => {
+      // Prepare
+      const first = rotation('rk0000000001', { idempotencyKey: 'slot-1' });
+      await acquireLock(first);
+      await end(first);
+      const input = { ...(stepEvent('create-key').input as object), idempotencyKey: 'slot-1' };
+
+      // Act
+      const checked = checkStart({ input, executionId: 'arn:aws:states:::execution:rekey:repeat' }).catch(
+        (error: Error) => error,
+      );
+      const locked = acquireLock(rotation('rk0000000002', { idempotencyKey: 'slot-1' })).catch(
+        (error: Error) => error,
+      );
+
+      // Assess
+      for (const refusal of [await checked, await locked]) {
+        expect(refusal).toMatchObject({
+          name: 'PreconditionFailedError',
+          message: expect.stringContaining(
+            `idempotencyKey: an earlier attempt with idempotencyKey "slot-1", rotation rk0000000001 (execution ${first.plan.executionId}), ${ended}`,
+          ),
+        });
+      }
+      expect(await lockItems()).toEqual([expect.stringMatching(/^once#.*#slot-1 -> rk0000000001$/)]);
+    },
+  );
+
+  it('keeps a SUCCEEDED outcome when a later step of the same rotation fails and its rollback releases again', async () => {
+    // Prepare
+    const state = rotation('rk0000000001', { idempotencyKey: 'slot-1' });
+    await acquireLock(state);
+    await releaseLock(state);
+
+    // Act: Summarize failed after the release; the failure path releases once more.
+    await releaseLock({ ...state, failure: { Error: 'Lambda.Unknown', Cause: 'x' } });
+    const repeat = await acquireLock(rotation('rk0000000002', { idempotencyKey: 'slot-1' }));
+
+    // Assess
+    expect(repeat).toMatchObject({ acquired: false, skipped: expect.stringContaining('it SUCCEEDED') });
   });
 
   it('releases the locks of an execution that was aborted, from the EventBridge status change', async () => {

@@ -5,7 +5,7 @@ import { IDEMPOTENCY_TTL_SECONDS, LOCK_TTL_SECONDS } from '#domain/limits.js';
 import type { LockResult } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
-import { duplicateStartMessage, holderOf, inProgressMessage } from './holders.js';
+import { type DuplicateStart, holderOf, inProgressMessage, judgeEarlierAttempt } from './holders.js';
 import { idempotencyLockKey, type LockItem, lockKeysOf, lockTableName } from './lock.js';
 
 /**
@@ -13,7 +13,8 @@ import { idempotencyLockKey, type LockItem, lockKeysOf, lockTableName } from './
  * Re-entrant: a retry of this execution finds its own lock. A second rotation of the same
  * database (or of another database under the same key) fails fast with RotationInProgressError.
  * With an `idempotencyKey` (a schedule's scheduled time), a second delivery of the same start is
- * a no-op: it returns `duplicateOf` and the state machine ends without touching anything.
+ * a no-op: it returns `duplicateOf` and the state machine ends without touching anything; a
+ * repeat of an attempt that failed is refused (holders.ts).
  */
 export const acquireLock = async (state: RotationState): Promise<LockResult> => {
   const { plan } = state;
@@ -22,9 +23,17 @@ export const acquireLock = async (state: RotationState): Promise<LockResult> => 
   const idempotencyKey = plan.request.idempotencyKey;
   const onceKey = idempotencyKey ? idempotencyLockKey(plan.target, idempotencyKey) : null;
 
+  const judge = async (key: string) =>
+    judgeEarlierAttempt(
+      table,
+      await holderOf(table, key),
+      plan.target,
+      idempotencyKey ?? '',
+      plan.rotationId,
+    );
   if (onceKey) {
-    const earlier = await holderOf(table, onceKey);
-    if (earlier && earlier.rotationId !== plan.rotationId) return duplicate(earlier, idempotencyKey ?? '');
+    const earlier = await judge(onceKey);
+    if (earlier) return duplicate(earlier);
   }
 
   const now = Math.floor(Date.now() / 1000);
@@ -57,8 +66,8 @@ export const acquireLock = async (state: RotationState): Promise<LockResult> => 
   } catch (error) {
     if (!isAwsError(error, 'TransactionCanceledException')) throw error;
     if (onceKey) {
-      const earlier = await holderOf(table, onceKey);
-      if (earlier && earlier.rotationId !== plan.rotationId) return duplicate(earlier, idempotencyKey ?? '');
+      const earlier = await judge(onceKey);
+      if (earlier) return duplicate(earlier);
     }
     throw await inProgress(table, lockKeys, state);
   }
@@ -66,14 +75,9 @@ export const acquireLock = async (state: RotationState): Promise<LockResult> => 
   return { acquired: true, lockKeys, acquiredAt: items[0]?.acquiredAt ?? new Date().toISOString() };
 };
 
-const duplicate = (earlier: LockItem, idempotencyKey: string): LockResult => {
-  logger.warn('duplicate start ignored', { duplicateOf: earlier.rotationId });
-  return {
-    acquired: false,
-    lockKeys: [],
-    duplicateOf: earlier.rotationId,
-    skipped: duplicateStartMessage(earlier, idempotencyKey),
-  };
+const duplicate = (earlier: DuplicateStart): LockResult => {
+  logger.warn('duplicate start ignored', { duplicateOf: earlier.duplicateOf });
+  return { acquired: false, lockKeys: [], ...earlier };
 };
 
 const inProgress = async (table: string, lockKeys: string[], state: RotationState): Promise<Error> => {

@@ -3,7 +3,7 @@ import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import { rotationIdFor } from '#domain/naming.js';
 import type { StartCheck } from '#domain/results.js';
 import { logger } from '#runtime/logger.js';
-import { duplicateStartMessage, holderOf, inProgressMessage } from './holders.js';
+import { holderOf, inProgressMessage, judgeEarlierAttempt } from './holders.js';
 import { databaseLockKey, idempotencyLockKey, lockTableName } from './lock.js';
 
 export interface CheckStartInput {
@@ -15,7 +15,8 @@ export interface CheckStartInput {
 
 /**
  * The first step, read-only. It refuses a malformed input, ends a duplicate start (same
- * `idempotencyKey`) as a no-op, and fails fast when another rotation holds the database: before
+ * `idempotencyKey` as an attempt that succeeded or still runs) as a no-op, refuses a repeat of an
+ * attempt that failed (holders.ts), and fails fast when another rotation holds the database: before
  * preflight, which would otherwise complain that the database the other rotation stopped is not
  * available. AcquireLock still takes the lock atomically after preflight: this is a courtesy
  * check, not the lock.
@@ -29,12 +30,10 @@ export const checkStart = async (event: CheckStartInput): Promise<StartCheck> =>
 
   if (request.idempotencyKey) {
     const earlier = await holderOf(table, idempotencyLockKey(target, request.idempotencyKey));
-    if (earlier && earlier.rotationId !== rotationId) {
-      logger.warn('duplicate start ignored', { duplicateOf: earlier.rotationId });
-      return {
-        duplicateOf: earlier.rotationId,
-        skipped: duplicateStartMessage(earlier, request.idempotencyKey),
-      };
+    const duplicate = await judgeEarlierAttempt(table, earlier, target, request.idempotencyKey, rotationId);
+    if (duplicate) {
+      logger.warn('duplicate start ignored', { duplicateOf: duplicate.duplicateOf });
+      return duplicate;
     }
   }
   const holder = await holderOf(table, databaseLockKey(target));

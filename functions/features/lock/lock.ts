@@ -10,7 +10,9 @@ import type { RotationPlan } from '#domain/plan.js';
  * execution by more than that, even if every release path was skipped.
  *
  * A third, longer-lived item remembers an `idempotencyKey` (a schedule sends its scheduled time):
- * a second delivery of the same scheduled start is then a no-op.
+ * a second delivery of the same scheduled start is then a no-op. The release records how the
+ * attempt ended (`outcome`), so a repeat after a failure is refused instead of passing for done
+ * (holders.ts).
  */
 
 export const lockTableName = (): string => {
@@ -33,14 +35,24 @@ export const databaseLockKey = (target: RotationTarget): string =>
 
 export const keyLockKey = (kmsKeyArn: string): string => `key#${kmsKeyArn}`;
 
+/** Idempotency items begin with it; the rotation locks (`db#`, `cluster#`, `key#`) do not. */
+export const ONCE_PREFIX = 'once#';
+
 export const idempotencyLockKey = (target: RotationTarget, idempotencyKey: string): string =>
-  `once#${target.kind === 'cluster' ? 'cluster:' : ''}${target.identifier.toLowerCase()}#${idempotencyKey}`;
+  `${ONCE_PREFIX}${target.kind === 'cluster' ? 'cluster:' : ''}${target.identifier.toLowerCase()}#${idempotencyKey}`;
 
 /** The lock keys a rotation holds. */
 export const lockKeysOf = (plan: RotationPlan): string[] => [
   databaseLockKey(plan.target),
   keyLockKey(plan.source.kmsKeyArn),
 ];
+
+/**
+ * How the attempt of an idempotency item ended, written by ReleaseLock: `SUCCEEDED` on the
+ * success path, `FAILED` after the rollback, `ABORTED` or `TIMED_OUT` from the EventBridge status
+ * change. Absent while the attempt runs (and when its rollback failed: the lock is then kept).
+ */
+export type AttemptOutcome = 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
 
 /** What a lock item holds. */
 export interface LockItem {
@@ -50,6 +62,11 @@ export interface LockItem {
   dbInstanceIdentifier: string;
   acquiredAt: string;
   expiresAt: number;
+  /** Idempotency items only: how the attempt ended, once it did. */
+  outcome?: AttemptOutcome;
+  /** With `outcome`: when it was recorded, and the error of a failed attempt. */
+  endedAt?: string;
+  error?: string;
 }
 
 /**
