@@ -169,7 +169,7 @@ export const decidePlan = (args: {
 }): { decisions: Decisions; approval: ApprovalPlan } => {
   const decisions = decide(args.request, args.key, args.strategy);
   if (args.quotaNote) decisions.notes.push(args.quotaNote);
-  const { approval, note } = planApproval(args.request, args.strategy.used);
+  const { approval, note } = planApproval(args.request, args.strategy.used, decisions.stopSource);
   if (note) decisions.notes.push(note);
   return { decisions, approval };
 };

@@ -62,6 +62,13 @@ const cnameCutover = z.strictObject({
     .default(60),
 });
 
+/**
+ * Where the approval gate stands (domain/approval.ts): before the rotation changes anything (no
+ * key created, nothing stopped), or just before the cutover or switchover.
+ */
+export const APPROVAL_POSITIONS = ['before-changes', 'before-cutover'] as const;
+export type ApprovalPosition = (typeof APPROVAL_POSITIONS)[number];
+
 const noCutover = z.strictObject({ type: z.literal('none') });
 const renameCutover = z.strictObject({ type: z.literal('rename') });
 
@@ -110,9 +117,17 @@ const RotationInputObject = z.strictObject(
           required: z.boolean({
             error: (issue) =>
               issue.input === undefined
-                ? 'is required: true pauses before the cutover until a person approves, false does not'
-                : 'must be true or false: true pauses before the cutover until a person approves',
+                ? 'is required: true pauses the rotation until a person approves, false does not'
+                : 'must be true or false: true pauses the rotation until a person approves',
           }),
+          at: z
+            .enum(APPROVAL_POSITIONS, {
+              error:
+                'must be "before-changes" (ask before the rotation changes anything: no key created, the database not stopped) ' +
+                'or "before-cutover" (ask after the validation, just before the cutover or switchover); ' +
+                'leave it out for "before-changes" when writes are frozen and "before-cutover" otherwise',
+            })
+            .optional(),
           timeoutMinutes: z
             .number({
               error: `must be a whole number of minutes from ${APPROVAL_MINUTES.min} to ${APPROVAL_MINUTES.max}`,
@@ -128,7 +143,7 @@ const RotationInputObject = z.strictObject(
         {
           error: (issue) =>
             issue.code === 'invalid_type'
-              ? `must be an object: {"required": true, "timeoutMinutes": ${APPROVAL_MINUTES.default}}`
+              ? `must be an object: {"required": true, "at": "before-changes", "timeoutMinutes": ${APPROVAL_MINUTES.default}}`
               : undefined,
         },
       )

@@ -1,5 +1,5 @@
 import type { ClusterConfig, MemberConfig } from './cluster-config.js';
-import type { RotationInput, RotationTarget } from './input.js';
+import type { ApprovalPosition, RotationInput, RotationTarget } from './input.js';
 import type { InstanceConfig, Placement } from './instance-config.js';
 import type { RotationNames } from './naming.js';
 
@@ -153,7 +153,7 @@ interface PlanBase {
   names: RotationNames;
   cutover: CutoverPlan;
   decisions: Decisions;
-  /** The approval gate before the cutover (or switchover); see commons/approval.ts. Set by every preflight. */
+  /** The approval gate, before any change or before the cutover (or switchover); see domain/approval.ts. Set by every preflight. */
   approval?: ApprovalPlan;
 }
 
@@ -169,6 +169,12 @@ export interface ApprovalPlan {
   /** The input asked for approval (also true when a cutover "none" makes the gate moot). */
   requested: boolean;
   timeoutSeconds: number;
+  /**
+   * Where WaitForApproval runs: `before-changes` (after the lock, before CreateKey: nothing has
+   * changed yet) or `before-cutover` (after the validation). Absent in plans made before it existed:
+   * read as `before-cutover`.
+   */
+  at?: ApprovalPosition;
 }
 
 /**

@@ -1,11 +1,14 @@
 import { CreateTopicCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { findInstance } from '#aws/rds.js';
 import type { RotationOutput } from '#domain/output.js';
 import { snsClient } from '#features/notifications/messages.js';
 import type { ApprovalDecider, ApprovalRequest } from '../../cli/approval-gate.js';
 import { seedSample } from '../../cli/seed.js';
 import { installBlueGreenFake } from '../support/blue-green-fake.js';
 import { useEmulator } from '../support/emulator.js';
+import { emulatorState } from '../support/emulator-state.js';
 import { executionInput } from '../support/events.js';
 import {
   captureBaseline,
@@ -48,9 +51,22 @@ const watchPublishes = (fail = false) => {
   return { published, remove: () => client.middlewareStack.remove(name) };
 };
 
+/** The gate just before the cutover, on request (with writeFreeze "stop" the default is before any change). */
 const withApproval = (timeoutMinutes = 240) => ({
   ...executionInput('break-glass'),
+  approval: { required: true, at: 'before-cutover', timeoutMinutes },
+});
+
+/** The default with the freeze: approval before anything changes. */
+const withEarlyApproval = (timeoutMinutes = 240) => ({
+  ...executionInput('break-glass'),
   approval: { required: true, timeoutMinutes },
+});
+
+/** What the source and the rotation's traces look like while the gate waits. */
+const whileWaiting = async (sample: { dbInstanceIdentifier: string }) => ({
+  source: (await findInstance(getClients().rds, sample.dbInstanceIdentifier))?.DBInstanceStatus,
+  state: await emulatorState(),
 });
 
 describe('the approval gate and the notifications', () => {
@@ -64,6 +80,93 @@ describe('the approval gate and the notifications', () => {
     watch?.remove();
     watch = undefined;
   });
+
+  it('by default with writeFreeze "stop" the gate comes before anything changes: the source runs while it waits, then the rotation completes', async () => {
+    // Prepare
+    const sample = await seedSample();
+    const before = await emulatorState();
+    watch = watchPublishes();
+    let seen: Awaited<ReturnType<typeof whileWaiting>> | undefined;
+
+    // Act
+    const result = await runRotation({
+      input: withEarlyApproval(),
+      executionName: 'gate-early-approve',
+      approval: async () => {
+        seen = await whileWaiting(sample);
+        return { approve: true, by: 'alice' };
+      },
+      notificationTopicArn: topicArn,
+    });
+
+    // Assess
+    expect(result, JSON.stringify(result)).toMatchObject({ status: 'SUCCEEDED' });
+    const order = result.timings.map((t) => t.state);
+    expect(order.indexOf('AcquireLock')).toBeLessThan(order.indexOf('WaitForApproval'));
+    expect(order.indexOf('WaitForApproval')).toBeLessThan(order.indexOf('CreateKey'));
+    expect(order.indexOf('WaitForApproval')).toBeLessThan(order.indexOf('StopSource'));
+    expect(order.filter((state) => state === 'WaitForApproval')).toHaveLength(1);
+    // While it waited: the source available, nothing created, only the rotation's lock taken.
+    expect(seen?.source).toBe('available');
+    expect(seen?.state.filter((line) => !line.startsWith('lock '))).toEqual(
+      before.filter((line) => !line.startsWith('lock ')),
+    );
+    const output = (result as { output: RotationOutput }).output;
+    expect(output.approval).toMatchObject({ required: true, approvedBy: 'alice' });
+    expect(await cnameValue(sample)).toBe(output.newEndpoint.address);
+    const request =
+      watch.published.find((p) => p.input.Subject?.endsWith('waiting for approval'))?.input.Message ?? '';
+    expect(request).toContain('before it changes anything');
+    expect(request).toContain('orders-db is stopped (writeFreeze "stop")');
+    expect(request).not.toContain('has been stopped since');
+  });
+
+  it.each([
+    [
+      'a rejection',
+      async () => ({ reject: 'not during the sale', by: 'bob' }) as const,
+      'ApprovalRejected',
+      'Approval rejected by bob: not during the sale. The rotation stopped before it changed anything',
+    ],
+    [
+      'no decision in time',
+      async () => 'timeout' as const,
+      'States.Timeout',
+      'No decision within 240 minutes on the approval request (WaitForApproval timed out), so the rotation was called off before it changed anything',
+    ],
+  ])(
+    '%s at the early gate leaves the source running and untouched, and creates nothing',
+    async (_case, decide, error, sentence) => {
+      // Prepare
+      const sample = await seedSample();
+      const before = await emulatorState();
+      let seen: Awaited<ReturnType<typeof whileWaiting>> | undefined;
+
+      // Act
+      const result = await runRotation({
+        input: withEarlyApproval(),
+        executionName: 'gate-early-no',
+        approval: async () => {
+          seen = await whileWaiting(sample);
+          return decide();
+        },
+      });
+
+      // Assess
+      expect(result).toMatchObject({ status: 'FAILED', error });
+      const cause = (result as { cause: string }).cause;
+      expect(cause).toContain(sentence);
+      expect(cause).toContain('Nothing was changed in AWS.');
+      expect(seen?.source).toBe('available');
+      const order = result.timings.map((t) => t.state);
+      for (const step of ['CreateKey', 'StopSource', 'SnapshotSource', 'Cutover'])
+        expect(order).not.toContain(step);
+      // Everything as before, the lock released (the emulator state lists every key, instance, snapshot, record and lock).
+      expect(await emulatorState()).toEqual(before);
+      expect(await heldLocks()).toEqual([]);
+      expect(await cnameValue(sample)).toBe(sample.endpointAddress);
+    },
+  );
 
   it('approve: the rotation cuts over, the output says who approved when, and three messages go out (started, waiting for approval, succeeded)', async () => {
     // Prepare
@@ -235,6 +338,9 @@ describe('the approval gate and the notifications', () => {
     // Assess
     expect(result, JSON.stringify(result)).toMatchObject({ status: 'SUCCEEDED' });
     expect(asked).toBe(1);
+    // A scheduled rotation asks before it stops the database, not with the database stopped.
+    const order = result.timings.map((t) => t.state);
+    expect(order.indexOf('WaitForApproval')).toBeLessThan(order.indexOf('StopSource'));
   });
 
   it('Blue/Green: the gate stands before the switchover; a rejection deletes the green and leaves the blue serving', async () => {

@@ -63,15 +63,59 @@ describe('approval input', () => {
       approval: { required: true },
     });
 
-    // Act + Assess
-    expect(planApproval(withCname, 'snapshot')).toEqual({
-      approval: { required: true, requested: true, timeoutSeconds: 1800 },
+    // Act + Assess: with the freeze (stopsSource), the gate comes before any change by default.
+    expect(planApproval(withCname, 'snapshot', true)).toEqual({
+      approval: { required: true, requested: true, timeoutSeconds: 1800, at: 'before-changes' },
       note: null,
     });
-    const none = planApproval(withNone, 'snapshot');
+    expect(planApproval(withCname, 'snapshot', false).approval.at).toBe('before-cutover');
+    expect(planApproval(withCname, 'blue-green', false).approval.at).toBe('before-cutover');
+    // Before the cutover, cutover "none" leaves nothing to approve; before the freeze it does.
+    const none = planApproval(
+      {
+        ...withNone,
+        approval: { ...withNone.approval, required: true, timeoutMinutes: 240, at: 'before-cutover' },
+      },
+      'snapshot',
+      true,
+    );
     expect(none.approval.required).toBe(false);
     expect(none.note).toContain('cutover "none"');
-    expect(planApproval(withNone, 'blue-green').approval.required).toBe(true);
+    expect(planApproval(withNone, 'snapshot', false).approval.required).toBe(false);
+    expect(planApproval(withNone, 'snapshot', true).approval).toMatchObject({
+      required: true,
+      at: 'before-changes',
+    });
+    expect(planApproval(withNone, 'blue-green', false).approval.required).toBe(true);
+  });
+
+  it('keeps the pre-cutover gate on request, and notes that the stopped source then waits with it', () => {
+    // Prepare
+    const request = parseRotationInput({
+      ...executionInput('break-glass'),
+      approval: { required: true, at: 'before-cutover', timeoutMinutes: 90 },
+    });
+
+    // Act
+    const planned = planApproval(request, 'snapshot', true);
+
+    // Assess
+    expect(planned.approval).toMatchObject({ required: true, at: 'before-cutover' });
+    expect(planned.note).toBe(
+      'approval.at is "before-cutover": the source stays stopped while the rotation waits for approval (up to 90 minutes).',
+    );
+  });
+
+  it('refuses an unknown gate position, naming both and the default', () => {
+    // Act + Assess
+    expect(() =>
+      parseRotationInput({
+        ...executionInput('break-glass'),
+        approval: { required: true, at: 'before-freeze' },
+      }),
+    ).toThrow(
+      /approval\.at: must be "before-changes" \(ask before the rotation changes anything: no key created, the database not stopped\) or "before-cutover" .*leave it out for "before-changes" when writes are frozen .*\(given: "before-freeze"\)/,
+    );
   });
 });
 

@@ -1,3 +1,4 @@
+import { approvalBeforeChanges } from '#domain/approval.js';
 import { InvalidInputError } from '#domain/errors.js';
 import type { RotationState } from '#domain/state.js';
 import {
@@ -30,10 +31,30 @@ export interface RequestApprovalResult extends PublishOutcome {
 
 const shellQuote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
+/** At the gate before any change: what the rotation will do first, and what it costs writers. */
+const whatHappensFirst = (state: RotationState): string[] => {
+  const { plan } = state;
+  const database = plan.kind === 'cluster' ? 'cluster' : 'database';
+  if (plan.strategy.used === 'blue-green') {
+    return [
+      `- A new key is created, then an RDS Blue/Green deployment copies ${plan.target.identifier} under it (the blue ${database} keeps serving clients).`,
+    ];
+  }
+  return [
+    '- A new key is created.',
+    plan.decisions.stopSource
+      ? `- ${plan.target.identifier} is stopped (writeFreeze "stop"): clients cannot connect from then until the cutover, ` +
+        'through the snapshot, the copy under the new key, the restore and the validation (hours for a large database). ' +
+        'A failure on the way starts it again.'
+      : `- ${plan.target.identifier} keeps serving while it is snapshotted (writeFreeze "none": writes after the snapshot are not carried over).`,
+    '- The snapshot is copied under the new key and restored as a new database, which is validated.',
+  ];
+};
+
 /** What the cutover (or the switchover) will do once approved. */
 const whatHappens = (state: RotationState): string[] => {
   const { plan } = state;
-  const lines: string[] = [];
+  const lines: string[] = approvalBeforeChanges(state) ? whatHappensFirst(state) : [];
   if (plan.strategy.used === 'blue-green') {
     lines.push(
       `- Blue/Green switchover of ${plan.target.identifier}: the green resources (under the new key) take over the names and endpoints; writers wait about a minute.`,
@@ -62,6 +83,11 @@ const whatHappens = (state: RotationState): string[] => {
 
 /** What was checked before asking: the new database is available and under the new key. */
 const validationLines = (state: RotationState): string[] => {
+  if (approvalBeforeChanges(state)) {
+    return [
+      'Preflight passed: the source, its key, the record and the names are as the rotation needs them. Nothing has been changed yet.',
+    ];
+  }
   if (state.greenValidation) {
     return [
       `Validation passed at ${state.greenValidation.checkedAt}: every green resource is available under the new key:`,
@@ -86,6 +112,10 @@ export const approvalMessage = (input: RequestApprovalInput, deadline: string): 
   const arn = plan.executionId;
   const minutes = Math.round((plan.approval?.timeoutSeconds ?? 0) / 60);
   const step = plan.strategy.used === 'blue-green' ? 'switchover' : 'cutover';
+  const early = approvalBeforeChanges(state);
+  const when = early
+    ? `before it changes anything for ${plan.target.identifier} (no key created, nothing stopped yet)`
+    : `before the ${step} of ${plan.target.identifier}`;
   const frozen =
     plan.strategy.used === 'snapshot' && state.freeze?.stoppedByRekey
       ? [
@@ -93,12 +123,12 @@ export const approvalMessage = (input: RequestApprovalInput, deadline: string): 
         ]
       : [];
   return [
-    `Rekey is waiting for your approval before the ${step} of ${plan.target.identifier}.`,
+    `Rekey is waiting for your approval ${when}.`,
     '',
     `Rotation id: ${plan.rotationId}`,
     `Reason: ${plan.request.reason}`,
     `Requested by: ${plan.request.requestedBy ?? 'not given'}`,
-    `New key: ${state.newKey?.keyArn ?? 'unknown'}${state.newKey ? ` (${state.newKey.alias})` : ''}`,
+    `New key: ${state.newKey ? `${state.newKey.keyArn} (${state.newKey.alias})` : early ? 'created after the approval' : 'unknown'}`,
     `Old key: ${plan.source.kmsKeyArn}`,
     ...validationLines(state),
     ...frozen,
@@ -106,8 +136,10 @@ export const approvalMessage = (input: RequestApprovalInput, deadline: string): 
     'On approval:',
     ...whatHappens(state),
     '',
-    `Decide by ${deadline} (${minutes} minutes after this request). Without a decision by then the rotation is rolled back: ` +
-      'the source is started again if it was stopped, and everything this rotation created is removed.',
+    `Decide by ${deadline} (${minutes} minutes after this request). Without a decision by then the rotation is ` +
+      (early
+        ? 'called off, with nothing changed.'
+        : 'rolled back: the source is started again if it was stopped, and everything this rotation created is removed.'),
     '',
     'Approve:',
     `  npx rekey approve ${arn}`,
