@@ -439,7 +439,7 @@ describe('IAM of the lock and of compensation', () => {
   it.each([
     ['CheckStartFunction', ['dynamodb:GetItem']],
     ['AcquireLockFunction', ['dynamodb:PutItem', 'dynamodb:GetItem']],
-    ['ReleaseLockFunction', ['dynamodb:DeleteItem', 'dynamodb:Scan']],
+    ['ReleaseLockFunction', ['dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:UpdateItem']],
   ])('%s may use the lock table only, and nothing else', (logicalId, actions) => {
     // Prepare
     const own = statements.filter((located) => located.logicalId === logicalId);

@@ -118,7 +118,7 @@ describe('decidePlan', () => {
 
   it("adds the quota note, then the note of a moot approval gate, after the decisions' notes", () => {
     const { decisions, approval } = decidePlan({
-      request: request({ cutover: { type: 'none' }, approval: { required: true } }),
+      request: request({ cutover: { type: 'none' }, approval: { required: true, at: 'before-cutover' } }),
       key: { KeyManager: 'CUSTOMER' },
       strategy: { used: 'snapshot' },
       quotaNote: 'The manual snapshot quota could not be checked.',
@@ -127,6 +127,7 @@ describe('decidePlan', () => {
       required: false,
       requested: true,
       timeoutSeconds: APPROVAL_MINUTES.default * 60,
+      at: 'before-cutover',
     });
     expect(decisions.notes.slice(-2)).toEqual([
       'The manual snapshot quota could not be checked.',
