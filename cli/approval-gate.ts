@@ -3,7 +3,8 @@ import type { RequestApprovalResult } from '#features/approval/request-approval.
 
 /**
  * The approval gate in the local runner. aws-local-stepfunctions has no task tokens: the runner
- * serves the `WaitForApproval` Task itself. It calls the real RequestApproval handler with a
+ * serves the `WaitForApproval` Task itself (by its Resource, so wherever the state machine enters
+ * it: before any change or before the cutover). It calls the real RequestApproval handler with a
  * synthetic token (so the SNS message is built and published as on AWS), then asks the decider and
  * completes the Task the way an operator's SendTaskSuccess / SendTaskFailure (or the Task timeout)
  * would.

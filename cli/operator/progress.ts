@@ -11,7 +11,11 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
  * plumbing and not shown.
  */
 
-/** The Task state of the approval gate (a `lambda:invoke.waitForTaskToken` task). */
+/**
+ * The Task state of the approval gate (a `lambda:invoke.waitForTaskToken` task). One state,
+ * entered either right after the lock (approval.at "before-changes") or just before the cutover or
+ * switchover ("before-cutover"): the name finds it in either place.
+ */
 export const APPROVAL_STATE = 'WaitForApproval';
 
 export type Path = 'snapshot' | 'blue-green';

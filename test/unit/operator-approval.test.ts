@@ -74,6 +74,40 @@ describe('rekey approve', () => {
     });
   });
 
+  it('finds the gate where it stands before any change (right after the lock), for status and approve alike', async () => {
+    // Prepare: the same execution, with the gate entered after AcquireLock (approval.at "before-changes").
+    const fixture = historyFixture('waiting-for-approval');
+    const gateAt = fixture.events.findIndex(
+      (event) => event.stateEnteredEventDetails?.name === 'WaitForApproval',
+    );
+    const lockDone = fixture.events.findIndex(
+      (event) => event.stateExitedEventDetails?.name === 'LockAcquired?',
+    );
+    const early = {
+      ...fixture,
+      events: [...fixture.events.slice(0, lockDone + 1), ...fixture.events.slice(gateAt)],
+    };
+    serve(early);
+
+    // Act
+    const status = await runCli(['status', arnOf(early), '--json']);
+    const approved = await runCli(['approve', arnOf(early)]);
+
+    // Assess
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      waitingForApproval: true,
+      currentStep: 'WaitForApproval',
+      steps: [
+        { name: 'CheckStart' },
+        { name: 'Preflight' },
+        { name: 'AcquireLock' },
+        { name: 'WaitForApproval' },
+      ],
+    });
+    expect(approved.code).toBe(0);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TOKEN });
+  });
+
   it('refuses an execution that is not at the approval step, and sends nothing', async () => {
     // Prepare
     const fixture = historyFixture('running');
