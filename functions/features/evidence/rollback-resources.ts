@@ -1,7 +1,7 @@
 import type { LeftResource, RollbackFact } from '#domain/facts.js';
 import type { RotationPlan } from '#domain/plan.js';
 import { type AddResource, type EvidenceState, rdsArn, type StepTime } from './context.js';
-import type { ResourceEvidence } from './schema.js';
+import type { ResourceAction, ResourceEvidence } from './schema.js';
 
 /**
  * What the rollback did to resources, from its typed facts (`state.rollback.facts`) and what it
@@ -10,187 +10,146 @@ import type { ResourceEvidence } from './schema.js';
  * as retained. Pure.
  */
 
-const rdsType = (kind: ResourceEvidence['kind']) =>
-  kind === 'db-cluster'
-    ? 'cluster'
-    : kind === 'db-snapshot'
-      ? 'snapshot'
-      : kind === 'db-cluster-snapshot'
-        ? 'cluster-snapshot'
-        : 'db';
+type Kind = ResourceEvidence['kind'];
+
+const RDS_TYPE: Partial<Record<Kind, Parameters<typeof rdsArn>[1]>> = {
+  'db-instance': 'db',
+  'db-cluster': 'cluster',
+  'db-snapshot': 'snapshot',
+  'db-cluster-snapshot': 'cluster-snapshot',
+};
 
 const BY_ROLLBACK = 'by the rollback';
+const LEFT = 'left in place by the rollback: delete it by hand when done (README: Rolling back by hand)';
+
+/** Builds the record's resources of one rollback, all at the Rollback step's time. */
+const resourcesOf = (plan: RotationPlan, at: string | null) => {
+  const resource = (
+    kind: Kind,
+    identifier: string,
+    action: ResourceAction,
+    detail: string,
+    arn: string | null = null,
+  ): ResourceEvidence => {
+    const type = RDS_TYPE[kind];
+    return {
+      kind,
+      identifier,
+      arn: arn ?? (type ? rdsArn(plan, type, identifier) : null),
+      action,
+      at,
+      detail,
+    };
+  };
+  const key = (keyArn: string, action: ResourceAction, detail: string) =>
+    resource('kms-key', keyArn.split('/').pop() ?? keyArn, action, detail, keyArn);
+  return { resource, key };
+};
 
 const factResources = (fact: RollbackFact, plan: RotationPlan, at: string | null): ResourceEvidence[] => {
-  const sourceKind: ResourceEvidence['kind'] = plan.kind === 'cluster' ? 'db-cluster' : 'db-instance';
-  const rds = (kind: ResourceEvidence['kind'], identifier: string) => rdsArn(plan, rdsType(kind), identifier);
+  const { resource, key } = resourcesOf(plan, at);
+  const source: Kind = plan.kind === 'cluster' ? 'db-cluster' : 'db-instance';
   switch (fact.kind) {
     case 'source-started':
-      return [
-        {
-          kind: sourceKind,
-          identifier: fact.identifier,
-          arn: rds(sourceKind, fact.identifier),
-          action: 'started',
-          at,
-          detail: `started again ${BY_ROLLBACK}`,
-        },
-      ];
+      return [resource(source, fact.identifier, 'started', `started again ${BY_ROLLBACK}`)];
     case 'deletion-protection-restored':
       return [
-        {
-          kind: sourceKind,
-          identifier: fact.identifier,
-          arn: rds(sourceKind, fact.identifier),
-          action: 'changed',
-          at,
-          detail: `deletion protection turned on again ${BY_ROLLBACK}`,
-        },
+        resource(source, fact.identifier, 'changed', `deletion protection turned on again ${BY_ROLLBACK}`),
       ];
-    case 'renamed-back':
+    case 'renamed-back': {
+      const which = fact.which === 'new' ? 'the new database' : 'the source';
       return [
         {
-          kind: fact.resource,
-          identifier: fact.from,
+          ...resource(
+            fact.resource,
+            fact.from,
+            'renamed',
+            `${which} renamed back to ${fact.to} ${BY_ROLLBACK}`,
+          ),
           arn: null,
-          action: 'renamed',
-          at,
-          detail: `${fact.which === 'new' ? 'the new database' : 'the source'} renamed back to ${fact.to} ${BY_ROLLBACK}`,
         },
       ];
+    }
     case 'source-left-aside':
       return [
-        {
-          kind: 'db-instance',
-          identifier: fact.identifier,
-          arn: rds('db-instance', fact.identifier),
-          action: 'retained',
-          at,
-          detail: `the source, left under this name: ${fact.original} names another DB instance (rename it back by hand)`,
-        },
+        resource(
+          'db-instance',
+          fact.identifier,
+          'retained',
+          `the source, left under this name: ${fact.original} names another DB instance (rename it back by hand)`,
+        ),
       ];
     case 'record-pointed-back':
       return [
-        {
-          kind: 'dns-record',
-          identifier: fact.recordName,
-          arn: null,
-          action: 'changed',
-          at,
-          detail: `pointed back at ${fact.value} ${BY_ROLLBACK}`,
-        },
+        resource('dns-record', fact.recordName, 'changed', `pointed back at ${fact.value} ${BY_ROLLBACK}`),
       ];
     case 'deleted':
       return [
-        {
-          kind: fact.resource,
-          identifier: fact.identifier,
-          arn: rds(fact.resource, fact.identifier),
-          action: 'deleted',
-          at,
-          detail: `created by this rotation, deleted ${BY_ROLLBACK} before any client used it`,
-        },
+        resource(
+          fact.resource,
+          fact.identifier,
+          'deleted',
+          `created by this rotation, deleted ${BY_ROLLBACK} before any client used it`,
+        ),
       ];
     case 'blue-green-deleted':
       return [
         ...(fact.deploymentName
           ? [
-              <ResourceEvidence>{
-                kind: 'blue-green-deployment',
-                identifier: fact.deploymentName,
-                arn: null,
-                action: 'deleted',
-                at,
-                detail: `deleted ${BY_ROLLBACK}, with its green resources`,
-              },
+              resource(
+                'blue-green-deployment',
+                fact.deploymentName,
+                'deleted',
+                `deleted ${BY_ROLLBACK}, with its green resources`,
+              ),
             ]
           : []),
-        ...fact.greenIdentifiers.map(
-          (identifier): ResourceEvidence => ({
-            kind: sourceKind,
-            identifier,
-            arn: rds(sourceKind, identifier),
-            action: 'deleted',
-            at,
-            detail: `green resource, deleted ${BY_ROLLBACK}`,
-          }),
+        ...fact.greenIdentifiers.map((id) =>
+          resource(source, id, 'deleted', `green resource, deleted ${BY_ROLLBACK}`),
         ),
       ];
     case 'key-scheduled-for-deletion':
       return [
-        {
-          kind: 'kms-key',
-          identifier: fact.keyArn.split('/').pop() ?? fact.keyArn,
-          arn: fact.keyArn,
-          action: 'scheduled-for-deletion',
-          at,
-          detail: `the unused new key, scheduled for deletion ${BY_ROLLBACK}: KMS deletes it on ${fact.deletionDate ?? `the end of its ${fact.windowDays}-day waiting period`}`,
-        },
+        key(
+          fact.keyArn,
+          'scheduled-for-deletion',
+          `the unused new key, scheduled for deletion ${BY_ROLLBACK}: KMS deletes it on ${fact.deletionDate ?? `the end of its ${fact.windowDays}-day waiting period`}`,
+        ),
       ];
     case 'key-not-scheduled':
       return [
-        {
-          kind: 'kms-key',
-          identifier: fact.keyArn.split('/').pop() ?? fact.keyArn,
-          arn: fact.keyArn,
-          action: 'retained',
-          at,
-          detail: `the unused new key: the rollback could not schedule its deletion (${fact.errorName}); schedule it by hand`,
-        },
+        key(
+          fact.keyArn,
+          'retained',
+          `the unused new key: the rollback could not schedule its deletion (${fact.errorName}); schedule it by hand`,
+        ),
       ];
   }
 };
 
 const leftResource = (left: LeftResource, plan: RotationPlan, at: string | null): ResourceEvidence => {
-  const detail = 'left in place by the rollback: delete it by hand when done (README: Rolling back by hand)';
+  const { resource, key } = resourcesOf(plan, at);
   switch (left.kind) {
     case 'kms-key':
-      return {
-        kind: 'kms-key',
-        identifier: left.keyArn.split('/').pop() ?? left.keyArn,
-        arn: left.keyArn,
-        action: 'retained',
-        at,
-        detail: `${left.alias}: ${detail}`,
-      };
+      return key(left.keyArn, 'retained', `${left.alias}: ${LEFT}`);
     case 'blue-green-deployment':
-      return {
-        kind: 'blue-green-deployment',
-        identifier: left.identifier,
-        arn: null,
-        action: 'retained',
-        at,
-        detail: left.afterSwitchover
-          ? `${detail}; after the switchover, delete it without --delete-target`
-          : detail,
-      };
+      return resource(
+        'blue-green-deployment',
+        left.identifier,
+        'retained',
+        left.afterSwitchover ? `${LEFT}; after the switchover, delete it without --delete-target` : LEFT,
+      );
     case 'green':
-      return {
-        kind: left.resource,
-        identifier: left.identifier,
-        arn: rdsArn(plan, rdsType(left.resource), left.identifier),
-        action: 'retained',
-        at,
-        detail: `green resource, ${detail}`,
-      };
+      return resource(left.resource, left.identifier, 'retained', `green resource, ${LEFT}`);
     case 'old-blue':
-      return {
-        kind: left.resource,
-        identifier: left.identifier,
-        arn: rdsArn(plan, rdsType(left.resource), left.identifier),
-        action: 'retained',
-        at,
-        detail: `old blue resource (${left.status}, under the OLD key), ${detail}`,
-      };
+      return resource(
+        left.resource,
+        left.identifier,
+        'retained',
+        `old blue resource (${left.status}, under the OLD key), ${LEFT}`,
+      );
     default:
-      return {
-        kind: left.kind,
-        identifier: left.identifier,
-        arn: rdsArn(plan, rdsType(left.kind), left.identifier),
-        action: 'retained',
-        at,
-        detail,
-      };
+      return resource(left.kind, left.identifier, 'retained', LEFT);
   }
 };
 
