@@ -2,6 +2,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { InvalidInputError } from '#domain/errors.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import { deciderFromFlags } from './approval-gate.js';
+import { type CallerIdentityLookup, lookUpCaller, stsCallerIdentity } from './caller-identity.js';
 import { type Connection, resolveConnection } from './connection.js';
 import { useEndpoint } from './emulator.js';
 import { debugDetail, EXIT, exitCodeOf, explain, UsageError } from './errors.js';
@@ -102,7 +103,11 @@ const warningsOf = (result: RunResult): string[] => {
   return [];
 };
 
-export const runRotation = async (flags: RunFlags, io: RunIo = processIo): Promise<number> => {
+export const runRotation = async (
+  flags: RunFlags,
+  io: RunIo = processIo,
+  lookup: CallerIdentityLookup = stsCallerIdentity,
+): Promise<number> => {
   let connection: Connection | undefined;
   try {
     const input = readJsonInput(flags.input);
@@ -122,11 +127,15 @@ export const runRotation = async (flags: RunFlags, io: RunIo = processIo): Promi
       if (connection.profile) process.env.AWS_PROFILE = connection.profile;
     }
     const { lockTable, evidenceBucket } = await resources(connection, flags);
+    // Against AWS the record names who ran it; on an emulator it says it was an emulator run.
+    const caller = connection.endpoint ? undefined : await lookUpCaller(connection.region, lookup);
+    if (caller && 'error' in caller) io.stderr(`WARNING: who runs this is not recorded: ${caller.error}\n`);
     io.stderr(
       `Rotating ${target} in ${connection.region} (${connection.regionSource}) on ${connection.endpoint ?? 'AWS'}\n`,
     );
     const result = await runStateMachine({
       approval: gate.decider,
+      ...(caller ? { caller } : {}),
       input,
       region: connection.region,
       executionName: flags.name,

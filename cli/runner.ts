@@ -7,6 +7,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import type { LocalRun } from '#features/evidence/context.js';
 import { registerLocalHistory } from '#features/evidence/local-history.js';
 import { type ApprovalDecider, approvalUnavailable, completeGate, localTaskToken } from './approval-gate.js';
 import { ensureEvidenceBucket, LOCAL_EVIDENCE_BUCKET } from './evidence-bucket.js';
@@ -71,6 +72,11 @@ export interface RunOptions {
    * that is created (an emulator), the local bucket `rekey-evidence`.
    */
   evidenceBucket?: { name: string; create: boolean };
+  /**
+   * Who runs it, against AWS (`sts:GetCallerIdentity`, looked up by `rekey run`): the evidence
+   * record's `startedBy`. Against an emulator (AWS_ENDPOINT_URL set) the record says so instead.
+   */
+  caller?: LocalRun['caller'];
   /** Wrap a Task's handler by state name (tests use it to inject faults). */
   wrapTask?: (stateName: string, invoke: TaskFn) => TaskFn;
   aslPath?: string;
@@ -264,11 +270,15 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
   const startTime = new Date().toISOString();
   // No GetExecutionHistory here: RecordEvidence reads the events this run observed instead.
   const localEvents: LocalEvent[] = [];
-  const unregisterHistory = registerLocalHistory(executionArn, async () => {
-    // Let the loop below take the events already emitted before handing them over.
-    await new Promise((resolve) => setImmediate(resolve));
-    return historyFromLocalEvents(localEvents);
-  });
+  const unregisterHistory = registerLocalHistory(
+    executionArn,
+    async () => {
+      // Let the loop below take the events already emitted before handing them over.
+      await new Promise((resolve) => setImmediate(resolve));
+      return historyFromLocalEvents(localEvents);
+    },
+    { endpoint: process.env.AWS_ENDPOINT_URL || null, caller: options.caller ?? null },
+  );
   const execution = machine.run(options.input as never, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
     context: {

@@ -4,13 +4,19 @@ import {
   type ListObjectsV2CommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { EvidenceRecord, KeyEvidence } from '#features/evidence/schema.js';
+import {
+  type EvidenceRecord,
+  type KeyEvidence,
+  REFUSED_NO_TARGET,
+  REFUSED_PREFIX,
+} from '#features/evidence/schema.js';
 import { OperatorError } from '../errors.js';
 
 /**
  * `rekey history`: the evidence records in the bucket, newest first. Keys are
- * `rotations/<target>/<startedAt>-<rotationId>.json` (evidenceKey()), so the listing alone orders
- * them; only the records shown are read.
+ * `rotations/<target>/<startedAt>-<rotationId>.json` (evidenceKey()), and refused starts'
+ * `refused/<target>/...` (refusedEvidenceKey()), so the listings alone order them; only the records
+ * shown are read. Refused starts are listed too, marked REFUSED.
  */
 
 export interface HistoryRow {
@@ -27,23 +33,36 @@ export interface HistoryRow {
   newKey: string | null;
   requestedBy: string | null;
   executionArn: string | null;
+  /** The Region it ran in (the target's, else the execution ARN's). */
+  region: string | null;
+  /** The error it ended with, and the first sentence of its cause; null when none. */
+  error: string | null;
+  /** A start refused before anything changed (its record is under refused/). */
+  refused: boolean;
   /** Why the record could not be read, when it could not. */
   problem: string | null;
 }
 
-const KEY_PATTERN = /^rotations\/([^/]+)\/(.+)-(rk[0-9a-f]{10})\.json$/;
+const KEY_PATTERN = /^(rotations|refused)\/([^/]+)\/(.+)-(rk[0-9a-f]{10})\.json$/;
 
 export interface ListedRecord {
   key: string;
   target: string;
   startedAt: string;
   rotationId: string;
+  refused: boolean;
 }
 
 export const parseEvidenceKey = (key: string): ListedRecord | undefined => {
   const match = KEY_PATTERN.exec(key);
   if (!match) return undefined;
-  return { key, target: match[1] as string, startedAt: match[2] as string, rotationId: match[3] as string };
+  return {
+    key,
+    target: match[2] === REFUSED_NO_TARGET ? '-' : (match[2] as string),
+    startedAt: match[3] as string,
+    rotationId: match[4] as string,
+    refused: match[1] === 'refused',
+  };
 };
 
 const s3Problem = (error: unknown, bucket: string): OperatorError => {
@@ -66,24 +85,26 @@ export const listEvidence = async (
   bucket: string,
   db: string | undefined,
 ): Promise<ListedRecord[]> => {
-  const prefix = db ? `rotations/${db.toLowerCase()}/` : 'rotations/';
   const found: ListedRecord[] = [];
-  let token: string | undefined;
-  do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-    } catch (error) {
-      throw s3Problem(error, bucket);
-    }
-    for (const object of page.Contents ?? []) {
-      const parsed = object.Key ? parseEvidenceKey(object.Key) : undefined;
-      if (parsed) found.push(parsed);
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  for (const top of ['rotations/', REFUSED_PREFIX]) {
+    const prefix = db ? `${top}${db.toLowerCase()}/` : top;
+    let token: string | undefined;
+    do {
+      let page: ListObjectsV2CommandOutput;
+      try {
+        page = await s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+      } catch (error) {
+        throw s3Problem(error, bucket);
+      }
+      for (const object of page.Contents ?? []) {
+        const parsed = object.Key ? parseEvidenceKey(object.Key) : undefined;
+        if (parsed) found.push(parsed);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
   // ISO 8601 timestamps of one format sort as strings; the rotation id breaks ties.
   return found.sort((a, b) =>
     a.startedAt === b.startedAt ? b.key.localeCompare(a.key) : b.startedAt.localeCompare(a.startedAt),
@@ -109,8 +130,20 @@ export const rowFromRecord = (listed: ListedRecord, record: EvidenceRecord): His
     newKey: keyLabel(record.keys?.new),
     requestedBy: record.startedBy?.requestedBy ?? record.startedBy?.principal ?? null,
     executionArn: record.execution?.arn ?? null,
+    region: record.target?.region || record.execution?.arn?.split(':')[3] || null,
+    error: errorOf(record),
+    refused: listed.refused || record.refused === true,
     problem: null,
   };
+};
+
+/** `ValidationFailedError: The new DB instance ... is not fit ...` cut to one sentence of at most 100 characters. */
+const errorOf = (record: EvidenceRecord): string | null => {
+  const error = record.execution?.error ?? null;
+  if (!error) return null;
+  const cause = (record.execution?.cause ?? '').split(/(?<=\.)\s/)[0]?.trim() ?? '';
+  const text = cause && !cause.startsWith(error) ? `${error}: ${cause}` : cause || error;
+  return text.length > 100 ? `${text.slice(0, 99)}…` : text;
 };
 
 export const readHistory = async (
@@ -139,6 +172,9 @@ export const readHistory = async (
           newKey: null,
           requestedBy: null,
           executionArn: null,
+          region: null,
+          error: null,
+          refused: entry.refused,
           problem: `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message ?? String(error)}`,
         };
       }

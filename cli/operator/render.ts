@@ -119,20 +119,24 @@ export const renderHistory = (
   const table = rows.map((row) => [
     row.startedAt ?? '-',
     row.target,
+    row.region ?? '-',
     row.strategy ?? '-',
-    row.status ?? 'UNREADABLE',
+    row.refused ? `REFUSED` : (row.status ?? 'UNREADABLE'),
     row.durationMs === null ? '-' : formatDuration(row.durationMs),
     `${shortKey(row.oldKey)} -> ${shortKey(row.newKey)}`,
     row.requestedBy ?? '-',
+    row.error ?? '-',
   ]);
   const header = [
     'STARTED (UTC)',
     'TARGET',
+    'REGION',
     'STRATEGY',
     'STATUS',
     'DURATION',
     'OLD KEY -> NEW KEY',
     'REQUESTED BY',
+    'ERROR',
   ];
   const widths = header.map((title, column) =>
     Math.max(title.length, ...table.map((cells) => (cells[column] ?? '').length)),
@@ -142,7 +146,10 @@ export const renderHistory = (
       .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
       .join('  ');
   const problems = rows.filter((row) => row.problem).map((row) => `  ${row.key}: ${row.problem}`);
-  return `${[line(header), ...table.map(line)].join('\n')}\n${
+  const refused = rows.some((row) => row.refused)
+    ? '\nREFUSED: the start was refused before anything changed in AWS (bad input, preflight, or another rotation held the database); its record is under refused/.\n'
+    : '';
+  return `${[line(header), ...table.map(line)].join('\n')}\n${refused}${
     problems.length > 0 ? `\nRecords that could not be read:\n${problems.join('\n')}\n` : ''
   }`;
 };

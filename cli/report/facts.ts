@@ -114,9 +114,103 @@ export const targetLabel = (record: EvidenceRecord): string =>
 export const whoLabel = (record: EvidenceRecord): string => {
   const { principal, source, requestedBy } = record.startedBy;
   const who =
-    principal && source === 'cloudtrail' ? principal : 'an unknown principal (CloudTrail did not say)';
+    principal && (source === 'cloudtrail' || source === 'sts:GetCallerIdentity')
+      ? principal
+      : source === 'emulator'
+        ? 'a local run on an emulator (no AWS identity)'
+        : `an unknown principal (${environmentOf(record).runner === 'local' ? 'the local run did not record who ran it' : 'CloudTrail did not say'})`;
   return requestedBy ? `${who}, requested by "${requestedBy}" (as stated in the input)` : who;
 };
+
+/** The summary's "Started by" value: the identity and where it comes from. */
+export const startedByText = (record: EvidenceRecord): string => {
+  const { principal, source, sourceIpAddress, userAgent } = record.startedBy;
+  if (principal && source === 'cloudtrail') {
+    return `${principal} (from CloudTrail StartExecution${sourceIpAddress ? `, source ${sourceIpAddress}` : ''}${userAgent ? `, agent ${userAgent}` : ''})`;
+  }
+  if (principal && source === 'sts:GetCallerIdentity') {
+    return `${principal} (the credentials of a local run, from sts:GetCallerIdentity; not a StartExecution call)`;
+  }
+  if (source === 'emulator') return 'no AWS identity: a local run on an emulator';
+  return environmentOf(record).runner === 'local'
+    ? 'unknown: the local run did not record who ran it'
+    : 'unknown: CloudTrail did not record who called StartExecution';
+};
+
+/**
+ * Where the execution ran. Records written before `environment` existed: a local-runner history
+ * means a local run, against AWS or an emulator (the record cannot tell).
+ */
+export const environmentOf = (
+  record: EvidenceRecord,
+): {
+  runner: 'step-functions' | 'local';
+  services: 'aws' | 'emulator' | 'unknown';
+  endpoint: string | null;
+} =>
+  record.environment ??
+  (record.history.source === 'local-runner'
+    ? { runner: 'local', services: 'unknown', endpoint: null }
+    : { runner: 'step-functions', services: 'aws', endpoint: null });
+
+/** The warning at the top of a report whose record was not made by the deployed state machine on AWS. */
+export const environmentBanner = (record: EvidenceRecord): string | null => {
+  const env = environmentOf(record);
+  if (env.runner === 'step-functions') return null;
+  if (env.services === 'emulator') {
+    return (
+      `EMULATOR RUN: this record was made by a local run against an emulator${env.endpoint ? ` (${env.endpoint})` : ''}, not in AWS. ` +
+      'Nothing in it happened in an AWS account: it is not evidence of a rotation.'
+    );
+  }
+  if (env.services === 'aws') {
+    return (
+      'LOCAL RUN: this record was made by the local runner (rekey run) against AWS, not by the deployed state machine: ' +
+      'its history is the local runner’s, and who ran it comes from the credentials it used (sts:GetCallerIdentity), not from CloudTrail.'
+    );
+  }
+  return (
+    'LOCAL RUN: this record was made by the local runner, not by the deployed state machine, against AWS or an emulator ' +
+    '(records of this age do not say which): check the account and the CloudTrail events before relying on it.'
+  );
+};
+
+/** The approval gate in one sentence, for the summary. */
+export const approvalText = (record: EvidenceRecord): string => {
+  const approval = record.approval;
+  if (approval === undefined) return 'not in the record (written before approvals were recorded)';
+  if (approval === null) return 'not required';
+  const by = approval.by ? ` by ${approval.by}` : ' by an unnamed operator';
+  const at = approval.at ? ` at ${formatTime(approval.at)}` : '';
+  const stated = approval.by
+    ? ' (the name the approver’s command sent; the IAM caller is in CloudTrail)'
+    : '';
+  switch (approval.decision) {
+    case 'approved':
+      return `approved${by}${at}${stated}`;
+    case 'rejected':
+      return `REJECTED${by}${at}: ${approval.reason ?? 'no reason given'}${stated}`;
+    case 'timed-out':
+      return `TIMED OUT${at}: ${approval.reason ?? 'no decision in time'}`;
+    case 'undecided':
+      return `no decision: ${approval.reason ?? 'the execution stopped while it waited'}`;
+    default:
+      return 'required, not reached: the rotation ended before the approval step';
+  }
+};
+
+/** True when some key of the record was scheduled for deletion: the old one, or an unused new one. */
+export const anyKeyScheduledForDeletion = (record: EvidenceRecord): boolean =>
+  record.oldKeyOutcome.state === 'PendingDeletion' ||
+  record.resources.some((r) => r.kind === 'kms-key' && r.action === 'scheduled-for-deletion');
+
+/** Why a reviewer should not be alarmed by Security Hub's KMS.3 finding (docs/evidence-schema.md). */
+export const KMS3_TEXT =
+  'Security Hub control KMS.3 ("AWS KMS keys should not be deleted unintentionally") reports a FAILED finding for a ' +
+  'customer managed key that is pending deletion. Here that is by design: the deletion was scheduled on purpose, once ' +
+  'nothing in RDS was encrypted under the key any more, and this record is the evidence that it was intended. The finding ' +
+  'clears when KMS deletes the key at the end of the waiting period; suppress it for this key with this report as the reason, ' +
+  'or cancel the deletion (aws kms cancel-key-deletion) if the key is still needed.';
 
 export const oldKeyOutcomeLabel = (record: EvidenceRecord): string => {
   const { state, deletionDate, reason } = record.oldKeyOutcome;
@@ -153,13 +247,7 @@ export const summaryRows = (record: EvidenceRecord): SummaryRow[] => {
   const { execution, startedBy, target, strategy } = record;
   const rows: SummaryRow[] = [
     { label: 'Result', value: resultLabel(record) },
-    {
-      label: 'Started by',
-      value:
-        startedBy.principal && startedBy.source === 'cloudtrail'
-          ? `${startedBy.principal} (from CloudTrail StartExecution${startedBy.sourceIpAddress ? `, source ${startedBy.sourceIpAddress}` : ''}${startedBy.userAgent ? `, agent ${startedBy.userAgent}` : ''})`
-          : 'unknown: CloudTrail did not record who called StartExecution',
-    },
+    { label: 'Started by', value: startedByText(record) },
     {
       label: 'Requested by',
       value: startedBy.requestedBy
@@ -177,6 +265,7 @@ export const summaryRows = (record: EvidenceRecord): SummaryRow[] => {
       value: `${formatTime(execution.startedAt)} to ${formatTime(execution.finishedAt)} (${formatDuration(executionDurationMs(record))})`,
     },
     { label: 'Reason', value: record.reason ?? 'not stated' },
+    { label: 'Approval', value: approvalText(record) },
     {
       label: 'Strategy',
       value: strategy
@@ -232,15 +321,22 @@ const databaseKinds = (record: EvidenceRecord): ResourceEvidence['kind'][] =>
 
 export const beforeAfterRows = (record: EvidenceRecord): BeforeAfterRow[] => {
   const rows: BeforeAfterRow[] = [];
+  const v = record.validation;
+  const served = clientsOnNewKey(record);
   rows.push({
     label: 'KMS key',
     before: keyLabel(record.keys.old),
-    after: keyLabel(record.keys.new),
-    note: record.validation
-      ? record.validation.actualKeyArn === record.validation.expectedKeyArn
-        ? `the new database reported ${record.validation.actualKeyArn ?? 'no key'} at ${formatTime(record.validation.checkedAt)}`
-        : `MISMATCH: expected ${record.validation.expectedKeyArn ?? '—'}, found ${record.validation.actualKeyArn ?? '—'}`
-      : 'not validated',
+    after: served ? keyLabel(record.keys.new) : keyLabel(record.keys.old),
+    note: [
+      v
+        ? v.passed && v.actualKeyArn === v.expectedKeyArn
+          ? `the new database reported ${v.actualKeyArn ?? 'no key'} at ${formatTime(v.checkedAt)}`
+          : `validation FAILED: expected ${v.expectedKeyArn ?? '—'}, found ${(v.foundKeyArns?.length ? v.foundKeyArns.join(', ') : v.actualKeyArn) ?? 'no key named in the failure'}`
+        : 'not validated',
+      served ? null : `clients still use the database under the old key (${notServedWhy(record)})`,
+    ]
+      .filter(Boolean)
+      .join('; '),
   });
   const kinds = databaseKinds(record);
   const created = record.resources.find((r) => kinds.includes(r.kind) && r.action === 'created');
@@ -278,6 +374,30 @@ export const beforeAfterRows = (record: EvidenceRecord): BeforeAfterRow[] => {
     }
   }
   return rows;
+};
+
+/**
+ * True only when the record shows clients on a database validated under the new key: a passed
+ * validation with the new key, then a cutover (or switchover) that was verified and not undone.
+ */
+export const clientsOnNewKey = (record: EvidenceRecord): boolean => {
+  const v = record.validation;
+  const c = record.cutover;
+  if (!v?.passed || !v.actualKeyArn || v.actualKeyArn !== v.expectedKeyArn) return false;
+  if (!c || c.type === 'none' || !c.verified) return false;
+  const undone = (record.rollback?.facts ?? []).some(
+    (f) => f.kind === 'record-pointed-back' || (f.kind === 'renamed-back' && f.which === 'new'),
+  );
+  return !undone;
+};
+
+const notServedWhy = (record: EvidenceRecord): string => {
+  const v = record.validation;
+  if (v && !v.passed) return 'the new database failed validation';
+  if (record.cutover?.type === 'none') return 'cutover "none": the new database stands beside the source';
+  if (record.execution.status !== 'SUCCEEDED')
+    return 'the rotation ended before clients were moved, or the rollback moved them back';
+  return 'the record shows no verified cutover';
 };
 
 export const showValue = (value: unknown): string => {

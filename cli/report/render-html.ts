@@ -1,8 +1,10 @@
 import type { EvidenceRecord } from '#features/evidence/schema.js';
 import { escapeHtml as h } from './escape.js';
 import {
+  anyKeyScheduledForDeletion,
   beforeAfterRows,
   cloudTrailStatement,
+  environmentBanner,
   errorText,
   formatDate,
   formatDuration,
@@ -10,6 +12,7 @@ import {
   hasRollback,
   headline,
   historyStatement,
+  KMS3_TEXT,
   keyEvents,
   noRollbackText,
   SECTIONS,
@@ -200,7 +203,10 @@ const keyLifecycleSection = (record: EvidenceRecord): string => {
         ? `<ol class="key-events">${events
             .map((e) => `<li><time>${h(formatTime(e.at))}</time>: ${h(e.text)}</li>`)
             .join('\n')}</ol>`
-        : '<p>No key events in the record.</p>'),
+        : '<p>No key events in the record.</p>') +
+      (anyKeyScheduledForDeletion(record)
+        ? `\n<h3 id="kms-3">Security Hub KMS.3</h3>\n<p class="kms-3">${h(KMS3_TEXT)}</p>`
+        : ''),
   );
 };
 
@@ -304,6 +310,7 @@ export const renderHtml = (record: EvidenceRecord): string => {
   const target = record.target?.identifier ?? 'unknown database';
   const title = `Rekey rotation ${record.rotationId}: ${target}, ${record.execution.status}`;
   const body = ids.map((id) => render[id](record)).join('\n\n');
+  const banner = environmentBanner(record);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -316,6 +323,7 @@ export const renderHtml = (record: EvidenceRecord): string => {
 <body class="result-${h(record.execution.status)}">
 <header>
 <h1>Key rotation ${h(target)}: <span class="status status-${h(record.execution.status)}">${h(record.execution.status)}</span></h1>
+${banner ? `<p class="warning environment" role="alert"><strong>${h(banner)}</strong></p>\n` : ''}
 <p class="meta">Rotation ${code(record.rotationId)} · ${h(formatDate(record.execution.startedAt))} · evidence ${h(record.schemaVersion)}, written ${h(formatTime(record.generatedAt))}${hasRollback(record) ? ' · <a href="#rollback">rollback</a>' : ''}</p>
 <nav aria-label="Sections"><ol>${ids.map((id) => `<li><a href="#${id}">${h(SECTIONS[id])}</a></li>`).join('')}</ol></nav>
 </header>

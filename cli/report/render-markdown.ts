@@ -1,13 +1,16 @@
 import type { EvidenceRecord } from '#features/evidence/schema.js';
 import { markdownCode as c, escapeMarkdown as m } from './escape.js';
 import {
+  anyKeyScheduledForDeletion,
   beforeAfterRows,
   cloudTrailStatement,
+  environmentBanner,
   errorText,
   formatDuration,
   formatTime,
   headline,
   historyStatement,
+  KMS3_TEXT,
   keyEvents,
   noRollbackText,
   parseTime,
@@ -151,6 +154,7 @@ const keyLifecycle = (record: EvidenceRecord): string[] => {
     ...(events.length
       ? events.map((e, i) => `${i + 1}. ${m(formatTime(e.at))}: ${m(e.text)}`)
       : ['No key events in the record.']),
+    ...(anyKeyScheduledForDeletion(record) ? ['', '### Security Hub KMS.3', '', m(KMS3_TEXT)] : []),
   ];
 };
 
@@ -264,9 +268,11 @@ export const renderMarkdown = (record: EvidenceRecord): string => {
     input,
   };
   const target = record.target?.identifier ?? 'unknown database';
+  const banner = environmentBanner(record);
   const lines = [
     `# Key rotation ${m(target)}: ${m(record.execution.status)}`,
     '',
+    ...(banner ? [`> **${m(banner)}**`, ''] : []),
     `Rotation ${c(record.rotationId)} · evidence ${m(record.schemaVersion)}, written ${m(formatTime(record.generatedAt))}`,
     '',
   ];

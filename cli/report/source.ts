@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { rotationIdFor } from '#domain/naming.js';
-import { EVIDENCE_SCHEMA_VERSION, type EvidenceRecord } from '#features/evidence/schema.js';
+import { EVIDENCE_SCHEMA_VERSION, type EvidenceRecord, REFUSED_PREFIX } from '#features/evidence/schema.js';
 
 /**
  * Where `rekey report` finds the evidence record: a local file, an S3 object, or the evidence
@@ -130,22 +130,26 @@ const evidenceBucket = async (options: SourceOptions, region: string): Promise<s
   return bucket;
 };
 
-/** The record key of one execution: `rotations/<target>/<startedAt>-<rotationId>.json`, found by its suffix. */
+/** The record key of one execution: `rotations/<target>/<startedAt>-<rotationId>.json` (or under `refused/`), found by its suffix. */
 const findExecutionKey = async (s3: S3Client, bucket: string, arn: string): Promise<string> => {
   const rotationId = rotationIdFor(arn);
   const suffix = `-${rotationId}.json`;
   const matches: string[] = [];
   let token: string | undefined;
   try {
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: EVIDENCE_PREFIX, ContinuationToken: token }),
-      );
-      for (const object of page.Contents ?? []) {
-        if (object.Key?.endsWith(suffix)) matches.push(object.Key);
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    // A refused start's record is under refused/, apart from the rotations.
+    for (const prefix of [EVIDENCE_PREFIX, REFUSED_PREFIX]) {
+      if (matches.length > 0) break;
+      do {
+        const page = await s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const object of page.Contents ?? []) {
+          if (object.Key?.endsWith(suffix)) matches.push(object.Key);
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    }
   } catch (error) {
     const name = errorName(error);
     throw new ReportSourceError(
@@ -157,8 +161,8 @@ const findExecutionKey = async (s3: S3Client, bucket: string, arn: string): Prom
   const key = matches.sort().at(-1);
   if (!key) {
     throw new ReportSourceError(
-      `No evidence record for execution ${arn} (rotation id ${rotationId}) under s3://${bucket}/${EVIDENCE_PREFIX}. ` +
-        'The record is written when the execution ends: is it still running, or was it started by another stack?',
+      `No evidence record for execution ${arn} (rotation id ${rotationId}) under s3://${bucket}/${EVIDENCE_PREFIX} ` +
+        `(nor under ${REFUSED_PREFIX}). The record is written when the execution ends: is it still running, or was it started by another stack?`,
     );
   }
   return key;

@@ -42,7 +42,7 @@ export const findSnapshot = async (
 /**
  * Instance statuses that will not become `available` (or `stopped`) on their own. A wait that
  * sees one fails at once instead of polling until its cap.
- * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html
+ * (docs/aws-facts.md#statuses)
  */
 const TERMINAL_INSTANCE_STATUS = [
   /^failed$/,

@@ -112,7 +112,7 @@ export { type Difference, diffFields, formatDifferences } from './config-diff.js
 
 /**
  * RestoreDBClusterFromSnapshot with everything it accepts from the source's configuration
- * (DOMAIN.md facts 1 and 2): a restore silently falls back to defaults for anything left out.
+ * (docs/aws-facts.md#restore): a restore silently falls back to defaults for anything left out.
  * `KmsKeyId` is the new key. The maintenance window is not accepted: configure applies it.
  */
 export const restoreClusterParameters = (

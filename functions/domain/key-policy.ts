@@ -1,7 +1,7 @@
 import { InvalidInputError } from './errors.js';
 
 /**
- * The key policy of the new key (DOMAIN.md fact 9). RDS uses a customer-managed key through
+ * The key policy of the new key (docs/aws-facts.md#grants). RDS uses a customer-managed key through
  * grants: the principal that creates, copies or restores the database calls CreateGrant and
  * DescribeKey via RDS, and RDS then uses the grant. Administration and use are separate statements:
  * - the account root keeps `kms:*`. This statement is required: it delegates access to IAM

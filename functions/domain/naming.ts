@@ -14,6 +14,8 @@ export const DB_IDENTIFIER_MAX = 63;
 export const TAG_ROTATION_ID = 'rekey:rotation-id';
 export const TAG_SOURCE_DB = 'rekey:source-db';
 export const TAG_ROLE = 'rekey:role';
+/** On the old source once clients moved off it: the rotation that retired it (reconcilers/retirement.ts). */
+export const TAG_RETIRED_BY = 'rekey:retired-by';
 export const REKEY_TAG_PREFIX = 'rekey:';
 
 /** A tag that belongs to the user: not Rekey's own (`rekey:*`) and not reserved by AWS (`aws:*`). */
@@ -82,3 +84,10 @@ export const clusterNamesFor = (
     },
   };
 };
+
+/** The ARN RDS gives a DB instance (`db`) or cluster (`cluster`) under its current identifier. */
+export const rdsArn = (
+  where: { partition: string; region: string; accountId: string },
+  type: 'db' | 'cluster',
+  identifier: string,
+): string => `arn:${where.partition}:rds:${where.region}:${where.accountId}:${type}:${identifier}`;

@@ -1,4 +1,4 @@
-import type { DBCluster, DBInstance } from '@aws-sdk/client-rds';
+import type { DBCluster, DBInstance, Tag } from '@aws-sdk/client-rds';
 import { PreconditionFailedError } from '#domain/errors.js';
 import type { RotationInput, RotationTarget } from '#domain/input.js';
 import type { ClusterRotationOutput, RotationOutput } from '#domain/output.js';
@@ -16,6 +16,7 @@ import type {
   ValidationResult,
 } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
+import type { Retirement } from '#reconcilers/retirement.js';
 
 /**
  * What every kind of target (a DB instance, an Aurora cluster) must do, one operation per piece of
@@ -97,6 +98,13 @@ export interface BlueGreenOps<K extends TargetKind> {
 
 type Step<K extends TargetKind, R> = (state: StateOf<K>) => Promise<R>;
 
+/** Which resources the Cutover marks serving and retired, and where a rollback looks for the mark. */
+export interface RetirementOps<K extends TargetKind> {
+  marks(state: StateOf<K>): Retirement;
+  /** The source's resources under every name a rename may have left them at, with their tags. */
+  sources(state: StateOf<K>): Promise<{ arn: string; tags: Tag[] | undefined }[]>;
+}
+
 export interface TargetOps<K extends TargetKind> {
   preflight: PreflightOps<K>;
   stopSource: Step<K, FreezeResult>;
@@ -108,6 +116,7 @@ export interface TargetOps<K extends TargetKind> {
   startSource: Step<K, StartSourceResult>;
   retireDatabase: Step<K, RetireInstanceResult>;
   cutover: Step<K, CutoverOf<K>>;
+  retirement: RetirementOps<K>;
   /** The snapshot path's compensation after a failure (a Blue/Green rotation has its own). */
   rollback: Step<K, RollbackResult>;
   summarize: Step<K, SummaryOf<K>>;

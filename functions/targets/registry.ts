@@ -5,6 +5,7 @@ import { cutoverCluster } from './cluster/cutover.js';
 import { clusterPreflight } from './cluster/preflight.js';
 import { restoreCluster } from './cluster/restore.js';
 import { retireCluster } from './cluster/retire.js';
+import { clusterRetirement } from './cluster/retirement.js';
 import { rollbackCluster } from './cluster/rollback.js';
 import { snapshotCluster } from './cluster/snapshot.js';
 import { startCluster } from './cluster/start.js';
@@ -18,13 +19,14 @@ import { cutoverInstance } from './instance/cutover.js';
 import { instancePreflight } from './instance/preflight.js';
 import { restoreInstance } from './instance/restore.js';
 import { retireInstance } from './instance/retire.js';
+import { instanceRetirement } from './instance/retirement.js';
 import { rollbackInstance } from './instance/rollback.js';
 import { snapshotInstance } from './instance/snapshot.js';
 import { startInstance } from './instance/start.js';
 import { stopInstance } from './instance/stop.js';
 import { summarizeInstance } from './instance/summarize.js';
 import { validateInstance } from './instance/validate.js';
-import type { BlueGreenOps, ByKind, OpName, PreflightOps, TargetKind } from './ops.js';
+import type { BlueGreenOps, ByKind, OpName, PreflightOps, RetirementOps, TargetKind } from './ops.js';
 
 /**
  * The target registry: for every operation of TargetOps, its implementation for every kind. Each
@@ -69,6 +71,10 @@ export const RETIRE_DATABASE = {
   cluster: retireCluster,
 } satisfies ByKind<'retireDatabase'>;
 export const CUTOVER = { instance: cutoverInstance, cluster: cutoverCluster } satisfies ByKind<'cutover'>;
+export const RETIREMENT = {
+  instance: instanceRetirement,
+  cluster: clusterRetirement,
+} satisfies ByKind<'retirement'>;
 export const ROLLBACK = { instance: rollbackInstance, cluster: rollbackCluster } satisfies ByKind<'rollback'>;
 export const SUMMARIZE = {
   instance: summarizeInstance,
@@ -91,6 +97,7 @@ export type TargetRegistry = Registered<{
   startSource: typeof START_SOURCE;
   retireDatabase: typeof RETIRE_DATABASE;
   cutover: typeof CUTOVER;
+  retirement: typeof RETIREMENT;
   rollback: typeof ROLLBACK;
   summarize: typeof SUMMARIZE;
   blueGreen: typeof BLUE_GREEN;
@@ -100,6 +107,10 @@ type Registered<T extends { [O in OpName]: ByKind<O> }> = T;
 /** The preflight of `kind`, for a caller that holds that kind's own values. */
 export const preflightOf = (kind: TargetKind): PreflightOps<TargetKind> =>
   PREFLIGHT[kind] as PreflightOps<TargetKind>;
+
+/** The serving and retired marks of the plan's kind. */
+export const retirementOf = (plan: { kind: TargetKind }): RetirementOps<TargetKind> =>
+  RETIREMENT[plan.kind] as RetirementOps<TargetKind>;
 
 /** The Blue/Green specifics of the plan's kind. */
 export const blueGreenOf = (plan: { kind: TargetKind }): BlueGreenOps<TargetKind> =>

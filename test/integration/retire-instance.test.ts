@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
 import type { RetireInstanceResult } from '#domain/results.js';
 import type { InstanceState } from '#domain/state.js';
+import { markRetirement } from '#reconcilers/retirement.js';
 import { retireDatabase } from '#strategies/snapshot/retire-database.js';
 import { seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
@@ -44,6 +45,11 @@ const prepare = async (): Promise<InstanceState> => {
   await createInstance(state.plan.names.newDbInstanceIdentifier);
   const source = await describeInstance('orders-db');
   state.plan.source.dbiResourceId = source?.DbiResourceId ?? null;
+  // What the verified Cutover does: the new instance serves, the source is retired.
+  await markRetirement(getClients().rds, state.plan.rotationId, {
+    serving: [],
+    retired: [source?.DBInstanceArn as string],
+  });
   return state;
 };
 

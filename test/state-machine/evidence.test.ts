@@ -89,11 +89,15 @@ describe('the evidence record of a rotation on the emulator', () => {
       schemaVersion: 'rekey.evidence/v1',
       rotationId: output.rotationId,
       execution: { arn: executionArn, status: 'SUCCEEDED', error: null },
-      startedBy: {
-        principal: 'arn:aws:sts::123456789012:assumed-role/oncall/alice',
-        source: 'cloudtrail',
-        requestedBy: 'oncall-dba',
+      // A local run on an emulator claims no identity, even one a StartExecution event would give.
+      startedBy: { principal: null, source: 'emulator', requestedBy: 'oncall-dba' },
+      environment: {
+        runner: 'local',
+        services: 'emulator',
+        endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/),
       },
+      approval: null,
+      refused: false,
       input: executionInput('break-glass'),
       reason: 'Break glass: suspected compromise of the orders-db key (INC-4711)',
       target: { kind: 'instance', identifier: 'orders-db' },
@@ -160,9 +164,12 @@ describe('the evidence record of a rotation on the emulator', () => {
     expect(record.cloudTrail.lookedUp).toEqual(
       expect.arrayContaining([sample.oldKeyArn, output.newKeyArn, 'orders-db']),
     );
-    expect(record.cloudTrail.events.map((e) => e.eventName)).toEqual(
-      expect.arrayContaining(['StartExecution', 'ScheduleKeyDeletion']),
-    );
+    expect(record.cloudTrail.events.map((e) => e.eventName)).toEqual(['ScheduleKeyDeletion']);
+    expect(
+      cloudTrail
+        .commandCalls(LookupEventsCommand)
+        .map((c) => c.args[0].input.LookupAttributes?.[0]?.AttributeKey),
+    ).not.toContain('EventName');
   });
 
   it('records a failed rotation with its error, cause and rollback, and still fails with them', async () => {
@@ -202,6 +209,25 @@ describe('the evidence record of a rotation on the emulator', () => {
     );
     expect(record.oldKeyOutcome.state).toBe('Untouched');
     expect(record.keys.old?.keyState).toBe('Enabled');
+    // The rollback's typed facts, as resources: what it deleted and scheduled, and the source started.
+    const actions = record.resources.map((r) => `${r.kind} ${r.action} ${r.detail}`);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^db-instance started started again by the rollback$/),
+        expect.stringMatching(/^db-snapshot deleted created by this rotation, deleted by the rollback/),
+        expect.stringMatching(
+          /^kms-key scheduled-for-deletion the unused new key, scheduled for deletion by the rollback/,
+        ),
+      ]),
+    );
+    expect(
+      record.resources.some(
+        (r) =>
+          /under the new key/.test(r.detail ?? '') &&
+          !/NOT the new key|asked to be/.test(r.detail ?? '') &&
+          r.kind === 'db-instance',
+      ),
+    ).toBe(false);
     expect(record.steps.find((s) => s.name === 'RestoreInstance')?.outcome).toBe('failed');
     expect(record.cloudTrail).toMatchObject({
       available: false,

@@ -46,6 +46,8 @@ const MUTATING_CALLS_OF_A_ROTATION = [
   'RestoreInstance/RestoreDBInstanceFromDBSnapshot#1',
   'ConfigureInstance/ModifyDBInstance#1',
   'Cutover/ChangeResourceRecordSets#1',
+  'Cutover/AddTagsToResource#1',
+  'Cutover/AddTagsToResource#2',
   'RetireInstance/DeleteDBInstance#1',
   'RetireKey/DeleteDBSnapshot#1',
   'RetireKey/ScheduleKeyDeletion#1',

@@ -49,7 +49,7 @@ describe('the rename cutover on the emulator', () => {
     const serving = await findInstance(rds(), 'orders-db');
     expect(serving?.KmsKeyId).toBe(output.newKeyArn);
     expect(serving?.Endpoint?.Address).toBe(sample.endpointAddress);
-    expect(tagOf(serving, 'rekey:role')).toBe('new-instance');
+    expect(tagOf(serving, 'rekey:role')).toBe('serving');
     expect(
       diffConfig(captureInstanceConfig(sourceBefore ?? {}), captureInstanceConfig(serving ?? {})),
     ).toEqual([]);

@@ -115,12 +115,15 @@ describe('the rotate-instance state machine on an Aurora cluster (emulator)', ()
     const newCluster = await findCluster(rds, output.newDbClusterIdentifier);
     expect(newCluster?.KmsKeyId).toBe(output.newKeyArn);
     expect(newCluster?.Status).toBe('available');
+    // Clients use it now: marked serving, which no role of the stack may delete.
+    expect(newCluster?.TagList).toContainEqual({ Key: 'rekey:role', Value: 'serving' });
     expect(diffFields(before.config, captureClusterConfig(newCluster ?? {}))).toEqual([]);
     expect(output.members).toHaveLength(2);
     for (const member of output.members) {
       const db = await findInstance(rds, member.new);
       expect(db?.DBClusterIdentifier).toBe(output.newDbClusterIdentifier);
       expect(db?.KmsKeyId).toBe(output.newKeyArn);
+      expect(db?.TagList).toContainEqual({ Key: 'rekey:role', Value: 'serving' });
       expect(
         diffFields(
           before.members.get(member.source) ?? captureMemberConfig({}),

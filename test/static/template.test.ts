@@ -594,7 +594,7 @@ describe('IAM of deleting databases', () => {
       actionsOf(statement).some((pattern) => deletes.some((action) => actionMatches(pattern, action))),
   );
 
-  it('deletes a database only by its rotation-id and role tags, and never one marked serving', () => {
+  it('deletes a database only by its rekey tags (rotation-id for what it created, retired-by for an old source), never one marked serving', () => {
     // Act
     const byRole = Object.fromEntries(
       [...new Set(deleting.map(({ logicalId }) => logicalId))].map((logicalId) => [
@@ -605,12 +605,17 @@ describe('IAM of deleting databases', () => {
           .sort(),
       ]),
     );
+    // What a rotation created carries its rotation id; an old source it retired carries retired-by
+    // (the rotation-id tag means "created by the rotation", which a source never is).
     const untagged = deleting
-      .filter(
-        ({ statement }) =>
-          statement.Condition?.Null?.['aws:ResourceTag/rekey:rotation-id'] !== 'false' ||
-          typeof statement.Condition?.StringEquals?.['aws:ResourceTag/rekey:role'] !== 'string',
-      )
+      .filter(({ statement }) => {
+        const role = statement.Condition?.StringEquals?.['aws:ResourceTag/rekey:role'];
+        const owner =
+          role === 'retired-source'
+            ? 'aws:ResourceTag/rekey:retired-by'
+            : 'aws:ResourceTag/rekey:rotation-id';
+        return statement.Condition?.Null?.[owner] !== 'false' || typeof role !== 'string';
+      })
       .map(({ where }) => where);
 
     // Assess
@@ -641,20 +646,42 @@ describe('IAM of deleting databases', () => {
       );
 
     // Act
+    const deniesRetaggingServing = (logicalId: string) =>
+      statements.some(
+        (located) =>
+          located.logicalId === logicalId &&
+          located.statement.Effect === 'Deny' &&
+          actionsOf(located.statement).includes('rds:AddTagsToResource') &&
+          located.statement.Condition?.StringEquals?.['aws:ResourceTag/rekey:role'] === 'serving',
+      );
     const unguarded = tagging
-      .filter(({ logicalId }) => !markers.includes(logicalId) && !denies(logicalId))
+      .filter(
+        ({ logicalId }) =>
+          !markers.includes(logicalId) && !(denies(logicalId) && deniesRetaggingServing(logicalId)),
+      )
       .map(({ where }) => where);
     const marking = tagging.filter(({ logicalId }) => markers.includes(logicalId));
 
     // Assess
     expect(unguarded, 'tags databases but may set rekey:role=serving/retired-source').toEqual([]);
-    expect(marking.map(({ logicalId }) => logicalId).sort()).toEqual(markers);
+    // Two statements each: serving on what the rotation created, retired-source on the old source.
+    expect(marking.map(({ logicalId }) => logicalId).sort()).toEqual([...markers, ...markers].sort());
     for (const { where, statement } of marking) {
-      expect(statement.Condition, where).toEqual({
-        StringEquals: { 'aws:RequestTag/rekey:role': ['serving', 'retired-source'] },
-        Null: { 'aws:RequestTag/rekey:rotation-id': 'false' },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': ['rekey:role', 'rekey:rotation-id'] },
-      });
+      expect(
+        [
+          {
+            StringEquals: { 'aws:RequestTag/rekey:role': 'serving' },
+            Null: { 'aws:ResourceTag/rekey:rotation-id': 'false' },
+            'ForAllValues:StringEquals': { 'aws:TagKeys': ['rekey:role'] },
+          },
+          {
+            StringEquals: { 'aws:RequestTag/rekey:role': 'retired-source' },
+            Null: { 'aws:RequestTag/rekey:retired-by': 'false' },
+            'ForAllValues:StringEquals': { 'aws:TagKeys': ['rekey:role', 'rekey:retired-by'] },
+          },
+        ],
+        where,
+      ).toContainEqual(statement.Condition);
     }
   });
 });

@@ -56,6 +56,11 @@ const NEW_KEY = `arn:aws:kms:us-east-1:123456789012:key/${NEW_KEY_ID}`;
 const DEPLOYMENT_ID = 'bgd-0123456789abcdef';
 const NAME = `rekey-orders-aurora-${RID}`;
 const OURS = [{ Key: 'rekey:rotation-id', Value: RID }];
+/** What the Switchover tags the old blue resources with once clients use the green ones. */
+const RETIRED = [
+  { Key: 'rekey:role', Value: 'retired-source' },
+  { Key: 'rekey:retired-by', Value: RID },
+];
 const cluster = (id: string) => `${PREFIX}:cluster:${id}`;
 const db = (id: string) => `${PREFIX}:db:${id}`;
 
@@ -451,17 +456,32 @@ describe('blue-green steps for an Aurora cluster', () => {
     const oldCluster = (overrides: Partial<DBCluster> = {}) =>
       auroraCluster('orders-aurora-old1', {
         KmsKeyId: OLD_KEY,
-        TagList: [],
+        TagList: RETIRED,
         DbClusterResourceId: 'cluster-SOURCE',
         ...overrides,
       });
     const oldMember = (id: string, overrides: Partial<DBInstance> = {}) =>
       auroraMember(id, {
         KmsKeyId: OLD_KEY,
-        TagList: [],
+        TagList: RETIRED,
         DBClusterIdentifier: 'orders-aurora-old1',
         ...overrides,
       });
+
+    it('keeps the old blue resources the switchover did not mark retired, and deletes nothing', async () => {
+      // Prepare
+      deploymentGone();
+      world({ clusters: [oldCluster({ TagList: [] })], instances: [] });
+
+      // Act
+      const result = await retireBlue(switched());
+
+      // Assess
+      expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+      expect(rds).not.toHaveReceivedCommand(DeleteDBClusterCommand);
+      expect(result).toMatchObject({ done: true, outcome: 'retained', deploymentDeleted: true });
+      expect(result.reason).toContain('orders-aurora-old1 does not carry the tags rekey:role=retired-source');
+    });
 
     it('deletes the old -old1 member instances first, not yet the old cluster', async () => {
       // Prepare

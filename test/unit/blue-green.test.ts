@@ -57,6 +57,11 @@ const blueGreenState = (replicas: string[] = []): RotationState<InstancePlan> =>
 const rotationId = () => blueGreenState().plan.rotationId;
 const NAME = `rekey-orders-db-${rotationId()}`;
 const TAGS = () => [{ Key: 'rekey:rotation-id', Value: rotationId() }];
+/** What the Switchover tags the old blue resources with once clients use the green ones. */
+const RETIRED = () => [
+  { Key: 'rekey:role', Value: 'retired-source' },
+  { Key: 'rekey:retired-by', Value: rotationId() },
+];
 
 const deployment = (
   status: string,
@@ -390,6 +395,11 @@ describe('blue-green steps', () => {
           { sourceArn: `${DB}:orders-db-old1`, targetArn: `${DB}:orders-db`, status: 'SWITCHOVER_COMPLETED' },
         ],
       });
+      // The green database now serves (no role may delete it); the old blue one is what RetireBlue may delete.
+      expect(rds.commandCalls(AddTagsToResourceCommand).map((call) => call.args[0].input)).toEqual([
+        { ResourceName: `${DB}:orders-db`, Tags: [{ Key: 'rekey:role', Value: 'serving' }] },
+        { ResourceName: `${DB}:orders-db-old1`, Tags: RETIRED() },
+      ]);
     });
 
     it('fails with CutoverFailedError at SWITCHOVER_FAILED, saying RDS rolled back and the blue database serves', async () => {
@@ -457,10 +467,12 @@ describe('blue-green steps', () => {
         .rejects(new BlueGreenDeploymentNotFoundFault({ message: 'gone', $metadata: {} }));
       instances(
         instance('orders-db-old1', {
+          TagList: RETIRED(),
           KmsKeyId: OLD_KEY,
           DbiResourceId: state.plan.source.dbiResourceId ?? undefined,
         }),
         instance('orders-r1-old1', {
+          TagList: RETIRED(),
           KmsKeyId: OLD_KEY,
           ReadReplicaSourceDBInstanceIdentifier: 'orders-db-old1',
           DeletionProtection: true,
@@ -492,8 +504,14 @@ describe('blue-green steps', () => {
         .on(DescribeBlueGreenDeploymentsCommand)
         .rejects(new BlueGreenDeploymentNotFoundFault({ message: 'gone', $metadata: {} }));
       instances(
-        instance('orders-db-old1', { KmsKeyId: NEW_KEY }),
-        instance('orders-r1-old1', { KmsKeyId: OLD_KEY }),
+        instance('orders-db-old1', {
+          TagList: RETIRED(),
+          KmsKeyId: NEW_KEY,
+        }),
+        instance('orders-r1-old1', {
+          TagList: RETIRED(),
+          KmsKeyId: OLD_KEY,
+        }),
       );
 
       // Act / Assess
@@ -554,7 +572,12 @@ describe('blue-green steps', () => {
       rds.on(DescribeBlueGreenDeploymentsCommand).resolves({
         BlueGreenDeployments: [deployment('SWITCHOVER_COMPLETED', [['orders-db-old1', 'orders-db']])],
       });
-      instances(instance('orders-db-old1', { KmsKeyId: OLD_KEY }));
+      instances(
+        instance('orders-db-old1', {
+          TagList: RETIRED(),
+          KmsKeyId: OLD_KEY,
+        }),
+      );
       rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [] });
 
       // Act

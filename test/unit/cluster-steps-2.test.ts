@@ -80,6 +80,11 @@ const SOURCE_READER_ENDPOINT = 'orders-aurora.cluster-ro-abc.us-east-1.rds.amazo
 const NEW_ENDPOINT = `${NEW_CLUSTER}.cluster-abc.us-east-1.rds.amazonaws.com`;
 const NEW_READER_ENDPOINT = `${NEW_CLUSTER}.cluster-ro-abc.us-east-1.rds.amazonaws.com`;
 const OURS = [{ Key: 'rekey:rotation-id', Value: RID }];
+/** What the Cutover tags the old source (cluster and members) with once clients use the new cluster. */
+const RETIRED = [
+  { Key: 'rekey:role', Value: 'retired-source' },
+  { Key: 'rekey:retired-by', Value: RID },
+];
 
 /** A cluster rotation of orders-aurora (reader listed before the writer, as RDS may list them). */
 const state = (cutover: ClusterPlan['cutover'], extra: Partial<ClusterState> = {}): ClusterState => {
@@ -1037,8 +1042,8 @@ describe('cluster steps, part 2', () => {
     it('deletes each old member first, and not the old cluster while they remain', async () => {
       // Prepare
       world({
-        clusters: [sourceCluster({ DBClusterIdentifier: ASIDE, Status: 'stopped' })],
-        instances: [oldMember(WRITER), oldMember(READER)],
+        clusters: [sourceCluster({ DBClusterIdentifier: ASIDE, Status: 'stopped', TagList: RETIRED })],
+        instances: [oldMember(WRITER, { TagList: RETIRED }), oldMember(READER, { TagList: RETIRED })],
       });
       rds.on(DeleteDBInstanceCommand).resolves({});
 
@@ -1060,9 +1065,28 @@ describe('cluster steps, part 2', () => {
       expect(result.status).toContain(`deleting members ${READER}, ${WRITER}`);
     });
 
+    it('keeps an old member the cutover did not mark retired, and deletes nothing', async () => {
+      // Prepare
+      world({
+        clusters: [sourceCluster({ DBClusterIdentifier: ASIDE, Status: 'stopped', TagList: RETIRED })],
+        instances: [oldMember(WRITER)],
+      });
+
+      // Act
+      const result = await retireCluster(verified());
+
+      // Assess
+      expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+      expect(rds).not.toHaveReceivedCommand(DeleteDBClusterCommand);
+      expect(result).toMatchObject({ done: true, outcome: 'retained' });
+      expect(result.reason).toContain(`${WRITER} does not carry the tags rekey:role=retired-source`);
+    });
+
     it('then deletes the old cluster under its aside name, without a final snapshot', async () => {
       // Prepare
-      world({ clusters: [sourceCluster({ DBClusterIdentifier: ASIDE, Status: 'stopped' })] });
+      world({
+        clusters: [sourceCluster({ DBClusterIdentifier: ASIDE, Status: 'stopped', TagList: RETIRED })],
+      });
       rds.on(DeleteDBClusterCommand).resolves({});
 
       // Act

@@ -1,3 +1,4 @@
+import { AddTagsToResourceCommand, RDSClient } from '@aws-sdk/client-rds';
 import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
@@ -17,6 +18,7 @@ import { cutover } from '#strategies/snapshot/cutover.js';
 import { stepEvent } from '../support/events.js';
 
 const route53 = mockClient(Route53Client);
+const rds = mockClient(RDSClient);
 
 const RECORD = 'orders.db.example.internal';
 const SOURCE = 'orders-db.abcdefghij.us-east-1.rds.amazonaws.com';
@@ -60,6 +62,7 @@ const afterSubmit = (): RotationState => {
 describe('cutover', () => {
   beforeEach(() => {
     route53.reset();
+    rds.reset();
   });
 
   it('first records that the cutover was attempted, calling no Route 53 API, and comes back within a second', async () => {
@@ -158,6 +161,35 @@ describe('cutover', () => {
       verified: true,
     });
     expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+    // Clients are on the new instance: it is marked serving (no role may delete it), then the old
+    // source retired (the only database RetireInstance may delete).
+    const { plan } = stepEvent('cutover');
+    const arn = (id: string) => `arn:aws:rds:us-east-1:${plan.accountId}:db:${id}`;
+    expect(rds.commandCalls(AddTagsToResourceCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        ResourceName: arn(plan.names.newDbInstanceIdentifier),
+        Tags: [{ Key: 'rekey:role', Value: 'serving' }],
+      },
+      {
+        ResourceName: arn('orders-db'),
+        Tags: [
+          { Key: 'rekey:role', Value: 'retired-source' },
+          { Key: 'rekey:retired-by', Value: plan.rotationId },
+        ],
+      },
+    ]);
+  });
+
+  it('marks nothing before the cutover is verified', async () => {
+    // Prepare
+    route53.on(GetChangeCommand).resolves(changeInfo('PENDING'));
+
+    // Act
+    const result = await cutover(afterSubmit());
+
+    // Assess
+    expect(result).toMatchObject({ done: false, verified: false });
+    expect(rds).not.toHaveReceivedCommand(AddTagsToResourceCommand);
   });
 
   it('a re-run after the cutover finds the change INSYNC and verifies again without a second change', async () => {

@@ -3,7 +3,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { GetObjectCommand, ListObjectsV2Command, NoSuchBucket, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type EvidenceRecord, evidenceKey } from '#features/evidence/schema.js';
+import { type EvidenceRecord, evidenceKey, refusedEvidenceKey } from '#features/evidence/schema.js';
 import { runCli } from '../support/operator-cli.js';
 
 const s3 = mockClient(S3Client);
@@ -18,6 +18,9 @@ interface Rotation {
   status: 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
   strategy: string;
   requestedBy: string | null;
+  error?: string;
+  cause?: string;
+  refused?: boolean;
 }
 
 const key = (kind: 'old' | 'new', alias: string | null, id: string) => ({
@@ -44,9 +47,10 @@ const record = (rotation: Rotation): EvidenceRecord =>
       startedAt: rotation.startedAt,
       finishedAt: rotation.finishedAt,
       status: rotation.status,
-      error: null,
-      cause: null,
+      error: rotation.error ?? null,
+      cause: rotation.cause ?? null,
     },
+    refused: rotation.refused ?? false,
     startedBy: {
       principal: 'arn:aws:sts::111122223333:assumed-role/oncall/alice',
       source: 'cloudtrail',
@@ -91,12 +95,30 @@ const ROTATIONS: Rotation[] = [
     requestedBy: 'platform-team',
   },
 ];
-const keyOf = (rotation: Rotation) => evidenceKey(rotation.target, rotation.startedAt, rotation.rotationId);
+/** A start refused in preflight: its record is under refused/, apart from the rotations. */
+const REFUSED: Rotation = {
+  target: 'orders-db',
+  startedAt: '2026-11-21T07:00:00.000Z',
+  finishedAt: '2026-11-21T07:00:04.000Z',
+  rotationId: 'rk0000000004',
+  status: 'FAILED',
+  strategy: 'snapshot',
+  requestedBy: 'scheduler',
+  error: 'PreconditionFailedError',
+  cause:
+    'orders-db has a read replica, which a snapshot rotation cannot carry over. Nothing was changed in AWS.',
+  refused: true,
+};
+
+const keyOf = (rotation: Rotation) =>
+  rotation.refused
+    ? refusedEvidenceKey(rotation.target, rotation.startedAt, rotation.rotationId)
+    : evidenceKey(rotation.target, rotation.startedAt, rotation.rotationId);
 
 const serveBucket = () => {
   // Two pages, in the bucket's own (key) order, so ordering by time is the command's job.
   const keys = ROTATIONS.map(keyOf).sort();
-  s3.on(ListObjectsV2Command)
+  s3.on(ListObjectsV2Command, { Prefix: 'rotations/' })
     .resolvesOnce({
       Contents: keys.slice(0, 2).map((Key) => ({ Key })),
       IsTruncated: true,
@@ -106,7 +128,14 @@ const serveBucket = () => {
       Contents: [...keys.slice(2).map((Key) => ({ Key })), { Key: 'rotations/readme.txt' }],
       IsTruncated: false,
     });
-  for (const rotation of ROTATIONS) {
+  s3.on(ListObjectsV2Command, { Prefix: 'rotations/orders-db/' }).resolves({
+    Contents: keys.filter((k) => k.startsWith('rotations/orders-db/')).map((Key) => ({ Key })),
+  });
+  s3.on(ListObjectsV2Command, { Prefix: 'refused/' }).resolves({ Contents: [{ Key: keyOf(REFUSED) }] });
+  s3.on(ListObjectsV2Command, { Prefix: 'refused/orders-db/' }).resolves({
+    Contents: [{ Key: keyOf(REFUSED) }],
+  });
+  for (const rotation of [...ROTATIONS, REFUSED]) {
     const text = JSON.stringify(record(rotation));
     s3.on(GetObjectCommand, { Bucket: BUCKET, Key: keyOf(rotation) }).resolves({
       Body: { transformToString: async () => text } as never,
@@ -140,7 +169,7 @@ describe('rekey history', () => {
     // Assess
     expect(result.code).toBe(0);
     expect(cloudformation).toHaveReceivedCommandWith(DescribeStacksCommand, { StackName: 'rekey' });
-    expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 2);
+    expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 3);
     expect(s3).toHaveReceivedNthCommandWith(ListObjectsV2Command, 1, {
       Bucket: BUCKET,
       Prefix: 'rotations/',
@@ -150,21 +179,26 @@ describe('rekey history', () => {
       Prefix: 'rotations/',
       ContinuationToken: 'next',
     });
-    expect(s3).toHaveReceivedCommandTimes(GetObjectCommand, 3);
+    expect(s3).toHaveReceivedNthCommandWith(ListObjectsV2Command, 3, { Bucket: BUCKET, Prefix: 'refused/' });
+    expect(s3).toHaveReceivedCommandTimes(GetObjectCommand, 4);
     const lines = result.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(7);
     expect(lines[0]).toMatch(
-      /^STARTED \(UTC\) +TARGET +STRATEGY +STATUS +DURATION +OLD KEY -> NEW KEY +REQUESTED BY$/,
+      /^STARTED \(UTC\) +TARGET +REGION +STRATEGY +STATUS +DURATION +OLD KEY -> NEW KEY +REQUESTED BY +ERROR$/,
     );
     expect(lines[1]).toMatch(
-      /^2026-11-22T09:00:00\.000Z +orders-db +blue-green +SUCCEEDED +1h 05m 30s +alias\/orders-db -> arn:aws:kms:eu-west-1:111122223333:key\/2222bbbb-0000-0000-0000-000000000002 +platform-team$/,
+      /^2026-11-22T09:00:00\.000Z +orders-db +eu-west-1 +blue-green +SUCCEEDED +1h 05m 30s +alias\/orders-db -> arn:aws:kms:eu-west-1:111122223333:key\/2222bbbb-0000-0000-0000-000000000002 +platform-team +-$/,
     );
     expect(lines[2]).toMatch(
-      /^2026-11-20T08:00:00\.000Z +billing-db +blue-green +FAILED +12m 00s +.* +arn:aws:sts::111122223333:assumed-role\/oncall\/alice$/,
+      /^2026-11-21T07:00:00\.000Z +orders-db +eu-west-1 +snapshot +REFUSED +4s +.* +scheduler +PreconditionFailedError: orders-db has a read replica, which a snapshot rotation cannot carry over\.$/,
     );
     expect(lines[3]).toMatch(
-      /^2026-03-01T10:00:00\.000Z +orders-db +snapshot +SUCCEEDED +41m 12s .* oncall-dba$/,
+      /^2026-11-20T08:00:00\.000Z +billing-db +eu-west-1 +blue-green +FAILED +12m 00s +.* +arn:aws:sts::111122223333:assumed-role\/oncall\/alice +-$/,
     );
+    expect(lines[4]).toMatch(
+      /^2026-03-01T10:00:00\.000Z +orders-db +eu-west-1 +snapshot +SUCCEEDED +41m 12s .* oncall-dba +-$/,
+    );
+    expect(lines[6]).toMatch(/^REFUSED: the start was refused before anything changed in AWS/);
   });
 
   it('--db lists only that database’s prefix; --limit reads only the newest records; --bucket skips the stack', async () => {
@@ -189,6 +223,10 @@ describe('rekey history', () => {
       Bucket: BUCKET,
       Prefix: 'rotations/orders-db/',
     });
+    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, {
+      Bucket: BUCKET,
+      Prefix: 'refused/orders-db/',
+    });
     expect(s3).toHaveReceivedCommandTimes(GetObjectCommand, 1);
     const document = JSON.parse(result.stdout);
     expect(document).toMatchObject({ bucket: BUCKET, db: 'Orders-DB' });
@@ -206,6 +244,9 @@ describe('rekey history', () => {
         newKey: 'arn:aws:kms:eu-west-1:111122223333:key/2222bbbb-0000-0000-0000-000000000002',
         requestedBy: 'platform-team',
         executionArn: 'arn:aws:states:eu-west-1:111122223333:execution:rekey-RotateInstance:rk0000000003',
+        region: 'eu-west-1',
+        error: null,
+        refused: false,
         problem: null,
       },
     ]);
@@ -223,7 +264,7 @@ describe('rekey history', () => {
 
     // Assess
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/billing-db +- +UNREADABLE/);
+    expect(result.stdout).toMatch(/billing-db +- +- +UNREADABLE/);
     expect(result.stdout).toContain(
       `Records that could not be read:\n  ${keyOf(ROTATIONS[1] as Rotation)}: SyntaxError:`,
     );

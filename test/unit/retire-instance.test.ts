@@ -26,6 +26,11 @@ const source = (overrides: Partial<DBInstance> = {}) => ({
       DbiResourceId: SOURCE_RESOURCE_ID,
       DBInstanceStatus: 'available',
       DeletionProtection: false,
+      // What the Cutover tags the old source with once clients use the new instance.
+      TagList: [
+        { Key: 'rekey:role', Value: 'retired-source' },
+        { Key: 'rekey:retired-by', Value: stepEvent('retire-database').plan.rotationId },
+      ],
       ...overrides,
     },
   ],
@@ -40,6 +45,21 @@ const expectNoWrite = () => {
 describe('retire-instance', () => {
   beforeEach(() => {
     rds.reset();
+  });
+
+  it('keeps an old instance the cutover did not mark retired, deletes nothing, and says how to finish', async () => {
+    // Prepare: no rekey:role=retired-source tag (IAM would refuse the delete anyway).
+    rds.on(DescribeDBInstancesCommand).resolves(source({ TagList: [{ Key: 'team', Value: 'orders' }] }));
+
+    // Act
+    const result = await retireDatabase(stepEvent('retire-database'));
+
+    // Assess
+    expect(result).toMatchObject({ done: true, outcome: 'retained', status: 'available' });
+    expect(result.reason).toMatch(
+      /^orders-db does not carry the tags rekey:role=retired-source and rekey:retired-by=rk/,
+    );
+    expectNoWrite();
   });
 
   it('deletes the old instance without a final snapshot and with its automated backups, then polls', async () => {

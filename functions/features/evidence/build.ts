@@ -1,8 +1,10 @@
 import type { RotationPlan } from '#domain/plan.js';
+import { approvalOf } from './approval.js';
 import {
   type BuildEvidenceOptions,
   consoleUrlOf,
   errorAndCause,
+  isRefusedStart,
   parseExecutionArn,
   plainObject,
   rotationIdOf,
@@ -22,8 +24,47 @@ import { deriveSteps } from './steps.js';
  * (the caller passes `now`), so every field can be tested from fixtures.
  */
 
+/** Who started it: CloudTrail on AWS; the caller identity of a local run against AWS; none on an emulator. */
+const startedByOf = (
+  options: BuildEvidenceOptions,
+  requestedBy: string | null,
+): { startedBy: EvidenceRecord['startedBy']; note: string | null } => {
+  const { cloudTrail, localRun } = options;
+  const base = { requestedBy, sourceIpAddress: null, userAgent: null };
+  if (localRun?.endpoint) {
+    return {
+      startedBy: { ...base, principal: null, source: 'emulator' },
+      note: `Run locally against an emulator (${localRun.endpoint}), not AWS: no AWS identity started it, and nothing in this record happened in an AWS account.`,
+    };
+  }
+  if (localRun) {
+    const caller = localRun.caller;
+    if (caller && 'arn' in caller) {
+      return {
+        startedBy: { ...base, principal: caller.arn, source: 'sts:GetCallerIdentity' },
+        note: `Run locally against AWS (rekey run), not by the deployed state machine: startedBy is the caller identity of the credentials it ran with (sts:GetCallerIdentity${caller.account ? `, account ${caller.account}` : ''}).`,
+      };
+    }
+    return {
+      startedBy: { ...base, principal: null, source: 'unknown' },
+      note: `Run locally against AWS (rekey run), not by the deployed state machine; who ran it is unknown: ${caller && 'error' in caller ? `sts:GetCallerIdentity failed (${caller.error})` : 'the runner did not look the caller identity up'}.`,
+    };
+  }
+  const found = cloudTrail.startedBy;
+  return {
+    startedBy: {
+      principal: found?.principal ?? null,
+      source: found ? 'cloudtrail' : 'unknown',
+      requestedBy,
+      sourceIpAddress: found?.sourceIpAddress ?? null,
+      userAgent: found?.userAgent ?? null,
+    },
+    note: null,
+  };
+};
+
 export const buildEvidence = (options: BuildEvidenceOptions): EvidenceRecord => {
-  const { state, execution, history, cloudTrail, keys, now, stopped } = options;
+  const { state, execution, history, cloudTrail, keys, now, stopped, localRun } = options;
   const parsed = parseExecutionArn(execution.Id);
   const plan = state.plan as RotationPlan | undefined;
   const status = stopped?.status ?? statusOf(state);
@@ -48,6 +89,12 @@ export const buildEvidence = (options: BuildEvidenceOptions): EvidenceRecord => 
       'Run locally (aws-local-stepfunctions): history events are the local runner’s, not Step Functions’.',
     );
   }
+  const refused = status === 'FAILED' && isRefusedStart(state);
+  if (refused) {
+    notes.push('A refused start: it failed before it held the rotation lock, so nothing was changed in AWS.');
+  }
+  const who = startedByOf(options, stringOrNull(input?.requestedBy));
+  if (who.note) notes.push(who.note);
   if (history.truncated) notes.push('The execution history was truncated.');
   notes.push(...cloudTrail.notes);
   if (cloudTrail.available) {
@@ -73,13 +120,7 @@ export const buildEvidence = (options: BuildEvidenceOptions): EvidenceRecord => 
       error,
       cause,
     },
-    startedBy: {
-      principal: cloudTrail.startedBy?.principal ?? null,
-      source: cloudTrail.startedBy ? 'cloudtrail' : 'unknown',
-      requestedBy: stringOrNull(input?.requestedBy),
-      sourceIpAddress: cloudTrail.startedBy?.sourceIpAddress ?? null,
-      userAgent: cloudTrail.startedBy?.userAgent ?? null,
-    },
+    startedBy: who.startedBy,
     input: state.input ?? null,
     reason: stringOrNull(input?.reason),
     target: targetOf(state, parsed),
@@ -100,9 +141,19 @@ export const buildEvidence = (options: BuildEvidenceOptions): EvidenceRecord => 
       events: cloudTrail.events,
     },
     rollback: state.rollback
-      ? { undone: state.rollback.undone ?? [], leftBehind: state.rollback.leftBehind ?? [] }
+      ? {
+          undone: state.rollback.undone ?? [],
+          leftBehind: state.rollback.leftBehind ?? [],
+          ...(state.rollback.facts ? { facts: state.rollback.facts } : {}),
+          ...(state.rollback.left ? { left: state.rollback.left } : {}),
+        }
       : null,
     notes,
+    approval: approvalOf(state, steps, stopped),
+    environment: localRun
+      ? { runner: 'local', services: localRun.endpoint ? 'emulator' : 'aws', endpoint: localRun.endpoint }
+      : { runner: 'step-functions', services: 'aws', endpoint: null },
+    refused,
   };
   return record;
 };

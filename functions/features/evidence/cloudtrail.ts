@@ -42,6 +42,7 @@ export const lookUpCloudTrail = async (
   startTime: Date,
   resourceNames: string[],
   deps: RecordEvidenceDeps,
+  options: { findStart: boolean } = { findStart: true },
 ): Promise<CloudTrailInput> => {
   const { cloudTrail } = deps.clients();
   const deadline = deps.now().getTime() + deps.cloudTrailBudgetMs;
@@ -114,12 +115,14 @@ export const lookUpCloudTrail = async (
       JSON.stringify((parseDetail(event)?.responseElements as object | undefined) ?? {}).includes(
         `"${executionArn}"`,
       );
-    const starts = await lookUp(
-      { AttributeKey: 'EventName', AttributeValue: 'StartExecution' },
-      new Date(startTime.getTime() - margin),
-      new Date(startTime.getTime() + margin),
-      (page) => page.some(matches),
-    );
+    const starts = !options.findStart
+      ? []
+      : await lookUp(
+          { AttributeKey: 'EventName', AttributeValue: 'StartExecution' },
+          new Date(startTime.getTime() - margin),
+          new Date(startTime.getTime() + margin),
+          (page) => page.some(matches),
+        );
     const start = starts.find(matches);
     if (start) {
       const detail = parseDetail(start) ?? {};
@@ -134,7 +137,7 @@ export const lookUpCloudTrail = async (
         userAgent: typeof detail.userAgent === 'string' ? detail.userAgent : null,
       };
       events.set(start.EventId ?? '', cloudTrailEventEvidence(start));
-    } else {
+    } else if (options.findStart) {
       notes.push('CloudTrail: no StartExecution event names this execution (yet): startedBy is unknown.');
     }
 

@@ -66,6 +66,15 @@ export interface StoppedExecution {
   lastState: string | null;
 }
 
+/**
+ * A local run (`rekey run`, `npm start`): the endpoint of the emulator it ran against (null: AWS),
+ * and who ran it as `sts:GetCallerIdentity` answered (against AWS only), or why that is unknown.
+ */
+export interface LocalRun {
+  endpoint: string | null;
+  caller: { arn: string; account: string | null } | { error: string } | null;
+}
+
 export interface BuildEvidenceOptions {
   state: EvidenceState;
   execution: ExecutionContext;
@@ -75,6 +84,8 @@ export interface BuildEvidenceOptions {
   now: Date;
   /** Set for an ABORTED or TIMED_OUT execution: its status, error and cause replace the state's. */
   stopped?: StoppedExecution;
+  /** Set for a local run (the local runner registered it): where it ran and who ran it. */
+  localRun?: LocalRun;
 }
 
 export interface ParsedExecutionArn {
@@ -135,8 +146,15 @@ export const rotationIdOf = (state: EvidenceState, executionArn: string): string
   (state.plan as RotationPlan | undefined)?.rotationId ?? rotationIdFor(executionArn);
 
 /** The identifier that names the record's key in the bucket (lower-cased by `evidenceKey`). */
-export const evidenceTargetName = (state: EvidenceState): string =>
-  targetOf(state, null)?.identifier ?? 'unknown-target';
+export const evidenceTargetName = (state: EvidenceState): string | null =>
+  targetOf(state, null)?.identifier ?? null;
+
+/**
+ * A start refused before anything changed: it failed before it held its lock (bad input, preflight
+ * said no, another rotation holds the database), the same test the Rollback step makes.
+ */
+export const isRefusedStart = (state: EvidenceState): boolean =>
+  Boolean(state.failure) && !state.rollbackFailure && !(state.plan && state.lock?.acquired === true);
 
 export const statusOf = (state: EvidenceState): ExecutionStatus => {
   if (state.failure || state.rollbackFailure) return 'FAILED';

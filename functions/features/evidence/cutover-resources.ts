@@ -2,6 +2,7 @@ import type { RotationPlan } from '#domain/plan.js';
 import type { ClusterCutoverResult, RetireBlueResult } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
 import type { AddResource, EvidenceState, StepTime } from './context.js';
+import { greenDetail } from './new-key-claims.js';
 
 /**
  * The resources of the move of clients: the CNAME records or the renames of the cutover, and the
@@ -87,7 +88,7 @@ export const addBlueGreenResources = (
     arn: deploymentArn,
     action: 'created',
     at: stepAt('CreateGreen'),
-    detail: `${green.deploymentName}: green resources under the new key`,
+    detail: greenDetail(state, green.deploymentName),
   });
   for (const member of green.members) {
     if (!member.targetArn) continue;

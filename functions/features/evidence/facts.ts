@@ -1,3 +1,4 @@
+import { messageOf } from '#domain/failure.js';
 import type { RotationPlan } from '#domain/plan.js';
 import type { ClusterCutoverResult, FailureInfo } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
@@ -34,9 +35,33 @@ export const validationOf = (state: EvidenceState): EvidenceRecord['validation']
     };
   }
   if (state.failure?.Error === 'ValidationFailedError') {
-    return { passed: false, checkedAt: null, expectedKeyArn, actualKeyArn: null, differences: [] };
+    const found = foundKeysOf(state.failure);
+    return {
+      passed: false,
+      checkedAt: null,
+      expectedKeyArn,
+      actualKeyArn: found[0] ?? null,
+      differences: [],
+      foundKeyArns: found,
+    };
   }
   return null;
+};
+
+/**
+ * The keys the validation step found on resources that were not under the new key. Its error is
+ * all the failed step leaves in the state (Lambda reports an error as its name and message only),
+ * and each validation step names such a key in one fixed phrase, "is encrypted with <key>[ (the OLD
+ * key)], not with the new key" (targets/instance/validate.ts, targets/cluster/validate.ts,
+ * strategies/blue-green/validate-green.ts): test/unit/evidence-facts.test.ts runs the real steps to
+ * hold them to it.
+ */
+export const foundKeysOf = (failure: FailureInfo): string[] => {
+  const message = messageOf(failure);
+  const keys = [
+    ...message.matchAll(/is encrypted with (\S+?)(?: \(the OLD key\))?, not with the new key/g),
+  ].map((match) => match[1] as string);
+  return [...new Set(keys)];
 };
 
 export const cutoverOf = (state: EvidenceState): EvidenceRecord['cutover'] => {

@@ -2,6 +2,8 @@ import type { RotationPlan } from '#domain/plan.js';
 import { type AddResource, type EvidenceState, rdsArn, type StepTime } from './context.js';
 import { addBlueGreenResources, addCutoverResources } from './cutover-resources.js';
 import { addNewKeyResources, addOldKeyResources } from './key-lifecycle.js';
+import { copyDetail, restoredDetail, sourceSnapshotDetail } from './new-key-claims.js';
+import { addRollbackResources } from './rollback-resources.js';
 import type { ResourceEvidence, StepEvidence } from './schema.js';
 
 /**
@@ -66,9 +68,9 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
     }
   }
 
-  for (const [key, step, what] of [
-    ['sourceSnapshot', 'SnapshotSource', 'snapshot of the source, under the old key'],
-    ['copySnapshot', 'CopySnapshot', 'copy of the source snapshot, re-encrypted under the new key'],
+  for (const [key, step] of [
+    ['sourceSnapshot', 'SnapshotSource'],
+    ['copySnapshot', 'CopySnapshot'],
   ] as const) {
     const snapshot = state[key];
     if (!snapshot) continue;
@@ -80,7 +82,7 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
         rdsArn(plan, cluster ? 'cluster-snapshot' : 'snapshot', snapshot.snapshotIdentifier),
       action: 'created',
       at: stepAt(step),
-      detail: `${what}${snapshot.kmsKeyId ? ` (key ${snapshot.kmsKeyId})` : ''}`,
+      detail: key === 'sourceSnapshot' ? sourceSnapshotDetail(snapshot.kmsKeyId) : copyDetail(state),
     });
   }
 
@@ -95,7 +97,7 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
         arn: restore.dbInstanceArn ?? rdsArn(plan, 'cluster', id),
         action: 'created',
         at,
-        detail: 'restored from the re-encrypted snapshot, under the new key',
+        detail: restoredDetail(state),
       });
       for (const member of restore.members ?? []) {
         add({
@@ -114,7 +116,7 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
         arn: restore.dbInstanceArn ?? rdsArn(plan, 'db', restore.dbInstanceIdentifier),
         action: 'created',
         at,
-        detail: 'restored from the re-encrypted snapshot, under the new key',
+        detail: restoredDetail(state),
       });
     }
     if (configure && (configure.applied.length > 0 || configure.rebooted)) {
@@ -167,6 +169,7 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
   }
 
   addOldKeyResources(state, plan, add, stepAt);
+  addRollbackResources(state, plan, add, stepAt);
   return resources;
 };
 

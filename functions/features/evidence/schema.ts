@@ -1,3 +1,5 @@
+import type { LeftResource, RollbackFact } from '#domain/facts.js';
+
 /**
  * The evidence record: one JSON document per rotation, written to the evidence bucket at the end
  * of every execution (success or failure), and what `rekey report` and `rekey history` read.
@@ -11,6 +13,22 @@ export const EVIDENCE_SCHEMA_VERSION = 'rekey.evidence/v1';
 /** Where records go in the bucket: newest first is the reverse order of `startedAt` within a target. */
 export const evidenceKey = (target: string, startedAt: string, rotationId: string): string =>
   `rotations/${target.toLowerCase()}/${startedAt}-${rotationId}.json`;
+
+/** The folder of a refused start's record (`refusedEvidenceKey`): apart from the rotations. */
+export const REFUSED_PREFIX = 'refused/';
+/** The target folder of a refused start whose input named no usable database identifier. */
+export const REFUSED_NO_TARGET = '_no-target';
+
+/**
+ * A refused start (bad input, preflight said no, another rotation held the lock: nothing was
+ * changed) keeps its record, under `refused/` rather than `rotations/`. The identifier comes from an
+ * input that was refused, so only one shaped like an RDS identifier names the folder.
+ */
+export const refusedEvidenceKey = (target: string | null, startedAt: string, rotationId: string): string => {
+  const folder =
+    target && /^[A-Za-z][A-Za-z0-9-]{0,62}$/.test(target) ? target.toLowerCase() : REFUSED_NO_TARGET;
+  return `${REFUSED_PREFIX}${folder}/${startedAt}-${rotationId}.json`;
+};
 
 /**
  * SUCCEEDED, FAILED and SKIPPED are written by the state machine's own RecordEvidence states.
@@ -112,10 +130,14 @@ export interface EvidenceRecord {
     error: string | null;
     cause: string | null;
   };
-  /** Who started the execution: CloudTrail's StartExecution event when available. */
+  /**
+   * Who started the execution: CloudTrail's StartExecution event when available; for a local run
+   * against AWS, the caller identity (`sts:GetCallerIdentity`) of whoever ran it; for a local run
+   * against an emulator, no identity (`emulator`). The last two values were added within v1.
+   */
   startedBy: {
     principal: string | null;
-    source: 'cloudtrail' | 'unknown';
+    source: 'cloudtrail' | 'sts:GetCallerIdentity' | 'emulator' | 'unknown';
     /** `requestedBy` from the input, as the caller stated it (not authenticated). */
     requestedBy: string | null;
     sourceIpAddress: string | null;
@@ -135,6 +157,8 @@ export interface EvidenceRecord {
     actualKeyArn: string | null;
     /** Configuration parity: one entry per field that differs (empty when equal). */
     differences: { field: string; source: unknown; target: unknown }[];
+    /** Added within v1: a failed validation's keys found on the new resources, other than the new key. */
+    foundKeyArns?: string[];
   } | null;
   cutover: {
     type: 'cname' | 'rename' | 'switchover' | 'none';
@@ -163,6 +187,41 @@ export interface EvidenceRecord {
     lookedUp: string[];
     events: CloudTrailEventEvidence[];
   };
-  rollback: { undone: string[]; leftBehind: string[] } | null;
+  /** `facts` and `left` (the rollback's typed facts) were added within v1. */
+  rollback: { undone: string[]; leftBehind: string[]; facts?: RollbackFact[]; left?: LeftResource[] } | null;
   notes: string[];
+  /** Added within v1 (absent from older records): the approval gate's decision. */
+  approval?: ApprovalEvidence | null;
+  /** Added within v1 (absent from older records): where the execution ran. */
+  environment?: EnvironmentEvidence;
+  /** Added within v1 (absent from older records): a start refused before anything changed. */
+  refused?: boolean;
+}
+
+/**
+ * The approval gate (WaitForApproval): who decided, when, what and why. `by` is the name the
+ * approver's command sent (`rekey approve --by`, default the OS user), not an authenticated
+ * identity: the IAM caller of SendTaskSuccess / SendTaskFailure is in CloudTrail.
+ */
+export interface ApprovalEvidence {
+  /** `rejected` and `timed-out` end in the rollback; `undecided`: stopped while waiting; `not-reached`: ended before the gate. */
+  decision: 'approved' | 'rejected' | 'timed-out' | 'undecided' | 'not-reached';
+  by: string | null;
+  /** When the decision was made (the command's time, else when the gate's step ended). */
+  at: string | null;
+  /** The rejection's reason, or for a timeout what happened. */
+  reason: string | null;
+  /** How long the gate waited at most. */
+  timeoutSeconds: number | null;
+}
+
+/**
+ * Where the execution ran: the deployed state machine (`step-functions`) or the local runner
+ * (`rekey run`, `npm start`: aws-local-stepfunctions in the operator's process), against AWS or an
+ * emulator (`endpoint` then names it). A record made on an emulator proves nothing about AWS.
+ */
+export interface EnvironmentEvidence {
+  runner: 'step-functions' | 'local';
+  services: 'aws' | 'emulator';
+  endpoint: string | null;
 }

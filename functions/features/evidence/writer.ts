@@ -8,14 +8,16 @@ import {
   type ExecutionContext,
   evidenceTargetName,
   type HistoryInput,
+  isRefusedStart,
   rotationIdOf,
   type StoppedExecution,
 } from './context.js';
 import { defaultDeps, type RecordEvidenceDeps } from './deps.js';
 import { readHistory } from './history.js';
 import { describeKeyEvidence } from './key-evidence.js';
+import { localRunFor } from './local-history.js';
 import { deriveResources, resourceNamesOf } from './resources.js';
-import { type EvidenceRecord, evidenceKey } from './schema.js';
+import { type EvidenceRecord, evidenceKey, refusedEvidenceKey } from './schema.js';
 import { deriveSteps } from './steps.js';
 
 /** Collects what the record needs from AWS, builds it, and writes it to the evidence bucket (S3). */
@@ -70,11 +72,14 @@ export const collectEvidence = async (
     describeKeyEvidence(plan?.source?.kmsKeyArn, clients),
     describeKeyEvidence(state.newKey?.keyArn, clients),
   ]);
+  const localRun = localRunFor(execution.Id);
   const cloudTrail = await lookUpCloudTrail(
     execution.Id,
     new Date(execution.StartTime),
     resourceNamesOf(state, resources),
     deps,
+    // A local run has no StartExecution call: its record says who ran it from the local runner.
+    { findStart: !localRun },
   );
   return buildEvidence({
     state,
@@ -84,7 +89,18 @@ export const collectEvidence = async (
     keys: { old: oldKey, new: newKey },
     now: deps.now(),
     stopped: options.stopped,
+    ...(localRun ? { localRun } : {}),
   });
+};
+
+/** A refused start under `refused/`, every other execution under `rotations/` (docs/evidence-schema.md). */
+export const evidenceKeyOf = (input: RecordEvidenceInput, options: CollectOptions = {}): string => {
+  const { state, execution } = input;
+  const target = evidenceTargetName(state);
+  const rotationId = rotationIdOf(state, execution.Id);
+  return !options.stopped && isRefusedStart(state)
+    ? refusedEvidenceKey(target, execution.StartTime, rotationId)
+    : evidenceKey(target ?? 'unknown-target', execution.StartTime, rotationId);
 };
 
 export const writeEvidence = async (
@@ -93,11 +109,7 @@ export const writeEvidence = async (
   options: CollectOptions = {},
 ): Promise<RecordEvidenceOutput> => {
   const bucket = evidenceBucketName();
-  const key = evidenceKey(
-    evidenceTargetName(input.state),
-    input.execution.StartTime,
-    rotationIdOf(input.state, input.execution.Id),
-  );
+  const key = evidenceKeyOf(input, options);
   const record = await collectEvidence(input, deps, options);
   const written = await deps.clients().s3.send(
     new PutObjectCommand({

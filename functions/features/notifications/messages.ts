@@ -10,7 +10,13 @@ import { logger } from '#runtime/logger.js';
  * not be sent is logged and reported in the step's result, and never changes the rotation's result.
  */
 
-export type NotificationEvent = 'started' | 'waiting for approval' | 'succeeded' | 'failed';
+export type NotificationEvent =
+  | 'started'
+  | 'waiting for approval'
+  | 'succeeded'
+  /** A success that kept the old key (RetireKey retained it): said in the subject, not only the body. */
+  | 'succeeded, old key kept'
+  | 'failed';
 
 export interface PublishOutcome {
   published: boolean;
@@ -42,14 +48,19 @@ export const cleanSubject = (text: string): string => {
   return ascii.length > SUBJECT_MAX ? `${ascii.slice(0, SUBJECT_MAX - 3)}...` : ascii;
 };
 
-/** `[Rekey] orders-db: rotation started`, `... waiting for approval`, `... succeeded`, `... FAILED (ValidationFailedError)`. */
+/**
+ * `[Rekey] orders-db: rotation started`, `... waiting for approval`, `... succeeded`,
+ * `... rotation succeeded, OLD KEY KEPT`, `... FAILED (ValidationFailedError)`.
+ */
 export const subjectFor = (database: string, event: NotificationEvent, error?: string): string => {
   const what =
     event === 'started'
       ? 'rotation started'
       : event === 'failed'
         ? `FAILED (${error || 'unknown error'})`
-        : event;
+        : event === 'succeeded, old key kept'
+          ? 'rotation succeeded, OLD KEY KEPT'
+          : event;
   // The database name gives way first, so the event (and the error name) always shows.
   const suffix = `: ${cleanSubject(what)}`;
   const room = SUBJECT_MAX - '[Rekey] '.length - suffix.length;

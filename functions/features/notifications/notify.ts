@@ -82,7 +82,7 @@ export const succeededMessage = (state: NotifyInput['state'], executionArn: stri
     `Key: ${str(output.oldKeyArn) ?? 'unknown'} -> ${str(output.newKeyArn) ?? 'unknown'}`,
     oldKey.state === 'PendingDeletion'
       ? `Old key: scheduled for deletion on ${str(oldKey.deletionDate) ?? 'unknown'} (cancel with aws kms cancel-key-deletion if something still needs it).`
-      : `Old key: kept (${str(oldKey.reason) ?? 'see the output'}).`,
+      : `OLD KEY KEPT: ${str(output.oldKeyArn) ?? 'the old key'} was not scheduled for deletion. Why: ${str(oldKey.reason) ?? 'see the output'}. Schedule its deletion by hand once nothing needs it.`,
     `Cutover: ${JSON.stringify(output.cutover ?? { type: 'none' })}`,
   ];
   if (approval.required === true) {
@@ -134,7 +134,11 @@ export const notify = async (event: NotifyInput): Promise<PublishOutcome> => {
         str(output.sourceDbClusterIdentifier) ??
         str(output.sourceIdentifier) ??
         database;
-      return publish(subjectFor(name, 'succeeded'), succeededMessage(state, event.executionId));
+      const kept = (output.oldKey as Output | undefined)?.state === 'Retained';
+      return publish(
+        subjectFor(name, kept ? 'succeeded, old key kept' : 'succeeded'),
+        succeededMessage(state, event.executionId),
+      );
     }
     default:
       return publish(

@@ -12,6 +12,7 @@ import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { RetireBlueResult } from '#domain/results.js';
 import { type RotationState, required } from '#domain/state.js';
+import { isRetiredBy, notMarkedRetired } from '#reconcilers/retirement.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { blueGreenOf } from '#targets/registry.js';
@@ -114,6 +115,14 @@ export const retireBlue = async (state: RotationState): Promise<RetireBlueResult
       continue;
     }
     assertIsOldBlue(state, found);
+    if (found.status !== 'deleting' && !isRetiredBy(found.raw.TagList, plan.rotationId)) {
+      return {
+        ...notMarkedRetired(found.identifier, plan.rotationId, found.status),
+        deploymentDeleted: true,
+        deleted,
+        retained: blueIds.filter((id) => !deleted.includes(id)),
+      };
+    }
     existing.push(found);
   }
   if (existing.length === 0) {

@@ -5,6 +5,7 @@ import { CutoverFailedError, isAwsError, PreconditionFailedError } from '#domain
 import { SWITCHOVER_TIMEOUT_SECONDS } from '#domain/limits.js';
 import type { SwitchoverResult } from '#domain/results.js';
 import { type RotationState, required } from '#domain/state.js';
+import { markRetirement } from '#reconcilers/retirement.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { describeDeployment, membersOf, statusLine } from './deployment.js';
@@ -103,6 +104,14 @@ export const switchover = async (state: RotationState): Promise<SwitchoverResult
   if (status === 'SWITCHOVER_COMPLETED') {
     requested = true;
     logger.info('switchover completed', { deploymentId, members });
+    // The green resources now serve clients; the blue ones (renamed -old1) are what RetireBlue may
+    // delete (reconcilers/retirement.ts), and only when the plan deletes the old database.
+    await markRetirement(rds, plan.rotationId, {
+      serving: members.map((member) => member.targetArn).filter((arn) => arn.length > 0),
+      retired: plan.decisions.deleteOldInstance
+        ? members.map((member) => member.sourceArn).filter((arn) => arn.length > 0)
+        : [],
+    });
     return result(true);
   }
   if (status === 'SWITCHOVER_FAILED') {

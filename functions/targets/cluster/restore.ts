@@ -52,7 +52,7 @@ const REFUSAL_NAMES = [...REFUSALS, ...REFUSALS.map((name) => name.replace(/Faul
 /**
  * Restore the new cluster from the re-encrypted copy, then create its members. Reconciles in phases:
  * 1. RestoreDBClusterFromSnapshot with `KmsKeyId` = the new key and every setting it accepts; wait
- *    until the cluster is `available` (a cluster restore creates no instances: DOMAIN.md fact 1);
+ *    until the cluster is `available` (a cluster restore creates no instances: docs/aws-facts.md#restore);
  * 2. CreateDBInstance for the source writer's counterpart first (the first instance of a cluster is
  *    its writer), wait until it is `available`;
  * 3. CreateDBInstance for every reader, then wait until all are `available`.

@@ -6,6 +6,7 @@ import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { RetireInstanceResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
+import { isRetiredBy, notMarkedRetired } from '#reconcilers/retirement.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { locateSource } from './lookups.js';
@@ -54,6 +55,9 @@ export const retireCluster = async (state: ClusterState): Promise<RetireInstance
   for (const member of plan.source.members) {
     const db = await findInstance(rds, member.dbInstanceIdentifier);
     if (!db || carriesRotationId(db.TagList, plan.rotationId)) continue;
+    if (db.DBInstanceStatus !== 'deleting' && !isRetiredBy(db.TagList, plan.rotationId)) {
+      return notMarkedRetired(member.dbInstanceIdentifier, plan.rotationId, db.DBInstanceStatus ?? 'unknown');
+    }
     remaining.push(member.dbInstanceIdentifier);
     if (db.DBInstanceStatus === 'deleting') continue;
     try {
@@ -84,6 +88,8 @@ export const retireCluster = async (state: ClusterState): Promise<RetireInstance
   const { cluster, identifier } = located;
   const status = cluster.Status ?? 'unknown';
   if (status === 'deleting') return waiting(status);
+  if (!isRetiredBy(cluster.TagList, plan.rotationId))
+    return notMarkedRetired(identifier, plan.rotationId, status);
   if (cluster.DeletionProtection) {
     if (status === 'stopped' || status === 'stopping') {
       return {

@@ -5,7 +5,6 @@ import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
 import { PreconditionFailedError } from '#domain/errors.js';
 import {
-  type ClusterCutoverResult,
   type CnameCutoverResult,
   type CutoverResult,
   FIRST_CUTOVER_POLL,

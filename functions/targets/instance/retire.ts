@@ -10,6 +10,7 @@ import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { RetireInstanceResult } from '#domain/results.js';
 import type { InstanceState } from '#domain/state.js';
+import { isRetiredBy, notMarkedRetired } from '#reconcilers/retirement.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 
@@ -75,6 +76,10 @@ export const retireInstance = async (state: InstanceState): Promise<RetireInstan
 
   const status = db.DBInstanceStatus ?? 'unknown';
   if (status === 'deleting') return waiting(status);
+  if (!isRetiredBy(db.TagList, plan.rotationId)) {
+    logger.warn('old instance kept: not marked retired by the cutover', { dbInstanceIdentifier: id });
+    return notMarkedRetired(id, plan.rotationId, status);
+  }
 
   if (db.DeletionProtection) {
     if (status === 'stopped' || status === 'stopping') {

@@ -12,7 +12,7 @@ import {
 } from '#domain/facts.js';
 import { leftInPlaceSentences, oldKeySentence, undoneSentence, whatWentWrong } from '#domain/failure.js';
 import type { RollbackResult } from '#domain/results.js';
-import type { InstanceState, RotationState } from '#domain/state.js';
+import type { InstanceState } from '#domain/state.js';
 import { removeArtifacts } from '#reconcilers/cleanup.js';
 import { pointCnameBack } from '#reconcilers/cname.js';
 import { setDeletionProtection } from '#reconcilers/deletion-protection.js';

@@ -16,7 +16,7 @@ import { nextPoll } from '#runtime/polling.js';
  * from the source and carries this rotation's tag) and only polls it.
  *
  * Tags: CreateDBSnapshot with `Tags` does not copy the instance's tags even when the instance has
- * CopyTagsToSnapshot (RDS User Guide, "Copying tags to DB instance snapshots"), so the source's
+ * CopyTagsToSnapshot (docs/aws-facts.md#snapshot-tags), so the source's
  * user tags are passed explicitly when the source copies tags to its snapshots.
  */
 export const snapshotInstance = async (state: InstanceState): Promise<SnapshotResult> => {
