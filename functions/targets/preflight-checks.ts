@@ -146,9 +146,9 @@ const routingPolicyOf = (record: ResourceRecordSet): string =>
   ROUTING_POLICIES.find(([field]) => record[field] !== undefined)?.[1] ?? 'routing-policy';
 
 /**
- * A CNAME with a routing policy cannot be moved by the cutover's UPSERT of one simple record (Route
- * 53 refuses a simple record beside records of the same name with a set identifier), so it is
- * refused here, before anything changes, not at the cutover hours into a frozen database.
+ * A CNAME with a routing policy cannot be moved by the cutover's UPSERT of one simple record
+ * (docs/aws-facts.md#route53), so it is refused here, before anything changes, not at the cutover
+ * hours into a frozen database.
  */
 const refuseRoutingPolicy = (
   routed: ResourceRecordSet[],
@@ -234,7 +234,7 @@ interface FoundZone {
 
 /**
  * The zone that holds `recordName`: the most specific one (the longest zone name that ends the
- * record name), which is the zone that answers for the name. Two zones of that same name (a
+ * record name), which is the zone that answers for the name (docs/aws-facts.md#route53). Two zones of that same name (a
  * public and a private zone) are refused: only the input can say which one clients resolve.
  */
 const findHostedZone = async (recordName: string, field: string): Promise<FoundZone> => {
