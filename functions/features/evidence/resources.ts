@@ -90,14 +90,12 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
     const at = stepAt('RestoreInstance');
     // The new database, then (Aurora) the members created in it.
     const id = restore.dbClusterIdentifier ?? restore.dbInstanceIdentifier;
-    add({
+    const newDatabase = {
       kind: kind.resource,
       identifier: id,
       arn: restore.dbInstanceArn ?? rdsArn(plan, kind.arnType, id),
-      action: 'created',
-      at,
-      detail: restoredDetail(state),
-    });
+    };
+    add({ ...newDatabase, action: 'created', at, detail: restoredDetail(state) });
     for (const member of restore.members ?? []) {
       add({
         kind: 'db-instance',
@@ -109,11 +107,8 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
       });
     }
     if (configure && (configure.applied.length > 0 || configure.rebooted)) {
-      const id = restore.dbClusterIdentifier ?? restore.dbInstanceIdentifier;
       add({
-        kind: kind.resource,
-        identifier: id,
-        arn: restore.dbInstanceArn ?? rdsArn(plan, kind.arnType, id),
+        ...newDatabase,
         action: 'changed',
         at: stepAt('ConfigureInstance'),
         detail: `applied after the restore: ${configure.applied.join(', ') || 'nothing'}${configure.rebooted ? '; rebooted' : ''}`,
