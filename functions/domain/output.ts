@@ -3,7 +3,18 @@ import type { ApprovalSummary } from './plan.js';
 /** The output of a successful execution (the `Summarize` step), per target kind and strategy. */
 
 /** The output of a successful execution (the `Summarize` step). */
-export interface RotationOutput {
+/** What every successful output ends with: the notes, who asked and why, when, the approval. */
+interface OutputCommon {
+  notes: string[];
+  reason: string;
+  requestedBy: string | null;
+  startedAt: string;
+  finishedAt: string;
+  /** The approval gate: who approved the cutover (or switchover), and when. */
+  approval?: ApprovalSummary;
+}
+
+export interface RotationOutput extends OutputCommon {
   rotationId: string;
   /** The strategy used and why (`auto` records what it chose). */
   strategy: { requested: string; used: string; reason: string };
@@ -21,17 +32,10 @@ export interface RotationOutput {
     | { type: 'none' };
   writeFreeze: 'stop' | 'none';
   configurationChangesAfterRestore: string[];
-  notes: string[];
-  reason: string;
-  requestedBy: string | null;
-  startedAt: string;
-  finishedAt: string;
-  /** The approval gate: who approved the cutover (or switchover), and when. */
-  approval?: ApprovalSummary;
 }
 
 /** The output of a successful Blue/Green rotation (the `Summarize` step). */
-export interface BlueGreenRotationOutput {
+export interface BlueGreenRotationOutput extends OutputCommon {
   rotationId: string;
   strategy: { requested: string; used: string; reason: string };
   kind: 'instance' | 'cluster';
@@ -49,13 +53,6 @@ export interface BlueGreenRotationOutput {
   oldKey: { state: 'PendingDeletion'; deletionDate: string } | { state: 'Retained'; reason: string };
   switchover: { timeoutSeconds: number; completedAt: string | null };
   cutover: { type: 'cname'; recordName: string; value: string } | { type: 'none' };
-  notes: string[];
-  reason: string;
-  requestedBy: string | null;
-  startedAt: string;
-  finishedAt: string;
-  /** The approval gate: who approved the cutover (or switchover), and when. */
-  approval?: ApprovalSummary;
 }
 
 /** The output of a successful Aurora cluster rotation: the instance output's shape, for a cluster. */

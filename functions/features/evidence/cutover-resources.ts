@@ -1,3 +1,4 @@
+import { namesOfKind } from '#domain/kinds.js';
 import type { RotationPlan } from '#domain/plan.js';
 import type { ClusterCutoverResult, RetireBlueResult } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
@@ -42,8 +43,7 @@ export const addCutoverResources = (
     return;
   }
   if (cutover.type === 'rename') {
-    const cluster = plan.kind === 'cluster';
-    const kind = cluster ? 'db-cluster' : 'db-instance';
+    const kind = namesOfKind(plan.kind).resource;
     const original = plan.target.identifier;
     const aside =
       'oldIdentifier' in cutover && cutover.oldIdentifier
@@ -117,7 +117,7 @@ export const addBlueGreenResources = (
     const at = stepAt('RetireBlue');
     for (const id of retired.deleted ?? []) {
       add({
-        kind: plan.kind === 'cluster' ? 'db-cluster' : 'db-instance',
+        kind: namesOfKind(plan.kind).resource,
         identifier: id,
         arn: null,
         action: 'deleted',
@@ -127,7 +127,7 @@ export const addBlueGreenResources = (
     }
     for (const id of retired.retained ?? []) {
       add({
-        kind: plan.kind === 'cluster' ? 'db-cluster' : 'db-instance',
+        kind: namesOfKind(plan.kind).resource,
         identifier: id,
         arn: null,
         action: 'retained',

@@ -1,3 +1,4 @@
+import { namesOfKind } from '#domain/kinds.js';
 import type { RotationPlan } from '#domain/plan.js';
 import { type AddResource, type EvidenceState, rdsArn, type StepTime } from './context.js';
 import type { EvidenceRecord, ExecutionStatus, KeyEvidence } from './schema.js';
@@ -45,18 +46,18 @@ export const addOldKeyResources = (
   add: AddResource,
   stepAt: StepTime,
 ) => {
-  const cluster = plan.kind === 'cluster';
+  const kind = namesOfKind(plan.kind);
   const oldKey = state.oldKey;
   if (oldKey) {
     const at = stepAt('RetireKey');
     if (oldKey.state === 'PendingDeletion') {
       if (state.sourceSnapshot) {
         add({
-          kind: cluster ? 'db-cluster-snapshot' : 'db-snapshot',
+          kind: kind.snapshotResource,
           identifier: state.sourceSnapshot.snapshotIdentifier,
           arn:
             state.sourceSnapshot.snapshotArn ??
-            rdsArn(plan, cluster ? 'cluster-snapshot' : 'snapshot', state.sourceSnapshot.snapshotIdentifier),
+            rdsArn(plan, kind.snapshotArnType, state.sourceSnapshot.snapshotIdentifier),
           action: 'deleted',
           at,
           detail: 'the last thing encrypted under the old key, deleted before its deletion was scheduled',

@@ -1,3 +1,4 @@
+import { namesOfKind } from '#domain/kinds.js';
 import type { RotationPlan } from '#domain/plan.js';
 import { type AddResource, type EvidenceState, rdsArn, type StepTime } from './context.js';
 import { addBlueGreenResources, addCutoverResources } from './cutover-resources.js';
@@ -24,9 +25,9 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
   };
   const resources: ResourceEvidence[] = [];
   const add: AddResource = (resource) => resources.push(resource);
-  const cluster = plan.kind === 'cluster';
-  const sourceKind = cluster ? 'db-cluster' : 'db-instance';
-  const sourceArn = cluster ? plan.source.dbClusterArn : plan.source.dbInstanceArn;
+  const kind = namesOfKind(plan.kind);
+  const sourceKind = kind.resource;
+  const sourceArn = rdsArn(plan, kind.arnType, plan.target.identifier);
   const sourceId = plan.target.identifier;
 
   addNewKeyResources(state, plan, add, stepAt);
@@ -75,11 +76,9 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
     const snapshot = state[key];
     if (!snapshot) continue;
     add({
-      kind: cluster ? 'db-cluster-snapshot' : 'db-snapshot',
+      kind: kind.snapshotResource,
       identifier: snapshot.snapshotIdentifier,
-      arn:
-        snapshot.snapshotArn ??
-        rdsArn(plan, cluster ? 'cluster-snapshot' : 'snapshot', snapshot.snapshotIdentifier),
+      arn: snapshot.snapshotArn ?? rdsArn(plan, kind.snapshotArnType, snapshot.snapshotIdentifier),
       action: 'created',
       at: stepAt(step),
       detail: key === 'sourceSnapshot' ? sourceSnapshotDetail(snapshot.kmsKeyId) : copyDetail(state),
@@ -89,42 +88,27 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
   const { restore, configure } = state;
   if (restore) {
     const at = stepAt('RestoreInstance');
-    if (cluster) {
-      const id = restore.dbClusterIdentifier ?? restore.dbInstanceIdentifier;
-      add({
-        kind: 'db-cluster',
-        identifier: id,
-        arn: restore.dbInstanceArn ?? rdsArn(plan, 'cluster', id),
-        action: 'created',
-        at,
-        detail: restoredDetail(state),
-      });
-      for (const member of restore.members ?? []) {
-        add({
-          kind: 'db-instance',
-          identifier: member.dbInstanceIdentifier,
-          arn: rdsArn(plan, 'db', member.dbInstanceIdentifier),
-          action: 'created',
-          at,
-          detail: `${member.isWriter ? 'writer' : 'reader'} member of ${id}, for ${member.sourceDbInstanceIdentifier}`,
-        });
-      }
-    } else {
+    // The new database, then (Aurora) the members created in it.
+    const id = restore.dbClusterIdentifier ?? restore.dbInstanceIdentifier;
+    const newDatabase = {
+      kind: kind.resource,
+      identifier: id,
+      arn: restore.dbInstanceArn ?? rdsArn(plan, kind.arnType, id),
+    };
+    add({ ...newDatabase, action: 'created', at, detail: restoredDetail(state) });
+    for (const member of restore.members ?? []) {
       add({
         kind: 'db-instance',
-        identifier: restore.dbInstanceIdentifier,
-        arn: restore.dbInstanceArn ?? rdsArn(plan, 'db', restore.dbInstanceIdentifier),
+        identifier: member.dbInstanceIdentifier,
+        arn: rdsArn(plan, 'db', member.dbInstanceIdentifier),
         action: 'created',
         at,
-        detail: restoredDetail(state),
+        detail: `${member.isWriter ? 'writer' : 'reader'} member of ${id}, for ${member.sourceDbInstanceIdentifier}`,
       });
     }
     if (configure && (configure.applied.length > 0 || configure.rebooted)) {
-      const id = restore.dbClusterIdentifier ?? restore.dbInstanceIdentifier;
       add({
-        kind: cluster ? 'db-cluster' : 'db-instance',
-        identifier: id,
-        arn: restore.dbInstanceArn ?? rdsArn(plan, cluster ? 'cluster' : 'db', id),
+        ...newDatabase,
         action: 'changed',
         at: stepAt('ConfigureInstance'),
         detail: `applied after the restore: ${configure.applied.join(', ') || 'nothing'}${configure.rebooted ? '; rebooted' : ''}`,
@@ -158,7 +142,7 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
     add({
       kind: sourceKind,
       identifier: renamedTo,
-      arn: renamedTo === sourceId ? sourceArn : rdsArn(plan, cluster ? 'cluster' : 'db', renamedTo),
+      arn: renamedTo === sourceId ? sourceArn : rdsArn(plan, kind.arnType, renamedTo),
       action: retired.outcome === 'deleted' ? 'deleted' : 'retained',
       at: stepAt('RetireInstance'),
       detail:

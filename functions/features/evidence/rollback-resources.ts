@@ -1,4 +1,5 @@
 import type { LeftResource, RollbackFact } from '#domain/facts.js';
+import { namesOfKind } from '#domain/kinds.js';
 import type { RotationPlan } from '#domain/plan.js';
 import { type AddResource, type EvidenceState, rdsArn, type StepTime } from './context.js';
 import type { ResourceAction, ResourceEvidence } from './schema.js';
@@ -48,7 +49,7 @@ const resourcesOf = (plan: RotationPlan, at: string | null) => {
 
 const factResources = (fact: RollbackFact, plan: RotationPlan, at: string | null): ResourceEvidence[] => {
   const { resource, key } = resourcesOf(plan, at);
-  const source: Kind = plan.kind === 'cluster' ? 'db-cluster' : 'db-instance';
+  const source: Kind = namesOfKind(plan.kind).resource;
   switch (fact.kind) {
     case 'source-started':
       return [resource(source, fact.identifier, 'started', `started again ${BY_ROLLBACK}`)];

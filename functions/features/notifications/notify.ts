@@ -1,3 +1,4 @@
+import { namesOfKind } from '#domain/kinds.js';
 import type { RotationState } from '#domain/state.js';
 import { consoleLink, databaseOf, type PublishOutcome, publish, subjectFor } from './messages.js';
 
@@ -36,7 +37,7 @@ export const startedMessage = (state: Partial<RotationState>, executionArn: stri
     const request = plan.request;
     lines.push(
       `Rotation id: ${plan.rotationId}`,
-      `Database: ${plan.kind === 'cluster' ? 'Aurora cluster' : 'DB instance'} ${plan.target.identifier}`,
+      `Database: ${namesOfKind(plan.kind).title} ${plan.target.identifier}`,
       `Old key: ${plan.source.kmsKeyArn}`,
       `Strategy: ${plan.strategy.used} (${plan.strategy.reason})`,
       `Cutover: ${plan.cutover.type}`,

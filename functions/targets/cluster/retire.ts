@@ -1,4 +1,4 @@
-import { DeleteDBClusterCommand, DeleteDBInstanceCommand, ModifyDBClusterCommand } from '@aws-sdk/client-rds';
+import { DeleteDBClusterCommand, DeleteDBInstanceCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
@@ -6,6 +6,7 @@ import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { RetireInstanceResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
+import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
 import { isRetiredBy, notMarkedRetired } from '#reconcilers/retirement.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
@@ -104,13 +105,7 @@ export const retireCluster = async (state: ClusterState): Promise<RetireInstance
     }
     if (status !== 'available') return waiting(status);
     try {
-      await rds.send(
-        new ModifyDBClusterCommand({
-          DBClusterIdentifier: identifier,
-          DeletionProtection: false,
-          ApplyImmediately: true,
-        }),
-      );
+      await setDeletionProtection(rds, 'db-cluster', identifier, false);
     } catch (error) {
       if (!isAwsError(error, ...RDS_ERRORS.cluster.invalidState, ...RDS_ERRORS.cluster.notFound)) throw error;
     }

@@ -1,9 +1,10 @@
-import { ModifyDBClusterCommand, StopDBClusterCommand } from '@aws-sdk/client-rds';
+import { StopDBClusterCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { FreezeResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
+import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { assertClusterHealthy } from './checks.js';
@@ -71,13 +72,7 @@ export const stopCluster = async (state: ClusterState): Promise<FreezeResult> =>
   }
   if (liftNow) {
     try {
-      await rds.send(
-        new ModifyDBClusterCommand({
-          DBClusterIdentifier: identifier,
-          DeletionProtection: false,
-          ApplyImmediately: true,
-        }),
-      );
+      await setDeletionProtection(rds, 'db-cluster', identifier, false);
       logger.info("lifted the source cluster's deletion protection before the stop", {
         dbClusterIdentifier: identifier,
       });
