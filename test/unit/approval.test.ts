@@ -220,6 +220,22 @@ describe('notifications (Notify)', () => {
     expect(input?.Message).toContain(consoleLink(ARN));
   });
 
+  it('says in the start message where the gate stands: before anything changes, or before the cutover', async () => {
+    // Prepare
+    sns.on(PublishCommand).resolves({ MessageId: 'm-3' });
+    const early = gateState();
+    early.plan.approval = { required: true, requested: true, timeoutSeconds: 3600, at: 'before-changes' };
+
+    // Act
+    await notify({ event: 'started', executionId: ARN, state: early });
+    await notify({ event: 'started', executionId: ARN, state: gateState() });
+
+    // Assess
+    const [first, second] = sns.commandCalls(PublishCommand).map((call) => call.args[0].input.Message ?? '');
+    expect(first).toContain('Approval: required before anything changes (the new key, the freeze)');
+    expect(second).toContain('Approval: required before the cutover');
+  });
+
   it('never throws when publishing fails, and without a topic only logs', async () => {
     // Prepare
     sns.on(PublishCommand).rejects(new Error('SNS is down'));

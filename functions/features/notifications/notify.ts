@@ -51,7 +51,7 @@ export const startedMessage = (state: Partial<RotationState>, executionArn: stri
     }
     lines.push(
       plan.approval?.required
-        ? `Approval: required before the ${plan.strategy.used === 'blue-green' ? 'switchover' : 'cutover'}; a separate message will say how to approve (wait at most ${Math.round(plan.approval.timeoutSeconds / 60)} minutes).`
+        ? `Approval: required ${plan.approval.at === 'before-changes' ? 'before anything changes (the new key, the freeze)' : `before the ${plan.strategy.used === 'blue-green' ? 'switchover' : 'cutover'}`}; a separate message will say how to approve (wait at most ${Math.round(plan.approval.timeoutSeconds / 60)} minutes).`
         : 'Approval: not required.',
       `Reason: ${request.reason}`,
       `Requested by: ${request.requestedBy ?? 'not given'}`,
