@@ -5,7 +5,7 @@ import type { Poll } from '#domain/limits.js';
 import type { ClusterPlan } from '#domain/plan.js';
 import type { StartSourceResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
-import { type EnsureStartedResult, ensureStarted, type StartAdapter } from '#reconcilers/start-instance.js';
+import { type EnsureStartedResult, ensureStarted, type StartAdapter } from '#reconcilers/ensure-started.js';
 import { assertClusterHealthy } from './checks.js';
 import { findCluster, locateSource } from './lookups.js';
 

@@ -17,7 +17,7 @@ import { removeArtifacts } from '#reconcilers/cleanup.js';
 import { pointCnameBack } from '#reconcilers/cname.js';
 import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
 import { locateSource, reconcileRename } from '#reconcilers/rename.js';
-import { ensureInstanceStarted } from '#reconcilers/start-instance.js';
+import { ensureInstanceStarted } from '#reconcilers/ensure-started.js';
 import { nothingChanged, UndoLog } from '#reconcilers/undo-log.js';
 import { nextPoll } from '#runtime/polling.js';
 

@@ -3,7 +3,7 @@ import { findInstance } from '#aws/rds.js';
 import { PreconditionFailedError } from '#domain/errors.js';
 import type { StartSourceResult } from '#domain/results.js';
 import type { InstanceState } from '#domain/state.js';
-import { ensureInstanceStarted } from '#reconcilers/start-instance.js';
+import { ensureInstanceStarted } from '#reconcilers/ensure-started.js';
 import { logger } from '#runtime/logger.js';
 
 /**
