@@ -74,7 +74,7 @@ export const TERMINAL_ERRORS = [
  * - StopSource: ModifyDBInstance (lift deletion protection) and StopDBInstance;
  * - SnapshotSource: CreateDBSnapshot (the source is backing up or modifying);
  * - ConfigureInstance: ModifyDBInstance;
- * - StartSource: StartDBInstance (commons/start-instance.ts, also used by Rollback);
+ * - StartSource: StartDBInstance (reconcilers/ensure-started.ts, also used by Rollback);
  * - RetireInstance: DeleteDBInstance.
  * RestoreInstance and CopySnapshot do not: there the error is terminal (CopySnapshot waits on
  * InvalidDBSnapshotState instead).
