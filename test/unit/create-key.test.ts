@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   AlreadyExistsException,
   CreateAliasCommand,
@@ -68,7 +69,7 @@ const accessDenied = () =>
   });
 
 /** The state a later call of CreateKey gets: the pending result of the call before in `newKey`. */
-const after = (pending: NewKey | NewKeyPending) => ({
+const laterCall = (pending: NewKey | NewKeyPending) => ({
   ...createKeyEvent().state,
   newKey: pending as unknown as NewKey,
 });
@@ -283,7 +284,7 @@ describe('create-key', () => {
 
     // Act: the retry settles, then the next call searches.
     const settling = await createKey(createKeyEvent().state, { retryCount: 1 });
-    const result = await createKey(after(settling));
+    const result = await createKey(laterCall(settling));
 
     // Assess
     expect(settling).toMatchObject({ done: false, search: { phase: 'settling' } });
@@ -347,12 +348,12 @@ describe('create-key', () => {
     kms.on(ListResourceTagsCommand, { KeyId: OLD_KEY_ARN }).resolves(tags({}));
     kms.on(GetKeyRotationStatusCommand, { KeyId: OLD_KEY_ARN }).resolves({ KeyRotationEnabled: false });
     const settling = await createKey(createKeyEvent().state, { retryCount: 1 });
-    const clear = await createKey(after(settling));
+    const clear = await createKey(laterCall(settling));
 
     // Act
-    const retried = await createKey(after(clear), { retryCount: 1 });
+    const retried = await createKey(laterCall(clear), { retryCount: 1 });
     kms.resetHistory();
-    const created = await createKey(after(clear), { retryCount: 0 });
+    const created = await createKey(laterCall(clear), { retryCount: 0 });
 
     // Assess
     expect(clear).toMatchObject({
@@ -400,7 +401,7 @@ describe('create-key', () => {
     };
 
     // Act / Assess
-    await expect(createKey(after(last))).rejects.toMatchObject({
+    await expect(createKey(laterCall(last))).rejects.toMatchObject({
       name: 'WaitTimeoutError',
       message: expect.stringContaining(`Key=rekey:rotation-id,Values=${ROTATION_ID}`),
     });
@@ -431,6 +432,28 @@ describe('create-key', () => {
         AliasName: ALIAS,
         TargetKeyId: NEW_KEY_ID,
       });
+    });
+
+    it("is retried by the state machine long enough to outlast KMS's five minutes, even with full jitter", () => {
+      // Prepare: CreateKey's retrier of TransientAwsError. FULL jitter sleeps a random time up to
+      // each delay, so on average half of it; twice the five minutes on average makes a run of
+      // retries shorter than five minutes a rare draw (docs/budgets.md).
+      const asl = JSON.parse(
+        readFileSync(new URL('../../state-machines/rotate-database.asl.json', import.meta.url), 'utf8'),
+      );
+      const retrier = asl.States.CreateKey.Retry.find((r: { ErrorEquals: string[] }) =>
+        r.ErrorEquals.includes('TransientAwsError'),
+      );
+
+      // Act
+      const delays = Array.from({ length: retrier.MaxAttempts }, (_, k) =>
+        Math.min(retrier.IntervalSeconds * retrier.BackoffRate ** k, retrier.MaxDelaySeconds),
+      );
+      const averageSeconds = delays.reduce((a, b) => a + b, 0) / 2;
+
+      // Assess
+      expect(retrier.JitterStrategy).toBe('FULL');
+      expect(averageSeconds).toBeGreaterThanOrEqual(2 * 5 * 60);
     });
 
     it('is a real AccessDeniedException on a key older than ten minutes', async () => {
