@@ -159,6 +159,27 @@ const adaptTimeoutPaths = (definition: StateMachineDefinition): void => {
   }
 };
 
+const RETRY_COUNT = '$$.State.RetryCount';
+
+/** The Parameters key a Task passes `$$.State.RetryCount` under, if it does. */
+const retryCountKey = (state: unknown): string | undefined => {
+  const parameters = (state as { Parameters?: Record<string, unknown> }).Parameters;
+  const entry = Object.entries(parameters ?? {}).find(([, value]) => value === RETRY_COUNT);
+  return entry?.[0].slice(0, -2);
+};
+
+/**
+ * aws-local-stepfunctions has no `$$.State.RetryCount` in its context object, and would fail the
+ * state on it. The local definition drops that parameter; the Task's local handler adds it back
+ * (runStateMachine counts the failed attempts of the state in a row, which is what it is on AWS).
+ */
+const adaptRetryCounts = (definition: StateMachineDefinition): void => {
+  for (const state of Object.values(definition.States) as unknown as Record<string, unknown>[]) {
+    const key = retryCountKey(state);
+    if (key) delete (state.Parameters as Record<string, unknown>)[`${key}.$`];
+  }
+};
+
 interface Built {
   handlers: ReturnType<typeof taskHandlers>;
   rawDefinition: StateMachineDefinition;
@@ -186,6 +207,7 @@ const build = (rawAsl: string, templateText: string, templatePath: string, regio
   const rawDefinition = JSON.parse(rawAsl) as StateMachineDefinition;
   const definition = JSON.parse(substitute(rawAsl, fakeArns)) as StateMachineDefinition;
   adaptTimeoutPaths(definition);
+  adaptRetryCounts(definition);
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const built = { handlers, rawDefinition, machine };
   builtCache.set(cacheKey, built);
@@ -264,7 +286,20 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     };
     const task = waitsForToken ? gate : invoke;
     const wrapped = options.wrapTask ? options.wrapTask(stateName, task) : task;
-    taskResourceLocalHandlers[stateName] = wrapped as LocalHandlers[string];
+    const retryKey = retryCountKey(state);
+    // A Task runs again right after it failed only when its Retry fires (a Catch leaves the state).
+    let failedInARow = 0;
+    const counted: TaskFn = async (input) => {
+      try {
+        const result = await wrapped(retryKey ? { ...(input as object), [retryKey]: failedInARow } : input);
+        failedInARow = 0;
+        return result;
+      } catch (error) {
+        failedInARow += 1;
+        throw error;
+      }
+    };
+    taskResourceLocalHandlers[stateName] = counted as LocalHandlers[string];
   }
 
   const startTime = new Date().toISOString();

@@ -125,7 +125,7 @@ export const findKeyOfRotation = async (kms: KMSClient, rotationId: string): Pro
 };
 
 /** The key's rotation id tag; a key we may not read (another team's key policy) or that just vanished is not ours. */
-const rotationTagOf = async (kms: KMSClient, keyId: string): Promise<string | undefined> => {
+export const rotationTagOf = async (kms: KMSClient, keyId: string): Promise<string | undefined> => {
   try {
     return (await listKeyTags(kms, keyId)).get(TAG_ROTATION_ID);
   } catch (error) {

@@ -53,9 +53,49 @@ export const POLL_LIMITS = {
   createGreen: 150, // ~12 h; RDS restores the database into the green environment and lets it catch up
   switchover: 10, // ~33 min; a switchover takes about a minute and RDS rolls it back after SWITCHOVER_TIMEOUT_SECONDS
   retireBlue: 20, // ~1.4 h; delete the deployment, then the old blue resources
+  // Both paths. These loops continue a bounded scan, so they wait seconds, not the backoff; the
+  // caps are still budgeted at the backoff (docs/budgets.md).
+  createKey: 25, // one settling wait, then up to 24 x SCAN_BUDGETS.keyPagesPerInvocation pages of keys
+  retireKey: 30, // up to 30 x SCAN_BUDGETS.rdsPagesPerInvocation pages of RDS resources
 } as const;
 
 export type PollLimitName = keyof typeof POLL_LIMITS;
+
+/**
+ * What one invocation of a scanning step (CreateKey's search for a key an earlier attempt left
+ * without its alias, RetireKey's inventory of what is still encrypted under the old key) may do
+ * before it returns its progress and lets the state machine call it again. Derived in
+ * docs/budgets.md from the 60 s Lambda timeout (template.yaml Globals) and a per-call latency of
+ * 250 ms for KMS and 1 s for an RDS Describe page of 100 records.
+ */
+export const SCAN_BUDGETS = {
+  /** KMS ListKeys pages (of KEY_PAGE_SIZE keys, one ListResourceTags each) per invocation. */
+  keyPagesPerInvocation: 5,
+  /** ListKeys page size (KMS accepts 1 to 1,000). */
+  keyPageSize: 100,
+  /** ListResourceTags calls in flight at once (KMS: 100 per second per account and Region by default). */
+  tagLookupConcurrency: 4,
+  /** RDS Describe* pages (of RDS_PAGE_SIZE records) per invocation. */
+  rdsPagesPerInvocation: 30,
+  /** RDS Describe* MaxRecords: RDS accepts 20 to 100. */
+  rdsPageSize: 100,
+  /** No new page is started with less than this left of the Lambda's time. */
+  reserveMs: 20_000,
+  /** The Wait between two invocations of a scan (RDS refills 12 request tokens a second). */
+  continueSeconds: 5,
+  /**
+   * Before CreateKey scans, an earlier attempt that may still run must have ended: the Lambda
+   * timeout (60 s) plus a margin.
+   */
+  settleSeconds: 65,
+} as const;
+
+/**
+ * KMS may take up to five minutes to authorize on a new tag, and the IAM of the steps that act on
+ * a new key is conditioned on its tags: an AccessDeniedException on a key younger than this means
+ * "not yet", later it is a real denial.
+ */
+export const TAG_PROPAGATION_WINDOW_MS = 10 * 60 * 1000;
 
 const BACKOFF_SECONDS = [15, 30, 60, 120, 240] as const;
 const MAX_WAIT_SECONDS = 300;

@@ -44,7 +44,7 @@ export const STEPS = {
   Preflight: step('preflight', 'PreflightFunction', 'plan'),
   AcquireLock: step('acquire-lock', 'AcquireLockFunction', 'lock'),
   NotifyStarted: step('notify', 'NotifyFunction', null),
-  CreateKey: step('create-key', 'CreateKeyFunction', 'newKey'),
+  CreateKey: step('create-key', 'CreateKeyFunction', 'newKey', 'createKey'),
   // Blue/Green path.
   CreateGreen: step('create-green', 'CreateGreenFunction', 'greenDeployment', 'createGreen'),
   ValidateGreen: step('validate-green', 'ValidateGreenFunction', 'greenValidation'),
@@ -68,7 +68,7 @@ export const STEPS = {
   StartSource: step('start-source', 'StartSourceFunction', 'startSource', 'startSource'),
   RetireInstance: step('retire-database', 'RetireInstanceFunction', 'retireInstance', 'retireInstance'),
   // Both paths, and the end.
-  RetireKey: step('retire-key', 'RetireKeyFunction', 'oldKey'),
+  RetireKey: step('retire-key', 'RetireKeyFunction', 'oldKey', 'retireKey'),
   ReleaseLock: step('release-lock', 'ReleaseLockFunction', 'lockRelease'),
   Summarize: step('summarize', 'SummarizeFunction', 'output'),
   NotifySucceeded: step('notify', 'NotifyFunction', null),

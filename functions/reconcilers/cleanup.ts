@@ -7,7 +7,7 @@ import { findInstance, findSnapshot } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError } from '#domain/errors.js';
 import type { RollbackFact } from '#domain/facts.js';
-import { UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
+import { TAG_PROPAGATION_WINDOW_MS, UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { TAG_ROTATION_ID } from '#domain/naming.js';
 import type { RotationState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
@@ -94,11 +94,11 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
 };
 
 /**
- * KMS may take up to five minutes to authorize on a new tag, and the rollback's permission to
- * schedule a key is conditioned on the `rekey:rotation-id` tag. A denial within this window of
- * the key's creation means "not yet"; later, it is a real denial and the key is left for a person.
+ * The rollback's permission to schedule a key is conditioned on the `rekey:rotation-id` tag, which
+ * KMS may take minutes to authorize on: a denial within TAG_PROPAGATION_WINDOW_MS of the key's
+ * creation means "not yet"; later, it is a real denial and the key is left for a person.
  */
-export const TAG_PROPAGATION_WINDOW_MS = 10 * 60 * 1000;
+export { TAG_PROPAGATION_WINDOW_MS };
 
 /**
  * Schedules this rotation's new key for deletion. Returns what it did, `null` if there was nothing
@@ -109,7 +109,8 @@ const scheduleUnusedKey = async (state: RotationState): Promise<RollbackFact | n
   const { kms } = getClients();
   // Without CreateKey's result, the key may still exist: CreateKey (or the CreateAlias after it) failed
   // or lost its answer after KMS created the key. Then it has no alias, only this rotation's tag.
-  const metadata = state.newKey
+  // A CreateKey still searching for such a key (a NewKey without keyId) has not found one yet.
+  const metadata = state.newKey?.keyId
     ? await describeKeyOrNull(kms, state.newKey.keyId)
     : ((await describeKeyOrNull(kms, plan.names.keyAlias)) ??
       (await findKeyOfRotation(kms, plan.rotationId)));

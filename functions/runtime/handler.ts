@@ -22,16 +22,31 @@ export const classifyTransientErrors = (): MiddlewareObj => ({
   },
 });
 
+/** What a step may know of its invocation: how long it has left before Lambda stops it. */
+export interface StepContext {
+  remainingMs: () => number;
+}
+
+/** Outside Lambda (tests, a direct call) a step has no deadline. */
+export const NO_DEADLINE: StepContext = { remainingMs: () => Number.POSITIVE_INFINITY };
+
 /**
  * Wraps a step function as a Lambda handler: logger context (correlation id = rotation id),
- * transient-error classification, then the step. The step itself stays a plain exported
- * function so tests call it directly.
+ * transient-error classification, then the step, which is given the invocation's remaining time.
+ * The step itself stays a plain exported function so tests call it directly.
  */
 export const makeHandler = <TInput, TOutput>(
-  step: (input: TInput) => Promise<TOutput>,
+  step: (input: TInput, context: StepContext) => Promise<TOutput>,
   { correlationIdPath = 'plan.rotationId' }: { correlationIdPath?: string } = {},
 ) =>
   middy<TInput, TOutput>()
     .use(injectLambdaContext(logger, { correlationIdPath, resetKeys: true }))
     .use(classifyTransientErrors())
-    .handler((event) => step(event));
+    .handler((event, context) =>
+      step(
+        event,
+        typeof context?.getRemainingTimeInMillis === 'function'
+          ? { remainingMs: () => context.getRemainingTimeInMillis() }
+          : NO_DEADLINE,
+      ),
+    );

@@ -11,11 +11,12 @@ import {
 } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
+import type { NewKey } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
-import { createKey } from '#features/keys/create-key.js';
+import { createKey as createKeyStep, type NewKeyPending } from '#features/keys/create-key.js';
 import { seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
-import { stepEvent } from '../support/events.js';
+import { createKeyEvent } from '../support/events.js';
 
 /** Ids of every key in the emulator tagged rekey:rotation-id = rotationId (ListKeys + ListResourceTags). */
 const keysTaggedWith = async (rotationId: string): Promise<string[]> => {
@@ -37,9 +38,20 @@ const keysTaggedWith = async (rotationId: string): Promise<string[]> => {
 
 /** The sample event, pointed at the key the seed created (moto gives it a random id). */
 const stateFor = (oldKeyArn: string): RotationState => {
-  const state = stepEvent('create-key');
+  const { state } = createKeyEvent();
   state.plan.source.kmsKeyArn = oldKeyArn;
   return state;
+};
+
+/** CreateKey as the state machine runs it: called again (after its Wait) until it is done. */
+const createKey = async (state: RotationState, retryCount = 0): Promise<NewKey> => {
+  let current = state;
+  for (let call = 1; call <= 10; call += 1) {
+    const result = await createKeyStep(current, { retryCount: call === 1 ? retryCount : 0 });
+    if (!('done' in result)) return result;
+    current = { ...current, newKey: result as unknown as NewKey };
+  }
+  throw new Error('CreateKey did not finish within 10 calls');
 };
 
 describe('create-key on the emulator', () => {
@@ -116,7 +128,7 @@ describe('create-key on the emulator', () => {
     expect(KeyRotationEnabled).toBe(true);
   });
 
-  it('adopts the key an attempt created before it died, instead of creating a second one', async () => {
+  it('on a retry, adopts the key an attempt created before it died, instead of creating a second one', async () => {
     // Prepare
     const { oldKeyArn } = await seedSample();
     const state = stateFor(oldKeyArn);
@@ -125,8 +137,8 @@ describe('create-key on the emulator', () => {
       new CreateKeyCommand({ Tags: [{ TagKey: 'rekey:rotation-id', TagValue: state.plan.rotationId }] }),
     );
 
-    // Act
-    const result = await createKey(state);
+    // Act: Step Functions retries the step (its $$.State.RetryCount is 1).
+    const result = await createKey(state, 1);
 
     // Assess
     expect(result).toEqual({
@@ -138,6 +150,18 @@ describe('create-key on the emulator', () => {
     const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: state.plan.names.keyAlias }));
     expect(KeyMetadata?.KeyId).toBe(orphan?.KeyId);
     expect(await keysTaggedWith(state.plan.rotationId)).toEqual([orphan?.KeyId]);
+  });
+
+  it('on a retry, first waits until the earlier attempt can no longer run, then searches by tag', async () => {
+    // Prepare
+    const { oldKeyArn } = await seedSample();
+
+    // Act
+    const first = (await createKeyStep(stateFor(oldKeyArn), { retryCount: 1 })) as NewKeyPending;
+
+    // Assess
+    expect(first).toMatchObject({ done: false, search: { phase: 'settling' }, poll: { waitSeconds: 65 } });
+    expect(await keysTaggedWith('rk05e5c03bc0')).toEqual([]);
   });
 
   it("refuses the rotation's alias when it already points at a key that is not this rotation's", async () => {

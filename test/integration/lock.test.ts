@@ -245,7 +245,7 @@ describe('the rotation lock on the emulator', () => {
   it('CheckStart ends a duplicate scheduled start as a no-op and refuses bad input first', async () => {
     // Prepare
     await acquireLock(rotation('rk0000000001', { idempotencyKey: 'slot-1' }));
-    const input = { ...(stepEvent('create-key').input as object), idempotencyKey: 'slot-1' };
+    const input = { ...(stepEvent('acquire-lock').input as object), idempotencyKey: 'slot-1' };
 
     // Act
     const duplicate = await checkStart({

@@ -32,6 +32,8 @@ const KNOWN_ERROR_NAMES = new Set<string>([...REKEY_ERROR_NAMES, ...SERVICE_ERRO
 
 /** The loops only a Blue/Green rotation runs; every other loop belongs to the snapshot path (or the rollback). */
 const BLUE_GREEN_LOOPS = ['CreateGreen', 'Switchover', 'RetireBlue'];
+/** The loops both paths run (the new key, the old key) besides the rollback. */
+const SHARED_LOOPS = ['CreateKey', 'RetireKey', 'Rollback'];
 
 /**
  * History events of one poll iteration: Task (TaskStateEntered, TaskScheduled, TaskStarted,
@@ -171,9 +173,10 @@ describe.each(aslFiles)('%s', (file) => {
       // The time each loop's Wait states sleep before its cap fires (waitSecondsFor), per path.
       const blueGreenOnly = loops.filter((task) => BLUE_GREEN_LOOPS.includes(task));
       expect(blueGreenOnly.sort()).toEqual([...BLUE_GREEN_LOOPS].sort());
+      expect(loops).toEqual(expect.arrayContaining(SHARED_LOOPS));
       const paths = {
         snapshot: loops.filter((task) => !BLUE_GREEN_LOOPS.includes(task)),
-        'blue-green': loops.filter((task) => BLUE_GREEN_LOOPS.includes(task) || task === 'Rollback'),
+        'blue-green': loops.filter((task) => BLUE_GREEN_LOOPS.includes(task) || SHARED_LOOPS.includes(task)),
       };
       const timeout = definition.TimeoutSeconds ?? Number.POSITIVE_INFINITY;
 

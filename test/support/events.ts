@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { InstanceState } from '#domain/state.js';
+import type { CreateKeyInput } from '#features/keys/create-key.js';
 import type { CheckStartInput } from '#features/lock/check-start.js';
 import type { PreflightInput } from '#targets/ops.js';
 
@@ -9,6 +10,12 @@ const eventsDir = fileURLToPath(new URL('../../events/', import.meta.url));
 /** A fresh copy of `events/steps/<name>.json`: the execution state a step receives (also used by `sam local invoke`). */
 export const stepEvent = (name: string): InstanceState =>
   JSON.parse(readFileSync(`${eventsDir}steps/${name}.json`, 'utf8')) as InstanceState;
+
+/** A fresh copy of `events/steps/create-key.json`: the state and `$$.State.RetryCount`, as the state machine passes them. */
+export const createKeyEvent = (): CreateKeyInput & { state: InstanceState } =>
+  JSON.parse(readFileSync(`${eventsDir}steps/create-key.json`, 'utf8')) as CreateKeyInput & {
+    state: InstanceState;
+  };
 
 /** A fresh copy of `events/steps/preflight.json`: what the state machine passes to Preflight. */
 export const preflightEvent = (): PreflightInput =>

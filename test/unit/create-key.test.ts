@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   AlreadyExistsException,
   CreateAliasCommand,
@@ -14,8 +15,10 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createKey } from '#features/keys/create-key.js';
-import { stepEvent } from '../support/events.js';
+import { POLL_LIMITS } from '#domain/limits.js';
+import type { NewKey } from '#domain/results.js';
+import { createKey, type NewKeyPending } from '#features/keys/create-key.js';
+import { createKeyEvent } from '../support/events.js';
 
 const kms = mockClient(KMSClient);
 
@@ -57,6 +60,20 @@ const nothingCreatedYet = () => {
   kms.on(GetKeyRotationStatusCommand, { KeyId: NEW_KEY_ID }).resolves({ KeyRotationEnabled: false });
 };
 
+const accessDenied = () =>
+  new KMSServiceException({
+    name: 'AccessDeniedException',
+    $fault: 'client',
+    message: 'not authorized to perform kms:EnableKeyRotation',
+    $metadata: {},
+  });
+
+/** The state a later call of CreateKey gets: the pending result of the call before in `newKey`. */
+const laterCall = (pending: NewKey | NewKeyPending) => ({
+  ...createKeyEvent().state,
+  newKey: pending as unknown as NewKey,
+});
+
 const createKeyInput = () => {
   const input = kms.commandCalls(CreateKeyCommand)[0]?.args[0].input;
   if (!input) throw new Error('CreateKey was not called');
@@ -84,7 +101,7 @@ describe('create-key', () => {
       .resolves({ KeyRotationEnabled: true, RotationPeriodInDays: 180 });
 
     // Act
-    const result = await createKey(stepEvent('create-key'));
+    const result = await createKey(createKeyEvent().state);
 
     // Assess
     expect(result).toEqual({ keyId: NEW_KEY_ID, keyArn: NEW_KEY_ARN, alias: ALIAS, created: true });
@@ -129,7 +146,7 @@ describe('create-key', () => {
 
     // Act
     try {
-      await createKey(stepEvent('create-key'));
+      await createKey(createKeyEvent().state);
     } finally {
       delete process.env.KEY_ADMINISTRATOR_ARNS;
     }
@@ -151,17 +168,17 @@ describe('create-key', () => {
     kms.on(GetKeyRotationStatusCommand, { KeyId: OLD_KEY_ARN }).resolves({ KeyRotationEnabled: false });
 
     // Act
-    const result = await createKey(stepEvent('create-key'));
+    const result = await createKey(createKeyEvent().state);
 
     // Assess
-    expect(result.created).toBe(true);
+    expect(result).toMatchObject({ created: true });
     expect(kms).not.toHaveReceivedCommand(EnableKeyRotationCommand);
   });
 
   it('copies no tags from an AWS-managed old key and turns rotation on, as aws/rds rotates yearly', async () => {
     // Prepare
     nothingCreatedYet();
-    const state = stepEvent('create-key');
+    const state = createKeyEvent().state;
     state.plan.source.keyManager = 'AWS';
 
     // Act
@@ -186,7 +203,7 @@ describe('create-key', () => {
     kms.on(GetKeyRotationStatusCommand, { KeyId: OLD_KEY_ARN }).resolves({ KeyRotationEnabled: false });
 
     // Act
-    await createKey(stepEvent('create-key'));
+    await createKey(createKeyEvent().state);
 
     // Assess
     const sent = createKeyInput().Tags ?? [];
@@ -204,7 +221,7 @@ describe('create-key', () => {
     kms.on(GetKeyRotationStatusCommand, { KeyId: NEW_KEY_ID }).resolves({ KeyRotationEnabled: true });
 
     // Act
-    const result = await createKey(stepEvent('create-key'));
+    const result = await createKey(createKeyEvent().state);
 
     // Assess
     expect(result).toEqual({ keyId: NEW_KEY_ID, keyArn: NEW_KEY_ARN, alias: ALIAS, created: false });
@@ -225,13 +242,13 @@ describe('create-key', () => {
     kms.on(EnableKeyRotationCommand).resolves({});
 
     // Act
-    await createKey(stepEvent('create-key'));
+    await createKey(createKeyEvent().state);
 
     // Assess
     expect(kms).toHaveReceivedCommandWith(EnableKeyRotationCommand, { KeyId: NEW_KEY_ID });
   });
 
-  it('adopts a key an earlier attempt created but did not alias, skipping keys pending deletion', async () => {
+  it('on a retry, adopts a key an earlier attempt created but did not alias, skipping keys pending deletion', async () => {
     // Prepare
     const abandoned = '11111111-2222-4333-8444-555566667777';
     const unreadable = '99999999-8888-4777-8666-555544443333';
@@ -265,13 +282,196 @@ describe('create-key', () => {
     kms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: false });
     kms.on(CreateAliasCommand).resolves({});
 
-    // Act
-    const result = await createKey(stepEvent('create-key'));
+    // Act: the retry settles, then the next call searches.
+    const settling = await createKey(createKeyEvent().state, { retryCount: 1 });
+    const result = await createKey(laterCall(settling));
 
     // Assess
+    expect(settling).toMatchObject({ done: false, search: { phase: 'settling' } });
     expect(result).toEqual({ keyId: NEW_KEY_ID, keyArn: NEW_KEY_ARN, alias: ALIAS, created: false });
     expect(kms).toHaveReceivedCommandWith(CreateAliasCommand, { AliasName: ALIAS, TargetKeyId: NEW_KEY_ID });
     expect(kms).not.toHaveReceivedCommand(CreateKeyCommand);
+  });
+
+  it('on a first call (no retry, nothing recorded), creates the key without listing the keys of the account', async () => {
+    // Prepare
+    nothingCreatedYet();
+    kms.on(ListResourceTagsCommand, { KeyId: OLD_KEY_ARN }).resolves(tags({}));
+    kms.on(GetKeyRotationStatusCommand, { KeyId: OLD_KEY_ARN }).resolves({ KeyRotationEnabled: false });
+
+    // Act
+    const result = await createKey(createKeyEvent().state, { retryCount: 0 });
+
+    // Assess
+    expect(result).toEqual({ keyId: NEW_KEY_ID, keyArn: NEW_KEY_ARN, alias: ALIAS, created: true });
+    expect(kms).not.toHaveReceivedCommand(ListKeysCommand);
+    expect(kms).not.toHaveReceivedCommandWith(ListResourceTagsCommand, { KeyId: OTHER_KEY_ID });
+  });
+
+  it('gives the key its alias right after CreateKey, before anything else can fail', async () => {
+    // Prepare
+    nothingCreatedYet();
+    kms.on(ListResourceTagsCommand, { KeyId: OLD_KEY_ARN }).resolves(tags({}));
+    kms.on(GetKeyRotationStatusCommand, { KeyId: OLD_KEY_ARN }).resolves({ KeyRotationEnabled: true });
+
+    // Act
+    await createKey(createKeyEvent().state);
+
+    // Assess
+    const order = kms.calls().map((call) => (call.args[0] as object).constructor.name);
+    const created = order.indexOf('CreateKeyCommand');
+    expect(order.slice(created, created + 2)).toEqual(['CreateKeyCommand', 'CreateAliasCommand']);
+    expect(order.indexOf('EnableKeyRotationCommand')).toBeGreaterThan(created + 1);
+  });
+
+  it('on a retry without the alias, creates nothing and waits until the earlier attempt can no longer run', async () => {
+    // Prepare
+    nothingCreatedYet();
+
+    // Act
+    const result = await createKey(createKeyEvent().state, { retryCount: 2 });
+
+    // Assess
+    expect(result).toEqual({
+      done: false,
+      alias: ALIAS,
+      search: { phase: 'settling' },
+      poll: { attempt: 1, waitSeconds: 65, lastStatus: expect.stringContaining('earlier attempt') },
+    });
+    expect(kms).not.toHaveReceivedCommand(CreateKeyCommand);
+    expect(kms).not.toHaveReceivedCommand(ListKeysCommand);
+  });
+
+  it('creates the key in the call after a search that found none, and searches again if that call is retried', async () => {
+    // Prepare
+    nothingCreatedYet();
+    kms.on(ListResourceTagsCommand, { KeyId: OLD_KEY_ARN }).resolves(tags({}));
+    kms.on(GetKeyRotationStatusCommand, { KeyId: OLD_KEY_ARN }).resolves({ KeyRotationEnabled: false });
+    const settling = await createKey(createKeyEvent().state, { retryCount: 1 });
+    const clear = await createKey(laterCall(settling));
+
+    // Act
+    const retried = await createKey(laterCall(clear), { retryCount: 1 });
+    kms.resetHistory();
+    const created = await createKey(laterCall(clear), { retryCount: 0 });
+
+    // Assess
+    expect(clear).toMatchObject({
+      done: false,
+      search: { phase: 'clear', scannedKeys: 1 },
+      poll: { attempt: 2 },
+    });
+    expect(retried).toMatchObject({ done: false, search: { phase: 'settling' }, poll: { attempt: 3 } });
+    expect(created).toEqual({ keyId: NEW_KEY_ID, keyArn: NEW_KEY_ARN, alias: ALIAS, created: true });
+    expect(kms).toHaveReceivedCommandTimes(CreateKeyCommand, 1);
+    expect(kms).not.toHaveReceivedCommand(ListKeysCommand);
+  });
+
+  it('searches rather than creates when its slot already holds a key whose alias is gone', async () => {
+    // Prepare
+    nothingCreatedYet();
+    const state = {
+      ...createKeyEvent().state,
+      newKey: { keyId: NEW_KEY_ID, keyArn: NEW_KEY_ARN, alias: ALIAS, created: true },
+    };
+
+    // Act
+    const result = await createKey(state, { retryCount: 0 });
+
+    // Assess
+    expect(result).toMatchObject({ done: false, search: { phase: 'settling' } });
+    expect(kms).not.toHaveReceivedCommand(CreateKeyCommand);
+  });
+
+  it(`gives up with WaitTimeoutError after ${POLL_LIMITS.createKey} calls of a search, naming the tag to look for`, async () => {
+    // Prepare
+    nothingCreatedYet();
+    kms
+      .on(ListKeysCommand)
+      .resolves({ Keys: [{ KeyId: OTHER_KEY_ID }], Truncated: true, NextMarker: 'more' });
+    const last: NewKeyPending = {
+      done: false,
+      alias: ALIAS,
+      search: { phase: 'scanning', cursor: { marker: 'more', scannedKeys: 12_000 } },
+      poll: {
+        attempt: POLL_LIMITS.createKey,
+        waitSeconds: 5,
+        lastStatus: 'read the tags of 12000 keys so far',
+      },
+    };
+
+    // Act / Assess
+    await expect(createKey(laterCall(last))).rejects.toMatchObject({
+      name: 'WaitTimeoutError',
+      message: expect.stringContaining(`Key=rekey:rotation-id,Values=${ROTATION_ID}`),
+    });
+    expect(kms).not.toHaveReceivedCommand(CreateKeyCommand);
+  });
+
+  describe('EnableKeyRotation refused while KMS does not yet authorize on the new tags', () => {
+    const rotatingOldKey = () => {
+      kms.on(ListResourceTagsCommand, { KeyId: OLD_KEY_ARN }).resolves(tags({}));
+      kms.on(GetKeyRotationStatusCommand, { KeyId: OLD_KEY_ARN }).resolves({ KeyRotationEnabled: true });
+      kms.on(EnableKeyRotationCommand).rejects(accessDenied());
+    };
+
+    it('is a TransientAwsError on a key created minutes ago (the state machine retries it)', async () => {
+      // Prepare
+      nothingCreatedYet();
+      rotatingOldKey();
+      kms.on(CreateKeyCommand).resolves({
+        KeyMetadata: { ...metadata(NEW_KEY_ID), CreationDate: new Date(Date.now() - 2 * 60_000) },
+      });
+
+      // Act / Assess
+      await expect(createKey(createKeyEvent().state)).rejects.toMatchObject({
+        name: 'TransientAwsError',
+        message: expect.stringMatching(/EnableKeyRotation.*created 1[12]\d s ago.*five minutes/),
+      });
+      expect(kms).toHaveReceivedCommandWith(CreateAliasCommand, {
+        AliasName: ALIAS,
+        TargetKeyId: NEW_KEY_ID,
+      });
+    });
+
+    it("is retried by the state machine long enough to outlast KMS's five minutes, even with full jitter", () => {
+      // Prepare: CreateKey's retrier of TransientAwsError. FULL jitter sleeps a random time up to
+      // each delay, so on average half of it; twice the five minutes on average makes a run of
+      // retries shorter than five minutes a rare draw (docs/budgets.md).
+      const asl = JSON.parse(
+        readFileSync(new URL('../../state-machines/rotate-database.asl.json', import.meta.url), 'utf8'),
+      );
+      const retrier = asl.States.CreateKey.Retry.find((r: { ErrorEquals: string[] }) =>
+        r.ErrorEquals.includes('TransientAwsError'),
+      );
+
+      // Act
+      const delays = Array.from({ length: retrier.MaxAttempts }, (_, k) =>
+        Math.min(retrier.IntervalSeconds * retrier.BackoffRate ** k, retrier.MaxDelaySeconds),
+      );
+      const averageSeconds = delays.reduce((a, b) => a + b, 0) / 2;
+
+      // Assess
+      expect(retrier.JitterStrategy).toBe('FULL');
+      expect(averageSeconds).toBeGreaterThanOrEqual(2 * 5 * 60);
+    });
+
+    it('is a real AccessDeniedException on a key older than ten minutes', async () => {
+      // Prepare: a re-run finds the key behind the alias, created eleven minutes ago.
+      rotatingOldKey();
+      kms.on(DescribeKeyCommand, { KeyId: ALIAS }).resolves({
+        KeyMetadata: { ...metadata(NEW_KEY_ID), CreationDate: new Date(Date.now() - 11 * 60_000) },
+      });
+      kms
+        .on(ListResourceTagsCommand, { KeyId: NEW_KEY_ID })
+        .resolves(tags({ 'rekey:rotation-id': ROTATION_ID }));
+      kms.on(GetKeyRotationStatusCommand, { KeyId: NEW_KEY_ID }).resolves({ KeyRotationEnabled: false });
+
+      // Act / Assess
+      await expect(createKey(createKeyEvent().state)).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+      });
+    });
   });
 
   it('refuses an alias that points at a key not tagged with this rotation id, and creates nothing', async () => {
@@ -280,7 +480,7 @@ describe('create-key', () => {
     kms.on(ListResourceTagsCommand, { KeyId: OTHER_KEY_ID }).resolves(tags({ team: 'payments' }));
 
     // Act / Assess
-    await expect(createKey(stepEvent('create-key'))).rejects.toMatchObject({
+    await expect(createKey(createKeyEvent().state)).rejects.toMatchObject({
       name: 'PreconditionFailedError',
       message: expect.stringMatching(
         new RegExp(`alias ${ALIAS}.*${OTHER_KEY_ARN}.*aws kms delete-alias --alias-name ${ALIAS}`),
@@ -300,7 +500,7 @@ describe('create-key', () => {
       .resolves(tags({ 'rekey:rotation-id': ROTATION_ID }));
 
     // Act / Assess
-    await expect(createKey(stepEvent('create-key'))).rejects.toMatchObject({
+    await expect(createKey(createKeyEvent().state)).rejects.toMatchObject({
       name: 'PreconditionFailedError',
       message: expect.stringContaining(`aws kms cancel-key-deletion --key-id ${NEW_KEY_ID}`),
     });
@@ -324,7 +524,7 @@ describe('create-key', () => {
       .resolves({ KeyMetadata: metadata(NEW_KEY_ID) });
 
     // Act
-    const result = await createKey(stepEvent('create-key'));
+    const result = await createKey(createKeyEvent().state);
 
     // Assess
     expect(result).toEqual({ keyId: NEW_KEY_ID, keyArn: NEW_KEY_ARN, alias: ALIAS, created: true });
@@ -345,7 +545,7 @@ describe('create-key', () => {
     );
 
     // Act / Assess
-    await expect(createKey(stepEvent('create-key'))).rejects.toMatchObject({
+    await expect(createKey(createKeyEvent().state)).rejects.toMatchObject({
       name: 'LimitExceededException',
     });
     expect(kms).not.toHaveReceivedCommand(CreateAliasCommand);

@@ -7,39 +7,79 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { getClients } from '#aws/clients.js';
-import {
-  describeKeyOrNull,
-  findKeyOfRotation,
-  isPendingDeletion,
-  listKeyTags,
-  userTagsOf,
-} from '#aws/kms-keys.js';
-import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import { describeKeyOrNull, isPendingDeletion, listKeyTags, userTagsOf } from '#aws/kms-keys.js';
+import { isAwsError, PreconditionFailedError, TransientAwsError, WaitTimeoutError } from '#domain/errors.js';
 import { keyAdministratorArnsFromEnv, keyPolicyFor } from '#domain/key-policy.js';
+import { POLL_LIMITS, type Poll, SCAN_BUDGETS, TAG_PROPAGATION_WINDOW_MS } from '#domain/limits.js';
 import { TAG_ROLE, TAG_ROTATION_ID, TAG_SOURCE_DB } from '#domain/naming.js';
 import type { RotationPlan } from '#domain/plan.js';
 import type { NewKey } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
+import { NO_DEADLINE, type StepContext } from '#runtime/handler.js';
 import { logger } from '#runtime/logger.js';
+import { type KeyScanCursor, scanForKeyOfRotation } from './key-scan.js';
 
 /** KMS allows at most 50 tags per key; three of them are Rekey's own. */
 const MAX_TAGS_PER_KEY = 50;
 
 /**
+ * Where CreateKey's search for a key an earlier attempt left without its alias stands:
+ * `settling` waits until no earlier attempt can still be running, `scanning` reads the account's
+ * keys a bounded share per call, `clear` read them all and found none of this rotation's.
+ */
+export type OrphanSearch =
+  | { phase: 'settling' }
+  | { phase: 'scanning'; cursor: KeyScanCursor }
+  | { phase: 'clear'; scannedKeys: number };
+
+/** CreateKey's result while it is still searching: no key yet, and when it looks again. */
+export interface NewKeyPending {
+  done: false;
+  alias: string;
+  poll: Poll;
+  search: OrphanSearch;
+}
+
+/**
+ * What the state machine passes to CreateKey: the execution state and `$$.State.RetryCount`, how
+ * many times Step Functions has retried this state with this same input.
+ */
+export interface CreateKeyInput {
+  state: RotationState;
+  retryCount: number;
+}
+
+export interface CreateKeyOptions extends Partial<StepContext> {
+  retryCount?: number;
+}
+
+/**
  * Create the new customer-managed key, or find the one this rotation already created.
  *
- * CreateKey has no idempotency token, so the step checks before it acts:
+ * CreateKey has no idempotency token, and a key that lost its alias can only be found by reading
+ * the tags of every key of the account. So the step checks before it acts, cheaply first:
  * 1. the alias `plan.names.keyAlias` exists and its key is tagged with this rotation id: reuse it;
  *    an alias on any other key is refused (it is not ours to use);
- * 2. no alias, but a key tagged with this rotation id exists (an attempt died between CreateKey
- *    and CreateAlias): give it the alias and reuse it;
- * 3. otherwise create the key (policy: RDS-only use through grants), then the alias.
+ * 2. no alias, and no earlier attempt with this input can have created a key (Step Functions'
+ *    retry count is 0, and no earlier call of the step recorded anything): create the key and, at
+ *    once, its alias, the durable record of the key;
+ * 3. no alias after an attempt that may have created a key (a retry, or a re-run after a search
+ *    found nothing and then created): wait until that attempt can no longer run, then search the
+ *    account's keys for one tagged with this rotation id, a bounded share per call (key-scan.ts),
+ *    returning `{ done: false, poll }` between calls. Adopt what it finds; create only after a
+ *    search that found nothing, in a later call, so that a call that may have created a key is
+ *    never resumed from the middle of a search.
  * On every path the old key's automatic rotation is mirrored onto the new key.
  */
-export const createKey = async (state: RotationState): Promise<NewKey> => {
+export const createKey = async (
+  state: RotationState,
+  { retryCount = 0, remainingMs = NO_DEADLINE.remainingMs }: CreateKeyOptions = {},
+): Promise<NewKey | NewKeyPending> => {
   const { kms } = getClients();
   const { plan } = state;
   const alias = plan.names.keyAlias;
+  const slot = state.newKey as NewKey | NewKeyPending | undefined;
+  const pending = slot && 'search' in slot ? slot : undefined;
 
   const aliased = await describeKeyOrNull(kms, alias);
   if (aliased) {
@@ -55,23 +95,90 @@ export const createKey = async (state: RotationState): Promise<NewKey> => {
       );
     }
     assertUsable(aliased, alias);
-    await mirrorRotation(kms, plan, keyId);
+    await mirrorRotation(kms, plan, aliased);
     logger.info('found the key this rotation created earlier', { keyArn: aliased.Arn, alias });
     return newKey(aliased, alias, false);
   }
 
-  const orphan = await findKeyOfRotation(kms, plan.rotationId);
-  if (orphan) {
-    assertUsable(orphan, alias);
-    await mirrorRotation(kms, plan, orphan.KeyId as string);
-    await createAlias(kms, alias, orphan);
-    logger.info('found a key an earlier attempt created without its alias; alias added', {
-      keyArn: orphan.Arn,
-      alias,
-    });
-    return newKey(orphan, alias, false);
+  const search = pending?.search;
+  if (search?.phase === 'settling' || search?.phase === 'scanning') {
+    return searchOn(kms, plan, pending as NewKeyPending, { remainingMs });
   }
+  // A retry, a re-run after a search that ended in a create, or a re-run after the step succeeded
+  // (its slot holds a key) may follow an attempt that created a key whose alias is missing.
+  if (retryCount > 0 || (slot && !pending)) {
+    logger.warn('no alias after an attempt that may have created a key; searching by tag', {
+      alias,
+      retryCount,
+    });
+    return pendingResult(plan, pending, { phase: 'settling' });
+  }
+  return create(kms, plan);
+};
 
+/** One call's share of the search; adopts the key when found. */
+const searchOn = async (
+  kms: KMSClient,
+  plan: RotationPlan,
+  pending: NewKeyPending,
+  context: StepContext,
+): Promise<NewKey | NewKeyPending> => {
+  const alias = plan.names.keyAlias;
+  const cursor = pending.search.phase === 'scanning' ? pending.search.cursor : undefined;
+  const step = await scanForKeyOfRotation(kms, plan.rotationId, cursor, context);
+  if (step.status === 'found') {
+    assertUsable(step.key, alias);
+    await createAlias(kms, alias, step.key);
+    await mirrorRotation(kms, plan, step.key);
+    logger.info('found a key an earlier attempt created without its alias; alias added', {
+      keyArn: step.key.Arn,
+      alias,
+      scannedKeys: step.cursor.scannedKeys,
+    });
+    return newKey(step.key, alias, false);
+  }
+  if (step.status === 'clear') {
+    return pendingResult(plan, pending, { phase: 'clear', scannedKeys: step.cursor.scannedKeys });
+  }
+  return pendingResult(plan, pending, { phase: 'scanning', cursor: step.cursor });
+};
+
+const searchStatus = (search: OrphanSearch): string => {
+  switch (search.phase) {
+    case 'settling':
+      return 'waiting until no earlier attempt can still be running';
+    case 'scanning':
+      return `read the tags of ${search.cursor.scannedKeys} keys so far`;
+    case 'clear':
+      return `none of ${search.scannedKeys} keys is this rotation's; creating the key next`;
+  }
+};
+
+const pendingResult = (
+  plan: RotationPlan,
+  previous: NewKeyPending | undefined,
+  search: OrphanSearch,
+): NewKeyPending => {
+  const attempt = (previous?.poll.attempt ?? 0) + 1;
+  const cap = POLL_LIMITS.createKey;
+  const lastStatus = searchStatus(search);
+  if (attempt > cap) {
+    throw new WaitTimeoutError(
+      `CreateKey searched the account's KMS keys for one tagged ${TAG_ROTATION_ID}=${plan.rotationId} (an earlier ` +
+        `attempt may have created it without its alias ${plan.names.keyAlias}) and did not finish in ${cap} calls ` +
+        `(last: ${lastStatus}). The rotation rolls back; nothing else was changed. Look for a key with that tag ` +
+        '(aws resourcegroupstaggingapi get-resources --resource-type-filters kms:key --tag-filters ' +
+        `Key=${TAG_ROTATION_ID},Values=${plan.rotationId}) and schedule its deletion, then start a new rotation.`,
+    );
+  }
+  const waitSeconds = search.phase === 'settling' ? SCAN_BUDGETS.settleSeconds : SCAN_BUDGETS.continueSeconds;
+  return { done: false, alias: plan.names.keyAlias, poll: { attempt, waitSeconds, lastStatus }, search };
+};
+
+/** CreateKey, then at once the alias (so that a retry finds the key by it), then the rotation setting. */
+const create = async (kms: KMSClient, plan: RotationPlan): Promise<NewKey> => {
+  const alias = plan.names.keyAlias;
+  const Tags = await tagsForNewKey(kms, plan);
   // Exactly one CreateKey request per attempt of this step (see kmsSingleAttempt).
   const { KeyMetadata: created } = await getClients().kmsSingleAttempt.send(
     new CreateKeyCommand({
@@ -81,7 +188,7 @@ export const createKey = async (state: RotationState): Promise<NewKey> => {
       KeySpec: 'SYMMETRIC_DEFAULT',
       KeyUsage: 'ENCRYPT_DECRYPT',
       Policy: JSON.stringify(keyPolicyFor({ ...plan, keyAdministratorArns: keyAdministratorArnsFromEnv() })),
-      Tags: await tagsForNewKey(kms, plan),
+      Tags,
     }),
   );
   if (!created?.KeyId || !created.Arn) {
@@ -90,8 +197,8 @@ export const createKey = async (state: RotationState): Promise<NewKey> => {
     );
   }
   logger.info('created the new key', { keyArn: created.Arn, alias });
-  await mirrorRotation(kms, plan, created.KeyId);
   await createAlias(kms, alias, created);
+  await mirrorRotation(kms, plan, created);
   return newKey(created, alias, true);
 };
 
@@ -140,7 +247,8 @@ const tagsForNewKey = async (kms: KMSClient, plan: RotationPlan) => {
  * key rotates, and always on when the old key is the AWS-managed aws/rds key (rotated every year).
  * Idempotent: reads the new key's status first and only enables what is missing.
  */
-const mirrorRotation = async (kms: KMSClient, plan: RotationPlan, newKeyId: string): Promise<void> => {
+const mirrorRotation = async (kms: KMSClient, plan: RotationPlan, key: KeyMetadata): Promise<void> => {
+  const newKeyId = key.KeyId as string;
   let periodDays: number | undefined;
   if (plan.source.keyManager !== 'AWS') {
     const old = await rotationStatus(kms, plan.source.kmsKeyArn);
@@ -154,13 +262,41 @@ const mirrorRotation = async (kms: KMSClient, plan: RotationPlan, newKeyId: stri
   ) {
     return;
   }
-  await kms.send(
-    new EnableKeyRotationCommand({
-      KeyId: newKeyId,
-      ...(periodDays !== undefined && { RotationPeriodInDays: periodDays }),
-    }),
-  );
+  try {
+    await kms.send(
+      new EnableKeyRotationCommand({
+        KeyId: newKeyId,
+        ...(periodDays !== undefined && { RotationPeriodInDays: periodDays }),
+      }),
+    );
+  } catch (error) {
+    throw tagPropagationDenial(error, key, 'EnableKeyRotation') ?? error;
+  }
   logger.info('enabled automatic rotation on the new key, like the old key', { newKeyId, periodDays });
+};
+
+/**
+ * The IAM of this step allows EnableKeyRotation (and PutKeyPolicy) only on keys tagged as it
+ * creates them, and KMS may take up to five minutes before a new key's tags count for
+ * authorization. An AccessDeniedException on a key created less than TAG_PROPAGATION_WINDOW_MS
+ * ago is that delay: a TransientAwsError, which the state machine retries with backoff. On an
+ * older key it is a real denial, and the error keeps its name.
+ */
+export const tagPropagationDenial = (
+  error: unknown,
+  key: KeyMetadata,
+  action: string,
+  now: number = Date.now(),
+): TransientAwsError | undefined => {
+  if (!isAwsError(error, 'AccessDeniedException') || !key.CreationDate) return undefined;
+  const ageMs = now - new Date(key.CreationDate).getTime();
+  if (ageMs >= TAG_PROPAGATION_WINDOW_MS) return undefined;
+  return new TransientAwsError(
+    `KMS refused ${action} on the new key ${key.Arn}, created ${Math.round(ageMs / 1000)} s ago ` +
+      `(AccessDeniedException). KMS can take up to five minutes to authorize on a new key's tags, which this ` +
+      "step's permissions require; the state machine tries again.",
+    { cause: error },
+  );
 };
 
 /** A key with imported material has no automatic rotation: KMS answers UnsupportedOperationException. */

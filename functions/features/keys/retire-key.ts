@@ -4,18 +4,21 @@ import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull, isPendingDeletion } from '#aws/kms-keys.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isKeyPendingWindow } from '#domain/decisions.js';
-import { InvalidInputError, isAwsError, PreconditionFailedError } from '#domain/errors.js';
-import { KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
+import { InvalidInputError, isAwsError, PreconditionFailedError, WaitTimeoutError } from '#domain/errors.js';
+import { KEY_PENDING_WINDOW_DAYS, POLL_LIMITS, type Poll, SCAN_BUDGETS } from '#domain/limits.js';
 import type { RotationPlan } from '#domain/plan.js';
 import type { OldKeyOutcome } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
+import { NO_DEADLINE, type StepContext } from '#runtime/handler.js';
 import { logger } from '#runtime/logger.js';
 import {
+  continueInventory,
   describe,
   type EncryptedResource,
+  type Inventory,
+  inventoryStatus,
+  isComplete,
   label,
-  type ResourceKind,
-  resourcesEncryptedUnder,
 } from './encrypted-under.js';
 
 /** How many blocking resources the reason names before it says "and N more". */
@@ -25,15 +28,33 @@ export const AWS_MANAGED_KEY_REASON =
   'The old key is the AWS-managed aws/rds key, which can never be scheduled for deletion; it stays.';
 
 /**
+ * RetireKey's result while its inventory is not finished: a true `Retained` outcome (the key has
+ * not been scheduled), so that the evidence and the rollback read it as such if the execution
+ * ends here, plus the progress and the next check.
+ */
+export type OldKeyInProgress = Extract<OldKeyOutcome, { state: 'Retained' }> & {
+  done: false;
+  poll: Poll;
+  inventory: Inventory;
+};
+
+/**
  * Retire the old key: schedule its deletion only when nothing but this rotation's own disposable
  * artifact (the source snapshot, superseded by the re-encrypted copy) is still encrypted under it
  * in RDS. Otherwise keep it and say which resources keep it alive. Runs last, after the old
  * instance was deleted (or retained).
  *
+ * The inventory reads every RDS resource of the account and Region, a bounded share per call
+ * (encrypted-under.ts): until it is complete the step returns `{ done: false, poll }` and the state
+ * machine calls it again; only a complete inventory can schedule the deletion.
+ *
  * Re-runnable: a key already pending deletion is reported as it is; the source snapshot is deleted
  * only when it is the last thing under the key, tolerating that an earlier attempt deleted it.
  */
-export const retireKey = async (state: RotationState): Promise<OldKeyOutcome> => {
+export const retireKey = async (
+  state: RotationState,
+  { remainingMs = NO_DEADLINE.remainingMs }: Partial<StepContext> = {},
+): Promise<OldKeyOutcome | OldKeyInProgress> => {
   const { plan } = state;
   const keyArn = plan.source.kmsKeyArn;
 
@@ -64,36 +85,77 @@ export const retireKey = async (state: RotationState): Promise<OldKeyOutcome> =>
     return pendingDeletion(keyArn, key, pendingWindowDays);
   }
 
-  const encrypted = await resourcesEncryptedUnder(rds, keyArn, plan);
   // A cluster rotation's source snapshot is a DB cluster snapshot with the same name pattern.
-  const ownKind: ResourceKind = plan.kind === 'cluster' ? 'db-cluster-snapshot' : 'db-snapshot';
-  const isOwnArtifact = (r: EncryptedResource) =>
-    r.kind === ownKind && r.id === plan.names.sourceSnapshotIdentifier;
-  const blocking = encrypted.filter((r) => !isOwnArtifact(r));
-  if (blocking.length > 0) {
+  const ownLabel = label({
+    kind: plan.kind === 'cluster' ? 'db-cluster-snapshot' : 'db-snapshot',
+    id: plan.names.sourceSnapshotIdentifier,
+  });
+  const isOwnArtifact = (r: EncryptedResource) => label(r) === ownLabel;
+  const previous = inProgressOf(state.oldKey);
+  const inventory = await continueInventory(rds, keyArn, plan, isOwnArtifact, previous?.inventory, {
+    remainingMs,
+  });
+  if (!isComplete(inventory)) return inProgress(keyArn, inventory, previous, ownLabel);
+
+  const encryptedResources = encryptedLabels(inventory, ownLabel);
+  if (inventory.blockingCount > 0) {
     logger.warn('the old key is still in use; it is kept', {
       keyArn,
-      encryptedResources: encrypted.map(label),
+      encryptedResources,
+      blockingCount: inventory.blockingCount,
     });
     return {
       state: 'Retained',
       keyArn,
-      reason: blockingReason(
-        keyArn,
-        key.KeyId,
-        pendingWindowDays,
-        blocking,
-        encrypted.some(isOwnArtifact),
-        plan,
-      ),
-      encryptedResources: encrypted.map(label),
+      reason: blockingReason(keyArn, key.KeyId, pendingWindowDays, inventory, plan),
+      encryptedResources,
     };
   }
 
-  if (encrypted.some(isOwnArtifact)) {
+  if (inventory.ownArtifactAt !== null) {
     await deleteSourceSnapshot(rds, plan.names.sourceSnapshotIdentifier, plan.kind === 'cluster');
   }
   return scheduleDeletion(keyArn, key.KeyId, pendingWindowDays);
+};
+
+/** What is under the key, in the order the inventory found it (at most KEPT_BY_NAME others). */
+const encryptedLabels = ({ blocking, ownArtifactAt }: Inventory, ownLabel: string): string[] => {
+  const labels = blocking.map(label);
+  if (ownArtifactAt !== null) labels.splice(Math.min(ownArtifactAt, labels.length), 0, ownLabel);
+  return labels;
+};
+
+const inProgressOf = (slot: RotationState['oldKey']): OldKeyInProgress | undefined =>
+  slot && 'inventory' in slot ? (slot as OldKeyInProgress) : undefined;
+
+const inProgress = (
+  keyArn: string,
+  inventory: Inventory,
+  previous: OldKeyInProgress | undefined,
+  ownLabel: string,
+): OldKeyInProgress => {
+  const attempt = (previous?.poll.attempt ?? 0) + 1;
+  const cap = POLL_LIMITS.retireKey;
+  const lastStatus = inventoryStatus(inventory);
+  if (attempt > cap) {
+    throw new WaitTimeoutError(
+      `RetireKey did not finish the inventory of RDS resources encrypted under the old key ${keyArn} in ${cap} calls ` +
+        `(${lastStatus}), so the key was not scheduled for deletion and stays usable. The new database is in service. ` +
+        'Check with the console or aws rds describe-db-snapshots that nothing you need is still encrypted under the ' +
+        'key, then schedule its deletion yourself (aws kms schedule-key-deletion).',
+    );
+  }
+  return {
+    state: 'Retained',
+    keyArn,
+    reason:
+      `RetireKey had not finished its inventory of what is still encrypted under the old key (${lastStatus}), ` +
+      'so the key has not been scheduled for deletion.',
+    encryptedResources: encryptedLabels(inventory, ownLabel),
+    done: false,
+    poll: { attempt, waitSeconds: SCAN_BUDGETS.continueSeconds, lastStatus },
+    inventory,
+  };
 };
 
 const retained = (keyArn: string, reason: string): OldKeyOutcome => ({
@@ -180,17 +242,16 @@ const blockingReason = (
   keyArn: string,
   keyId: string,
   pendingWindowDays: number,
-  blocking: EncryptedResource[],
-  sourceSnapshotKept: boolean,
+  { blocking, blockingCount, ownArtifactAt }: Inventory,
   plan: RotationPlan,
 ): string => {
   const named = blocking.slice(0, NAMED_IN_REASON).map(describe).join(', ');
-  const more = blocking.length > NAMED_IN_REASON ? ` and ${blocking.length - NAMED_IN_REASON} more` : '';
-  const count =
-    blocking.length === 1 ? '1 other RDS resource is' : `${blocking.length} other RDS resources are`;
-  const kept = sourceSnapshotKept
-    ? ` This rotation's source snapshot ${plan.names.sourceSnapshotIdentifier} was kept as well; delete it once you no longer need it.`
-    : '';
+  const more = blockingCount > NAMED_IN_REASON ? ` and ${blockingCount - NAMED_IN_REASON} more` : '';
+  const count = blockingCount === 1 ? '1 other RDS resource is' : `${blockingCount} other RDS resources are`;
+  const kept =
+    ownArtifactAt !== null
+      ? ` This rotation's source snapshot ${plan.names.sourceSnapshotIdentifier} was kept as well; delete it once you no longer need it.`
+      : '';
   return (
     `The old key ${keyArn} is kept because ${count} still encrypted under it: ${named}${more}. ` +
     'Deleting the key would make them unreadable. Re-encrypt them under another key (copy snapshots with a new ' +

@@ -122,7 +122,7 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
       const { kind, identifier } = resourceOfArn(arn);
       left.push({ kind: 'green', resource: kind, identifier });
     }
-    if (state.newKey) {
+    if (state.newKey?.keyId) {
       const key = await describeKeyOrNull(getClients().kms, state.newKey.keyId);
       if (key && key.KeyState !== 'PendingDeletion')
         left.push({ kind: 'kms-key', keyArn: state.newKey.keyArn, alias: state.newKey.alias });

@@ -214,7 +214,7 @@ const artifactsOf = async (
       items.push({ kind: 'db-snapshot', identifier: snapshot.snapshotIdentifier });
     }
   }
-  if (state.newKey && !inService) {
+  if (state.newKey?.keyId && !inService) {
     const key = await describeKeyOrNull(kms, state.newKey.keyId);
     if (key && key.KeyState !== 'PendingDeletion')
       items.push({ kind: 'kms-key', keyArn: state.newKey.keyArn, alias: state.newKey.alias });
