@@ -64,6 +64,25 @@ const findCluster = async (rds: RDSClient, id: string): Promise<DBCluster | unde
   }
 };
 
+/**
+ * Runs a database create call, then reads the database back. The emulator names each new
+ * database's first automated snapshot `rds:<id>-<minute>`, and one of that name is left over when
+ * a rotation deleted a database of the same name in the same minute: the create then fails on the
+ * snapshot name, but the database was created all the same.
+ */
+const createDatabase = async <T>(
+  create: () => Promise<unknown>,
+  read: () => Promise<T | null | undefined>,
+) => {
+  try {
+    await create();
+  } catch (error) {
+    if (!isAwsError(error, ...RDS_ERRORS.snapshot.alreadyExists, ...RDS_ERRORS.clusterSnapshot.alreadyExists))
+      throw error;
+  }
+  return (await read()) ?? undefined;
+};
+
 /** Runs a create call, treating "already exists" as done. */
 const ensure = async (create: () => Promise<unknown>, ...alreadyExists: string[]): Promise<void> => {
   try {
@@ -143,34 +162,36 @@ export const seedSample = async (options: { dbInstanceIdentifier?: string } = {}
   );
   const instance =
     existing ??
-    (
-      await rds.send(
-        new CreateDBInstanceCommand({
-          DBInstanceIdentifier: dbInstanceIdentifier,
-          Engine: 'postgres',
-          EngineVersion: '16.3',
-          DBInstanceClass: 'db.t3.medium',
-          AllocatedStorage: 50,
-          MaxAllocatedStorage: 200,
-          StorageType: 'gp3',
-          MasterUsername: 'orders_admin',
-          MasterUserPassword: 'sample-password-not-secret',
-          DBName: 'orders',
-          StorageEncrypted: true,
-          KmsKeyId: oldKeyArn,
-          DBParameterGroupName: SAMPLE.parameterGroupName,
-          VpcSecurityGroupIds: [...SAMPLE.securityGroupIds],
-          DeletionProtection: true,
-          BackupRetentionPeriod: 7,
-          PreferredBackupWindow: '03:00-03:30',
-          PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-          CopyTagsToSnapshot: true,
-          EnableIAMDatabaseAuthentication: true,
-          EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
-          Tags: Object.entries(SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
-        }),
-      )
-    ).DBInstance;
+    (await createDatabase(
+      () =>
+        rds.send(
+          new CreateDBInstanceCommand({
+            DBInstanceIdentifier: dbInstanceIdentifier,
+            Engine: 'postgres',
+            EngineVersion: '16.3',
+            DBInstanceClass: 'db.t3.medium',
+            AllocatedStorage: 50,
+            MaxAllocatedStorage: 200,
+            StorageType: 'gp3',
+            MasterUsername: 'orders_admin',
+            MasterUserPassword: 'sample-password-not-secret',
+            DBName: 'orders',
+            StorageEncrypted: true,
+            KmsKeyId: oldKeyArn,
+            DBParameterGroupName: SAMPLE.parameterGroupName,
+            VpcSecurityGroupIds: [...SAMPLE.securityGroupIds],
+            DeletionProtection: true,
+            BackupRetentionPeriod: 7,
+            PreferredBackupWindow: '03:00-03:30',
+            PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
+            CopyTagsToSnapshot: true,
+            EnableIAMDatabaseAuthentication: true,
+            EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
+            Tags: Object.entries(SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
+          }),
+        ),
+      () => findInstance(rds, dbInstanceIdentifier),
+    ));
   const endpointAddress = instance?.Endpoint?.Address as string;
   const hostedZoneId = await ensureZone(route53, `rekey-sample-${Date.now()}`);
   await pointRecords(route53, hostedZoneId, [[SAMPLE.recordName, endpointAddress]]);
@@ -248,50 +269,56 @@ export const seedClusterSample = async (
   );
   const cluster =
     existing ??
-    (
-      await rds.send(
-        new CreateDBClusterCommand({
-          DBClusterIdentifier: id,
-          Engine: 'aurora-postgresql',
-          EngineVersion: '16.4',
-          MasterUsername: 'orders_admin',
-          MasterUserPassword: 'sample-password-not-secret',
-          DatabaseName: 'orders',
-          Port: 5432,
-          StorageEncrypted: true,
-          KmsKeyId: oldKeyArn,
-          DBClusterParameterGroupName: CLUSTER_SAMPLE.clusterParameterGroupName,
-          VpcSecurityGroupIds: [...SAMPLE.securityGroupIds],
-          DeletionProtection: true,
-          BackupRetentionPeriod: 7,
-          PreferredBackupWindow: '03:00-03:30',
-          PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-          CopyTagsToSnapshot: true,
-          EnableIAMDatabaseAuthentication: true,
-          EnableCloudwatchLogsExports: ['postgresql'],
-          ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 8 },
-          Tags: Object.entries(CLUSTER_SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
-        }),
-      )
-    ).DBCluster;
+    (await createDatabase(
+      () =>
+        rds.send(
+          new CreateDBClusterCommand({
+            DBClusterIdentifier: id,
+            Engine: 'aurora-postgresql',
+            EngineVersion: '16.4',
+            MasterUsername: 'orders_admin',
+            MasterUserPassword: 'sample-password-not-secret',
+            DatabaseName: 'orders',
+            Port: 5432,
+            StorageEncrypted: true,
+            KmsKeyId: oldKeyArn,
+            DBClusterParameterGroupName: CLUSTER_SAMPLE.clusterParameterGroupName,
+            VpcSecurityGroupIds: [...SAMPLE.securityGroupIds],
+            DeletionProtection: true,
+            BackupRetentionPeriod: 7,
+            PreferredBackupWindow: '03:00-03:30',
+            PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
+            CopyTagsToSnapshot: true,
+            EnableIAMDatabaseAuthentication: true,
+            EnableCloudwatchLogsExports: ['postgresql'],
+            ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 8 },
+            Tags: Object.entries(CLUSTER_SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
+          }),
+        ),
+      () => findCluster(rds, id),
+    ));
   // Members only for a cluster seeded now (or left without any): a cluster that a rotation put under
   // the sample's name keeps its own members.
   const seedMembers = (existing?.DBClusterMembers ?? []).length === 0;
   for (const member of seedMembers ? CLUSTER_SAMPLE.members : []) {
     if (await findInstance(rds, member.id)) continue;
-    await rds.send(
-      new CreateDBInstanceCommand({
-        DBInstanceIdentifier: member.id,
-        DBClusterIdentifier: id,
-        Engine: 'aurora-postgresql',
-        DBInstanceClass: member.dbInstanceClass,
-        PromotionTier: member.promotionTier,
-        AvailabilityZone: member.availabilityZone,
-        DBParameterGroupName: CLUSTER_SAMPLE.instanceParameterGroupName,
-        AutoMinorVersionUpgrade: false,
-        CACertificateIdentifier: 'rds-ca-rsa2048-g1',
-        Tags: [{ Key: 'team', Value: 'orders' }],
-      }),
+    await createDatabase(
+      () =>
+        rds.send(
+          new CreateDBInstanceCommand({
+            DBInstanceIdentifier: member.id,
+            DBClusterIdentifier: id,
+            Engine: 'aurora-postgresql',
+            DBInstanceClass: member.dbInstanceClass,
+            PromotionTier: member.promotionTier,
+            AvailabilityZone: member.availabilityZone,
+            DBParameterGroupName: CLUSTER_SAMPLE.instanceParameterGroupName,
+            AutoMinorVersionUpgrade: false,
+            CACertificateIdentifier: 'rds-ca-rsa2048-g1',
+            Tags: [{ Key: 'team', Value: 'orders' }],
+          }),
+        ),
+      () => findInstance(rds, member.id),
     );
   }
   const endpointAddress = cluster?.Endpoint as string;

@@ -16,8 +16,8 @@ import type { InstanceState } from '#domain/state.js';
 import { removeArtifacts } from '#reconcilers/cleanup.js';
 import { pointCnameBack } from '#reconcilers/cname.js';
 import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
-import { locateSource, reconcileRename } from '#reconcilers/rename.js';
 import { ensureInstanceStarted } from '#reconcilers/ensure-started.js';
+import { locateSource, reconcileRename } from '#reconcilers/rename.js';
 import { nothingChanged, UndoLog } from '#reconcilers/undo-log.js';
 import { nextPoll } from '#runtime/polling.js';
 

@@ -27,8 +27,8 @@ import type { RotationState } from '#domain/state.js';
 import { createKey, type NewKeyPending } from '#features/keys/create-key.js';
 import { retireKey } from '#features/keys/retire-key.js';
 import type { StepContext } from '#runtime/handler.js';
-import { template } from '../static/helpers.js';
-import { createKeyEvent, stepEvent } from '../support/events.js';
+import { template } from '../../../static/helpers.js';
+import { createKeyEvent, stepEvent } from '../../../support/events.js';
 
 /**
  * Issue 10, point 3: CreateKey's search for an unaliased key and RetireKey's inventory in an

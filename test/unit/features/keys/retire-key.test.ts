@@ -22,7 +22,7 @@ import { decide } from '#domain/decisions.js';
 import { parseRotationInput } from '#domain/input.js';
 import { KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { retireKey } from '#features/keys/retire-key.js';
-import { stepEvent } from '../support/events.js';
+import { stepEvent } from '../../../support/events.js';
 
 const kms = mockClient(KMSClient);
 const rds = mockClient(RDSClient);

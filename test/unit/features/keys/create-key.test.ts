@@ -18,7 +18,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { POLL_LIMITS } from '#domain/limits.js';
 import type { NewKey } from '#domain/results.js';
 import { createKey, type NewKeyPending } from '#features/keys/create-key.js';
-import { createKeyEvent } from '../support/events.js';
+import { createKeyEvent } from '../../../support/events.js';
 
 const kms = mockClient(KMSClient);
 
@@ -439,7 +439,7 @@ describe('create-key', () => {
       // each delay, so on average half of it; twice the five minutes on average makes a run of
       // retries shorter than five minutes a rare draw (docs/budgets.md).
       const asl = JSON.parse(
-        readFileSync(new URL('../../state-machines/rotate-database.asl.json', import.meta.url), 'utf8'),
+        readFileSync(new URL('../../../../state-machines/rotate-database.asl.json', import.meta.url), 'utf8'),
       );
       const retrier = asl.States.CreateKey.Retry.find((r: { ErrorEquals: string[] }) =>
         r.ErrorEquals.includes('TransientAwsError'),
