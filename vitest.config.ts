@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/support/setup.ts'],
-    // Each integration/state-machine file starts its own moto_server; two cores, so two forks.
+    globalSetup: ['test/support/global-emulators.ts'],
+    // One moto_server per worker (test/support/global-emulators.ts); two cores, so two forks.
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,

@@ -153,7 +153,7 @@ describe('the rotation lock on the emulator', () => {
       const first = rotation('rk0000000001', { idempotencyKey: 'slot-1' });
       await acquireLock(first);
       await end(first);
-      const input = { ...(stepEvent('create-key').input as object), idempotencyKey: 'slot-1' };
+      const input = { ...(stepEvent('acquire-lock').input as object), idempotencyKey: 'slot-1' };
 
       // Act
       const checked = checkStart({ input, executionId: 'arn:aws:states:::execution:rekey:repeat' }).catch(

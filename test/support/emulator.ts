@@ -1,27 +1,24 @@
-import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { type Emulator, startEmulator, useEndpoint } from '../../cli/emulator.js';
+import { beforeAll, beforeEach, inject } from 'vitest';
+import { useEndpoint } from '../../cli/emulator.js';
 
 /**
- * One moto_server per test file (files run in parallel workers, so they never share state):
- * started before the file's tests, reset before each test, stopped afterwards.
+ * The emulator of this test file's worker (test/support/global-emulators.ts starts one per
+ * worker). Workers run their files one after the other, so no two files share a server at once;
+ * it is reset before the file's tests and before each test.
  */
 export const useEmulator = (): { readonly endpoint: string } => {
-  let emulator: Emulator | undefined;
-  const handle = {
-    get endpoint(): string {
-      if (!emulator) throw new Error('the emulator is not started yet');
-      return emulator.endpoint;
-    },
+  const endpoints = inject('emulatorEndpoints');
+  const pool = Number(process.env.VITEST_POOL_ID ?? '1');
+  const endpoint = endpoints[(pool - 1) % endpoints.length];
+  if (!endpoint) throw new Error('no emulator was started for the tests (test/support/global-emulators.ts)');
+  const reset = async () => {
+    const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+    if (!response.ok) throw new Error(`moto reset failed: HTTP ${response.status}`);
   };
   beforeAll(async () => {
-    emulator = await startEmulator();
-    useEndpoint(emulator.endpoint);
-  }, 30_000);
-  beforeEach(async () => {
-    await emulator?.reset();
+    useEndpoint(endpoint);
+    await reset();
   });
-  afterAll(async () => {
-    await emulator?.stop();
-  });
-  return handle;
+  beforeEach(reset);
+  return { endpoint };
 };
