@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
+import type { TargetKind } from './kinds.js';
 import { APPROVAL_MINUTES, KEY_PENDING_WINDOW_DAYS } from './limits.js';
 import { DB_IDENTIFIER_MAX, DB_IDENTIFIER_PATTERN } from './naming.js';
 
@@ -207,8 +208,6 @@ export const RotationInputSchema = RotationInputObject.superRefine(
 export type RotationInput = z.output<typeof RotationInputSchema>;
 
 /** What a rotation targets: one DB instance, or one Aurora cluster with its member instances. */
-export type TargetKind = 'instance' | 'cluster';
-
 export interface RotationTarget {
   kind: TargetKind;
   identifier: string;

@@ -1,7 +1,8 @@
-import type { RotationPlan } from './plan.js';
-
-/** The kinds of database Rekey rotates: the plan's `kind`. */
-export type TargetKind = RotationPlan['kind'];
+/**
+ * The kinds of database Rekey rotates. The plan's `kind` must be one of them (checked in plan.ts),
+ * and targets/registry.ts has every operation for every kind of plan.
+ */
+export type TargetKind = 'instance' | 'cluster';
 
 /**
  * The words and resource types that differ by kind, for the features that only name a database

@@ -1,6 +1,7 @@
 import type { ClusterConfig, MemberConfig } from './cluster-config.js';
 import type { ApprovalPosition, RotationInput, RotationTarget } from './input.js';
 import type { InstanceConfig, Placement } from './instance-config.js';
+import type { TargetKind } from './kinds.js';
 import type { RotationNames } from './naming.js';
 
 /**
@@ -197,3 +198,6 @@ export interface ClusterPlan extends PlanBase {
 }
 
 export type RotationPlan = InstancePlan | ClusterPlan;
+
+/** Every kind of plan is a kind domain/kinds.ts names: a plan of another kind fails to compile here. */
+export const PLAN_KINDS_ARE_NAMED: RotationPlan['kind'] extends TargetKind ? true : never = true;

@@ -1,5 +1,6 @@
 import { approvalBeforeChanges } from '#domain/approval.js';
 import { InvalidInputError } from '#domain/errors.js';
+import { namesOfKind } from '#domain/kinds.js';
 import type { RotationState } from '#domain/state.js';
 import {
   consoleLink,
@@ -34,7 +35,7 @@ const shellQuote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 /** At the gate before any change: what the rotation will do first, and what it costs writers. */
 const whatHappensFirst = (state: RotationState): string[] => {
   const { plan } = state;
-  const database = plan.kind === 'cluster' ? 'cluster' : 'database';
+  const database = namesOfKind(plan.kind).noun;
   if (plan.strategy.used === 'blue-green') {
     return [
       `- A new key is created, then an RDS Blue/Green deployment copies ${plan.target.identifier} under it (the blue ${database} keeps serving clients).`,
@@ -69,7 +70,7 @@ const whatHappens = (state: RotationState): string[] => {
     );
   }
   const { oldDatabase, oldKey } = plan.decisions;
-  const database = plan.kind === 'cluster' ? 'cluster' : 'database';
+  const database = namesOfKind(plan.kind).noun;
   lines.push(
     oldDatabase.action === 'delete'
       ? `- Then the old ${database} is deleted.`

@@ -10,6 +10,7 @@ import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull, isPendingDeletion, listKeyTags, userTagsOf } from '#aws/kms-keys.js';
 import { isAwsError, PreconditionFailedError, TransientAwsError, WaitTimeoutError } from '#domain/errors.js';
 import { keyAdministratorArnsFromEnv, keyPolicyFor } from '#domain/key-policy.js';
+import { namesOfKind } from '#domain/kinds.js';
 import { POLL_LIMITS, type Poll, SCAN_BUDGETS, TAG_PROPAGATION_WINDOW_MS } from '#domain/limits.js';
 import { TAG_ROLE, TAG_ROTATION_ID, TAG_SOURCE_DB } from '#domain/naming.js';
 import type { RotationPlan } from '#domain/plan.js';
@@ -183,7 +184,7 @@ const create = async (kms: KMSClient, plan: RotationPlan): Promise<NewKey> => {
   const { KeyMetadata: created } = await getClients().kmsSingleAttempt.send(
     new CreateKeyCommand({
       Description:
-        `Rekey: encrypts RDS ${plan.kind === 'cluster' ? 'cluster' : 'instance'} ${plan.target.identifier} ` +
+        `Rekey: encrypts RDS ${namesOfKind(plan.kind).noun} ${plan.target.identifier} ` +
         `(rotation ${plan.rotationId}, replaces ${plan.source.kmsKeyArn})`,
       KeySpec: 'SYMMETRIC_DEFAULT',
       KeyUsage: 'ENCRYPT_DECRYPT',

@@ -5,6 +5,7 @@ import { describeKeyOrNull, isPendingDeletion } from '#aws/kms-keys.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isKeyPendingWindow } from '#domain/decisions.js';
 import { InvalidInputError, isAwsError, PreconditionFailedError, WaitTimeoutError } from '#domain/errors.js';
+import { type KindNames, namesOfKind } from '#domain/kinds.js';
 import { KEY_PENDING_WINDOW_DAYS, POLL_LIMITS, type Poll, SCAN_BUDGETS } from '#domain/limits.js';
 import type { RotationPlan } from '#domain/plan.js';
 import type { OldKeyOutcome } from '#domain/results.js';
@@ -65,7 +66,7 @@ export const retireKey = async (
     const why = state.retireInstance?.reason ? ` (${state.retireInstance.reason})` : '';
     return retained(
       keyArn,
-      `The old ${plan.kind === 'cluster' ? 'cluster' : 'instance'} ${plan.target.identifier} was not deleted${why} and is still encrypted under the old key, so the key stays.`,
+      `The old ${namesOfKind(plan.kind).noun} ${plan.target.identifier} was not deleted${why} and is still encrypted under the old key, so the key stays.`,
     );
   }
   const pendingWindowDays = checkedPendingWindow(decision.pendingWindowDays, keyArn);
@@ -87,7 +88,7 @@ export const retireKey = async (
 
   // A cluster rotation's source snapshot is a DB cluster snapshot with the same name pattern.
   const ownLabel = label({
-    kind: plan.kind === 'cluster' ? 'db-cluster-snapshot' : 'db-snapshot',
+    kind: namesOfKind(plan.kind).snapshotResource,
     id: plan.names.sourceSnapshotIdentifier,
   });
   const isOwnArtifact = (r: EncryptedResource) => label(r) === ownLabel;
@@ -113,7 +114,11 @@ export const retireKey = async (
   }
 
   if (inventory.ownArtifactAt !== null) {
-    await deleteSourceSnapshot(rds, plan.names.sourceSnapshotIdentifier, plan.kind === 'cluster');
+    await deleteSourceSnapshot(
+      rds,
+      plan.names.sourceSnapshotIdentifier,
+      namesOfKind(plan.kind).snapshotResource,
+    );
   }
   return scheduleDeletion(keyArn, key.KeyId, pendingWindowDays);
 };
@@ -220,10 +225,10 @@ const scheduleDeletion = async (
 const deleteSourceSnapshot = async (
   rds: RDSClient,
   snapshotIdentifier: string,
-  clusterSnapshot = false,
+  resource: KindNames['snapshotResource'],
 ): Promise<void> => {
   try {
-    if (clusterSnapshot) {
+    if (resource === 'db-cluster-snapshot') {
       await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshotIdentifier }));
       logger.info('deleted the source cluster snapshot (superseded by the re-encrypted copy)', {
         snapshotIdentifier,

@@ -1,4 +1,5 @@
 import type { RotationTarget } from '#domain/input.js';
+import { namesOfKind } from '#domain/kinds.js';
 import { DAY_SECONDS, LOCK_TTL_SECONDS } from '#domain/limits.js';
 import type { RotationPlan } from '#domain/plan.js';
 
@@ -31,7 +32,7 @@ export const lockTableName = (): string => {
  * read them before preflight; the key lock needs the source's key ARN, known after preflight.
  */
 export const databaseLockKey = (target: RotationTarget): string =>
-  `${target.kind === 'cluster' ? 'cluster' : 'db'}#${target.identifier.toLowerCase()}`;
+  `${namesOfKind(target.kind).lockPrefix}#${target.identifier.toLowerCase()}`;
 
 export const keyLockKey = (kmsKeyArn: string): string => `key#${kmsKeyArn}`;
 
@@ -39,7 +40,7 @@ export const keyLockKey = (kmsKeyArn: string): string => `key#${kmsKeyArn}`;
 export const ONCE_PREFIX = 'once#';
 
 export const idempotencyLockKey = (target: RotationTarget, idempotencyKey: string): string =>
-  `${ONCE_PREFIX}${target.kind === 'cluster' ? 'cluster:' : ''}${target.identifier.toLowerCase()}#${idempotencyKey}`;
+  `${ONCE_PREFIX}${namesOfKind(target.kind).idempotencyPrefix}${target.identifier.toLowerCase()}#${idempotencyKey}`;
 
 /** The lock keys a rotation holds. */
 export const lockKeysOf = (plan: RotationPlan): string[] => [
