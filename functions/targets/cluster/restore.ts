@@ -15,11 +15,12 @@ import {
   diffFields,
   restoreClusterParameters,
 } from '#domain/cluster-config.js';
-import { isAwsError, PreconditionFailedError, ResourceFailedError } from '#domain/errors.js';
+import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { RestoredMember, RestoreResult } from '#domain/results.js';
 import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
+import { assertNotBeingDeleted } from '#targets/new-database.js';
 import { assertClusterHealthy, assertMemberHealthy, assertOwned } from './checks.js';
 import { clusterNames, findCluster, membersWriterFirst } from './lookups.js';
 
@@ -122,12 +123,7 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
   assertOwned(cluster.TagList, `DB cluster named ${id}`, plan);
   assertClusterHealthy(cluster, 'new');
   const status = cluster.Status ?? 'unknown';
-  if (status === 'deleting') {
-    throw new ResourceFailedError(
-      `The new DB cluster ${id} is being deleted by someone else while the rotation restores it. ` +
-        'Clients still use the source; start a new rotation once the deletion is finished.',
-    );
-  }
+  assertNotBeingDeleted(status, 'DB cluster', id);
   if (status !== 'available') return waiting(status, cluster);
 
   for (const source of membersWriterFirst(plan)) {

@@ -3,12 +3,13 @@ import { getClients } from '#aws/clients.js';
 import { assertInstanceOwned, rotationTags } from '#aws/ownership.js';
 import { assertInstanceHealthy, findInstance } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
-import { isAwsError, ResourceFailedError } from '#domain/errors.js';
+import { isAwsError } from '#domain/errors.js';
 import { captureInstanceConfig, diffConfig, restoreParameters } from '#domain/instance-config.js';
 import type { RestoreResult } from '#domain/results.js';
 import type { InstanceState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
+import { assertNotBeingDeleted } from '#targets/new-database.js';
 
 /**
  * RDS faults of RestoreDBInstanceFromDBSnapshot that mean the restore cannot succeed as asked:
@@ -98,12 +99,7 @@ export const restoreInstance = async (state: InstanceState): Promise<RestoreResu
   assertInstanceOwned(db, plan);
   assertInstanceHealthy(db, 'new');
   const status = db.DBInstanceStatus ?? 'unknown';
-  if (status === 'deleting') {
-    throw new ResourceFailedError(
-      `The new DB instance ${id} is being deleted by someone else while the rotation restores it. ` +
-        'Clients still use the source; start a new rotation once the deletion is finished.',
-    );
-  }
+  assertNotBeingDeleted(status, 'DB instance', id);
   if (status !== 'available') return waiting(status, db);
   logger.info('the new instance is available', { dbInstanceIdentifier: id });
   // Carried forward once known: ConfigureInstance changes the instance after this step is done.
