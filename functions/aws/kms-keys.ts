@@ -2,8 +2,6 @@ import {
   DescribeKeyCommand,
   type KeyMetadata,
   type KMSClient,
-  ListKeysCommand,
-  type ListKeysCommandOutput,
   ListResourceTagsCommand,
   type ListResourceTagsCommandOutput,
 } from '@aws-sdk/client-kms';
@@ -93,35 +91,6 @@ export const resolveToSameKey = async (kms: KMSClient, a: string, b: string): Pr
   if (a === b) return true;
   const [arnA, arnB] = await Promise.all([resolveKeyArn(kms, a), resolveKeyArn(kms, b)]);
   return arnA === arnB;
-};
-
-/** ListResourceTags calls in flight at once while looking for a key an earlier attempt created. */
-const TAG_LOOKUP_CONCURRENCY = 8;
-
-/**
- * The key an earlier attempt created before it died (tagged with the rotation id, no alias yet).
- * Keys pending deletion are skipped: they were given up on. Used by create-key (to adopt the key) and
- * by the rollback's cleanup (to schedule a key whose CreateKey step never returned).
- */
-export const findKeyOfRotation = async (kms: KMSClient, rotationId: string): Promise<KeyMetadata | null> => {
-  let marker: string | undefined;
-  do {
-    const page: ListKeysCommandOutput = await kms.send(new ListKeysCommand({ Limit: 1000, Marker: marker }));
-    const keyIds = (page.Keys ?? []).map((k) => k.KeyId).filter((id): id is string => !!id);
-    for (let i = 0; i < keyIds.length; i += TAG_LOOKUP_CONCURRENCY) {
-      const batch = keyIds.slice(i, i + TAG_LOOKUP_CONCURRENCY);
-      const tagged = await Promise.all(
-        batch.map(async (keyId) => ((await rotationTagOf(kms, keyId)) === rotationId ? keyId : null)),
-      );
-      for (const keyId of tagged) {
-        if (!keyId) continue;
-        const metadata = await describeKeyOrNull(kms, keyId);
-        if (metadata && !isPendingDeletion(metadata)) return metadata;
-      }
-    }
-    marker = page.Truncated ? page.NextMarker : undefined;
-  } while (marker);
-  return null;
 };
 
 /** The key's rotation id tag; a key we may not read (another team's key policy) or that just vanished is not ours. */

@@ -216,6 +216,11 @@ export interface RollbackResult extends Reconciled {
   left?: LeftResource[];
   /** The execution's failure cause: what went wrong, what was undone, what is left. */
   cause: string;
+  /**
+   * Where the search for an unaliased new key goes on (a CreateKey that died between creating the
+   * key and aliasing it): one bounded share of the account's keys per poll.
+   */
+  keySearch?: { marker?: string; scannedKeys: number };
 }
 
 /** One resource of a Blue/Green deployment: a blue (source) member and its green (target) counterpart. */

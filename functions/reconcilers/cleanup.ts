@@ -1,7 +1,8 @@
 import { ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { DeleteDBInstanceCommand, DeleteDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
-import { describeKeyOrNull, findKeyOfRotation, listKeyTags } from '#aws/kms-keys.js';
+import { type KeyScanCursor, scanForKeyOfRotation } from '#aws/kms-key-scan.js';
+import { describeKeyOrNull, listKeyTags } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance, findSnapshot } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
@@ -21,6 +22,8 @@ export interface CleanupStep {
   done: boolean;
   /** What this call removed (or, for the key, could not), as facts. */
   removed: RollbackFact[];
+  /** The unaliased-key search's cursor while it is not finished. */
+  keySearch?: KeyScanCursor;
 }
 
 /**
@@ -89,6 +92,7 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
 
   const key = await scheduleUnusedKey(state);
   if (key === 'wait') return { done: false, removed };
+  if (key && 'search' in key) return { done: false, removed, keySearch: key.search };
   if (key) removed.push(key);
   return { done: true, removed };
 };
@@ -100,20 +104,30 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
  */
 export { TAG_PROPAGATION_WINDOW_MS };
 
+/** The rollback does not know its Lambda's remaining time: the page budget alone bounds the search. */
+const UNTIMED = { remainingMs: () => Number.POSITIVE_INFINITY };
+
 /**
  * Schedules this rotation's new key for deletion. Returns what it did, `null` if there was nothing
  * to do, or `'wait'` while a denial may still be KMS's tag propagation.
  */
-const scheduleUnusedKey = async (state: RotationState): Promise<RollbackFact | null | 'wait'> => {
+const scheduleUnusedKey = async (
+  state: RotationState,
+): Promise<RollbackFact | null | 'wait' | { search: KeyScanCursor }> => {
   const { plan } = state;
   const { kms } = getClients();
   // Without CreateKey's result, the key may still exist: CreateKey (or the CreateAlias after it) failed
   // or lost its answer after KMS created the key. Then it has no alias, only this rotation's tag.
   // A CreateKey still searching for such a key (a NewKey without keyId) has not found one yet.
-  const metadata = state.newKey?.keyId
+  // The search reads a bounded share of the account's keys per poll (as CreateKey's does).
+  let metadata = state.newKey?.keyId
     ? await describeKeyOrNull(kms, state.newKey.keyId)
-    : ((await describeKeyOrNull(kms, plan.names.keyAlias)) ??
-      (await findKeyOfRotation(kms, plan.rotationId)));
+    : await describeKeyOrNull(kms, plan.names.keyAlias);
+  if (!metadata && !state.newKey?.keyId) {
+    const step = await scanForKeyOfRotation(kms, plan.rotationId, state.rollback?.keySearch, UNTIMED);
+    if (step.status === 'more') return { search: step.cursor };
+    metadata = step.status === 'found' ? step.key : null;
+  }
   if (!metadata?.KeyId || metadata.KeyManager !== 'CUSTOMER') return null;
   const tags = await listKeyTags(kms, metadata.KeyId);
   if (tags.get(TAG_ROTATION_ID) !== plan.rotationId) {

@@ -13,10 +13,13 @@ import { logger } from '#runtime/logger.js';
 export class UndoLog {
   #facts: RollbackFact[];
   readonly #state: RotationState;
+  /** The unaliased-key search's cursor, carried to the next poll (see RollbackResult.keySearch). */
+  keySearch: RollbackResult['keySearch'];
 
   constructor(state: RotationState) {
     this.#state = state;
     this.#facts = [...(state.rollback?.facts ?? [])];
+    this.keySearch = state.rollback?.keySearch;
   }
 
   get facts(): readonly RollbackFact[] {
@@ -29,7 +32,13 @@ export class UndoLog {
 
   /** Not done yet: the state machine waits `poll.waitSeconds`, then runs the rollback again. */
   waiting(poll: Poll | undefined): RollbackResult {
-    return { done: false, poll, ...this.#words([]), cause: '' };
+    return {
+      done: false,
+      poll,
+      ...this.#words([]),
+      cause: '',
+      ...(this.keySearch && { keySearch: this.keySearch }),
+    };
   }
 
   /**

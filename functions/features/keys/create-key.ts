@@ -7,6 +7,7 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { getClients } from '#aws/clients.js';
+import { type KeyScanCursor, scanForKeyOfRotation } from '#aws/kms-key-scan.js';
 import { describeKeyOrNull, isPendingDeletion, listKeyTags, userTagsOf } from '#aws/kms-keys.js';
 import { isAwsError, PreconditionFailedError, TransientAwsError, WaitTimeoutError } from '#domain/errors.js';
 import { keyAdministratorArnsFromEnv, keyPolicyFor } from '#domain/key-policy.js';
@@ -18,7 +19,6 @@ import type { NewKey } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
 import { NO_DEADLINE, type StepContext } from '#runtime/handler.js';
 import { logger } from '#runtime/logger.js';
-import { type KeyScanCursor, scanForKeyOfRotation } from './key-scan.js';
 
 /** KMS allows at most 50 tags per key; three of them are Rekey's own. */
 const MAX_TAGS_PER_KEY = 50;

@@ -105,6 +105,7 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
     }
     const cleanup = await removeArtifacts(state);
     log.note(...cleanup.removed);
+    log.keySearch = cleanup.keySearch;
     if (!cleanup.done) return waiting('deleting');
   }
 

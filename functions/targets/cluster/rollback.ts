@@ -20,7 +20,7 @@ import {
 import { leftInPlaceSentences, oldKeySentence, undoneSentence, whatWentWrong } from '#domain/failure.js';
 import type { RollbackResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
-import { removeArtifacts } from '#reconcilers/cleanup.js';
+import { type CleanupStep, removeArtifacts } from '#reconcilers/cleanup.js';
 import { pointCnameBack } from '#reconcilers/cname.js';
 import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
 import { nothingChanged, UndoLog } from '#reconcilers/undo-log.js';
@@ -150,6 +150,7 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
   if (removeNow) {
     const step = await removeClusterArtifacts(state);
     log.note(...step.removed);
+    log.keySearch = step.keySearch;
     if (!step.done) return waiting('deleting');
   }
 
@@ -211,9 +212,7 @@ const pointRecordsBack = async (state: ClusterState): Promise<RollbackFact[]> =>
 };
 
 /** Deletes the new members, then the new cluster, then both cluster snapshots, then schedules the new key. */
-const removeClusterArtifacts = async (
-  state: ClusterState,
-): Promise<{ done: boolean; removed: RollbackFact[] }> => {
+const removeClusterArtifacts = async (state: ClusterState): Promise<CleanupStep> => {
   const { plan } = state;
   const { rds } = getClients();
   const names = clusterNames(plan);
@@ -303,7 +302,7 @@ const removeClusterArtifacts = async (
     sourceSnapshot: undefined,
   });
   removed.push(...key.removed);
-  return { done: key.done, removed };
+  return { done: key.done, removed, ...(key.keySearch && { keySearch: key.keySearch }) };
 };
 
 const artifactsOf = async (state: ClusterState, inService: boolean): Promise<LeftResource[]> => {

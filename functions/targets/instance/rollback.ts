@@ -101,6 +101,7 @@ export const rollbackInstance = async (state: InstanceState): Promise<RollbackRe
   if (removeArtifactsNow) {
     const cleanup = await removeArtifacts(state);
     log.note(...cleanup.removed);
+    log.keySearch = cleanup.keySearch;
     if (!cleanup.done) return log.waiting(nextCheck('deleting'));
   }
 

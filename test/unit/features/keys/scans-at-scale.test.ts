@@ -10,6 +10,8 @@ import {
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import {
+  DBInstanceNotFoundFault,
+  DBSnapshotNotFoundFault,
   DeleteDBSnapshotCommand,
   DescribeDBClusterAutomatedBackupsCommand,
   DescribeDBClusterSnapshotsCommand,
@@ -26,6 +28,7 @@ import type { NewKey, OldKeyOutcome } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
 import { createKey, type NewKeyPending } from '#features/keys/create-key.js';
 import { retireKey } from '#features/keys/retire-key.js';
+import { removeArtifacts } from '#reconcilers/cleanup.js';
 import type { StepContext } from '#runtime/handler.js';
 import { template } from '../../../static/helpers.js';
 import { createKeyEvent, stepEvent } from '../../../support/events.js';
@@ -131,7 +134,12 @@ describe('budgets at scale', () => {
       kms.on(DescribeKeyCommand).callsFake(({ KeyId }: { KeyId: string }) => {
         if (KeyId === ALIAS) throw new NotFoundException({ message: 'alias not found', $metadata: {} });
         return {
-          KeyMetadata: { KeyId, Arn: `arn:aws:kms:us-east-1:123456789012:key/${KeyId}`, KeyState: 'Enabled' },
+          KeyMetadata: {
+            KeyId,
+            Arn: `arn:aws:kms:us-east-1:123456789012:key/${KeyId}`,
+            KeyState: 'Enabled',
+            KeyManager: 'CUSTOMER',
+          },
         };
       });
       kms.on(ListKeysCommand).callsFake(({ Limit, Marker }: { Limit?: number; Marker?: string }) => {
@@ -212,6 +220,42 @@ describe('budgets at scale', () => {
         AliasName: ALIAS,
         TargetKeyId: keyIdOf(4_321),
       });
+    });
+
+    it('a rollback finds the key a CreateKey left without its alias a bounded share per poll, and schedules it', async () => {
+      // Prepare: CreateKey never returned a key; nothing but the key is left to clean up.
+      account(4_321);
+      rds
+        .on(DescribeDBInstancesCommand)
+        .rejects(new DBInstanceNotFoundFault({ message: 'gone', $metadata: {} }));
+      rds
+        .on(DescribeDBSnapshotsCommand)
+        .rejects(new DBSnapshotNotFoundFault({ message: 'gone', $metadata: {} }));
+      kms.on(ScheduleKeyDeletionCommand).resolves({ DeletionDate: new Date('2026-12-09T00:00:00Z') });
+      let state: RotationState = { ...createKeyEvent().state, newKey: undefined };
+      const invocations: Invocation[] = [];
+
+      // Act: the rollback's polls, each carrying the search forward.
+      let step = await removeArtifacts(state);
+      for (let poll = 0; !step.done && poll < 20; poll += 1) {
+        const [next, measured] = await invoke(() => removeArtifacts(state));
+        invocations.push(measured);
+        step = next;
+        state = {
+          ...state,
+          rollback: { done: false, undone: [], leftBehind: [], cause: '', keySearch: step.keySearch },
+        };
+      }
+
+      // Assess
+      expect(step.done).toBe(true);
+      expect(step.removed).toContainEqual(expect.objectContaining({ kind: 'key-scheduled-for-deletion' }));
+      expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, { KeyId: keyIdOf(4_321) });
+      expect(invocations.length).toBeGreaterThan(3);
+      for (const { kmsCalls, ms } of invocations) {
+        expect(kmsCalls).toBeLessThanOrEqual(KMS_CALLS_PER_INVOCATION);
+        expect(ms).toBeLessThan(LAMBDA_TIMEOUT_MS - SCAN_BUDGETS.reserveMs / 2);
+      }
     });
 
     it('after a retry that left no key, reads all 5,000 keys over several calls, then creates exactly one', async () => {
