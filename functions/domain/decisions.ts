@@ -173,3 +173,22 @@ export const decidePlan = (args: {
   if (note) decisions.notes.push(note);
   return { decisions, approval };
 };
+
+/**
+ * The plan's typed decisions. A plan written before they existed (an execution started by the
+ * previous version of Rekey that runs on across a deploy: Lambda code is replaced in place while
+ * the execution continues) has none: they are decided again, by the same rules, from the request
+ * and the facts preflight recorded. A plan that has them is returned as it is.
+ */
+export const decisionsOf = (plan: {
+  decisions: Decisions;
+  request: RotationInput;
+  source: { keyManager: string };
+  strategy: Pick<StrategyDecision, 'used'>;
+}): Decisions =>
+  (plan.decisions as Partial<Decisions>).oldKey
+    ? plan.decisions
+    : {
+        ...decide(plan.request, { KeyManager: plan.source.keyManager }, plan.strategy),
+        notes: plan.decisions.notes,
+      };

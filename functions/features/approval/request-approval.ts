@@ -1,4 +1,5 @@
 import { approvalBeforeChanges } from '#domain/approval.js';
+import { decisionsOf } from '#domain/decisions.js';
 import { InvalidInputError } from '#domain/errors.js';
 import { namesOfKind } from '#domain/kinds.js';
 import type { RotationState } from '#domain/state.js';
@@ -69,7 +70,7 @@ const whatHappens = (state: RotationState): string[] => {
       `- Cutover: ${plan.target.identifier} is renamed to ${plan.cutover.asideIdentifier} and the new database takes the name ${plan.target.identifier} and its endpoint (the old hostname is gone at once, the new one resolves in about 10 minutes).`,
     );
   }
-  const { oldDatabase, oldKey } = plan.decisions;
+  const { oldDatabase, oldKey } = decisionsOf(plan);
   const database = namesOfKind(plan.kind).noun;
   lines.push(
     oldDatabase.action === 'delete'

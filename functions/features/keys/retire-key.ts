@@ -3,7 +3,7 @@ import { DeleteDBClusterSnapshotCommand, DeleteDBSnapshotCommand, type RDSClient
 import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull, isPendingDeletion } from '#aws/kms-keys.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
-import { isKeyPendingWindow } from '#domain/decisions.js';
+import { decisionsOf, isKeyPendingWindow } from '#domain/decisions.js';
 import { InvalidInputError, isAwsError, PreconditionFailedError, WaitTimeoutError } from '#domain/errors.js';
 import { type KindNames, namesOfKind } from '#domain/kinds.js';
 import { KEY_PENDING_WINDOW_DAYS, POLL_LIMITS, type Poll, SCAN_BUDGETS } from '#domain/limits.js';
@@ -60,7 +60,7 @@ export const retireKey = async (
   const keyArn = plan.source.kmsKeyArn;
 
   // Preflight decided; this step follows the decision and checks only what may have changed since.
-  const decision = plan.decisions.oldKey;
+  const decision = decisionsOf(plan).oldKey;
   if (decision.action === 'retain') return retained(keyArn, decision.reason);
   if (state.retireInstance?.outcome !== 'deleted') {
     const why = state.retireInstance?.reason ? ` (${state.retireInstance.reason})` : '';

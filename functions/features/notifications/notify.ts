@@ -1,3 +1,4 @@
+import { decisionsOf } from '#domain/decisions.js';
 import { namesOfKind } from '#domain/kinds.js';
 import type { RotationState } from '#domain/state.js';
 import { consoleLink, databaseOf, type PublishOutcome, publish, subjectFor } from './messages.js';
@@ -44,7 +45,7 @@ export const startedMessage = (state: Partial<RotationState>, executionArn: stri
     );
     if (plan.strategy.used === 'snapshot') {
       lines.push(
-        plan.decisions.writeFreeze.action === 'stop-source'
+        decisionsOf(plan).writeFreeze.action === 'stop-source'
           ? `Writes: ${plan.target.identifier} is stopped now until the cutover (writeFreeze "stop").`
           : 'Writes: not frozen (writeFreeze "none"): writes after the snapshot are not carried over.',
       );

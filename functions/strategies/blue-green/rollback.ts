@@ -2,6 +2,7 @@ import { DeleteBlueGreenDeploymentCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { describeKeyOrNull } from '#aws/kms-keys.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { decisionsOf } from '#domain/decisions.js';
 import { isAwsError } from '#domain/errors.js';
 import type { LeftResource } from '#domain/facts.js';
 import {
@@ -60,7 +61,7 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
     );
   }
 
-  const keep = plan.decisions.artifactsOnFailure.action === 'keep';
+  const keep = decisionsOf(plan).artifactsOnFailure.action === 'keep';
   const greens = [
     ...new Set([
       ...(deployment ? membersOf(deployment) : []).map((m) => m.targetArn),

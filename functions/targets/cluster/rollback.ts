@@ -10,6 +10,7 @@ import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { neverCutOver } from '#domain/approval.js';
+import { decisionsOf } from '#domain/decisions.js';
 import { isAwsError } from '#domain/errors.js';
 import {
   cutoverAttempted,
@@ -146,7 +147,7 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
   }
 
   const removeNow =
-    !cutoverDone && !cutoverSubmitted && plan.decisions.artifactsOnFailure.action === 'remove';
+    !cutoverDone && !cutoverSubmitted && decisionsOf(plan).artifactsOnFailure.action === 'remove';
   if (removeNow) {
     const step = await removeClusterArtifacts(state);
     log.note(...step.removed);

@@ -4,6 +4,7 @@ import { describeKeyOrNull } from '#aws/kms-keys.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance, findSnapshot } from '#aws/rds.js';
 import { neverCutOver } from '#domain/approval.js';
+import { decisionsOf } from '#domain/decisions.js';
 import {
   cutoverAttempted,
   type LeftResource,
@@ -97,7 +98,7 @@ export const rollbackInstance = async (state: InstanceState): Promise<RollbackRe
   }
 
   const removeArtifactsNow =
-    !cutoverDone && !cutoverSubmitted && plan.decisions.artifactsOnFailure.action === 'remove';
+    !cutoverDone && !cutoverSubmitted && decisionsOf(plan).artifactsOnFailure.action === 'remove';
   if (removeArtifactsNow) {
     const cleanup = await removeArtifacts(state);
     log.note(...cleanup.removed);

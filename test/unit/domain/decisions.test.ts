@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { decide, decidePlan } from '#domain/decisions.js';
+import { decide, decidePlan, decisionsOf } from '#domain/decisions.js';
 import { parseRotationInput } from '#domain/input.js';
 import { APPROVAL_MINUTES, KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import type { RotationPlan } from '#domain/plan.js';
-import { executionInput } from '../../support/events.js';
+import { executionInput, stepEvent } from '../../support/events.js';
 
 const stepsDir = fileURLToPath(new URL('../../../events/steps/', import.meta.url));
 
@@ -162,6 +162,25 @@ describe('the decisions of the sample step events (events/steps)', () => {
 
       // Assess
       expect(plan.decisions).toEqual(decisions);
+    },
+  );
+});
+
+describe('decisionsOf: plans written before the typed decisions', () => {
+  it.each(['retire-key', 'rollback', 'cutover', 'create-green'])(
+    '%s.json without its typed decisions gets the same ones back from its request (an execution running across a deploy)',
+    (name) => {
+      // Prepare: what a plan of the previous version held: the flags, the notes and the request.
+      const { plan } = stepEvent(name);
+      const { writeFreeze, clientSwitch, oldDatabase, oldKey, artifactsOnFailure, ...legacy } =
+        plan.decisions;
+
+      // Act
+      const decided = decisionsOf({ ...plan, decisions: legacy as typeof plan.decisions });
+
+      // Assess
+      expect(decided).toEqual(plan.decisions);
+      expect(decisionsOf(plan)).toBe(plan.decisions);
     },
   );
 });
