@@ -38,10 +38,10 @@ export const undoneSentence = (undone: readonly string[]): string =>
 export const leftInPlaceSentences = (
   leftBehind: readonly string[],
   why: string | null,
-  whatToDo = 'Delete them when done (README: Rolling back by hand).',
+  nextStep = 'Delete them when done (README: Rolling back by hand).',
 ): string[] =>
   leftBehind.length > 0
-    ? [`Left in place${why ? ` (${why})` : ''}: ${leftBehind.join(', ')}. ${whatToDo}`]
+    ? [`Left in place${why ? ` (${why})` : ''}: ${leftBehind.join(', ')}. ${nextStep}`]
     : [];
 
 /** Where the old key stands: a rollback never touches it, but RetireKey may have scheduled it. */
