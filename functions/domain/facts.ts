@@ -8,6 +8,16 @@
 /** A kind of RDS resource a rollback renames, starts or deletes. */
 export type RdsResource = 'db-instance' | 'db-cluster';
 
+/**
+ * The key RDS reported on a resource this rotation created, read by the rollback before it removed
+ * the resource: after a failed validation, the evidence of which key the new database was really under.
+ */
+export interface ObservedKey {
+  resource: RdsResource;
+  identifier: string;
+  kmsKeyArn: string | null;
+}
+
 /** Something the rollback undid (or, for `source-left-aside` and `key-not-scheduled`, could not). */
 export type RollbackFact =
   /** The source was started again after the write freeze. */

@@ -1,4 +1,4 @@
-import type { LeftResource, RollbackFact } from './facts.js';
+import type { LeftResource, ObservedKey, RollbackFact } from './facts.js';
 import type { ConfigDifference } from './instance-config.js';
 import type { Poll } from './limits.js';
 
@@ -221,6 +221,8 @@ export interface RollbackResult extends Reconciled {
    * key and aliasing it): one bounded share of the account's keys per poll.
    */
   keySearch?: { marker?: string; scannedKeys: number };
+  /** The keys RDS reported on the new resources before the rollback removed them. */
+  observedKeys?: ObservedKey[];
 }
 
 /** One resource of a Blue/Green deployment: a blue (source) member and its green (target) counterpart. */

@@ -7,7 +7,7 @@ import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance, findSnapshot } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError } from '#domain/errors.js';
-import type { RollbackFact } from '#domain/facts.js';
+import type { ObservedKey, RollbackFact } from '#domain/facts.js';
 import { TAG_PROPAGATION_WINDOW_MS, UNUSED_KEY_PENDING_WINDOW_DAYS } from '#domain/limits.js';
 import { TAG_ROTATION_ID } from '#domain/naming.js';
 import type { RotationState } from '#domain/state.js';
@@ -24,6 +24,8 @@ export interface CleanupStep {
   removed: RollbackFact[];
   /** The unaliased-key search's cursor while it is not finished. */
   keySearch?: KeyScanCursor;
+  /** The keys RDS reported on the new resources this call found (see ObservedKey). */
+  observed?: ObservedKey[];
 }
 
 /**
@@ -41,6 +43,9 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
   const db = await findInstance(rds, plan.names.newDbInstanceIdentifier);
   if (db && carriesRotationId(db.TagList, plan.rotationId)) {
     const id = plan.names.newDbInstanceIdentifier;
+    const observed: ObservedKey[] = [
+      { resource: 'db-instance', identifier: id, kmsKeyArn: db.KmsKeyId ?? null },
+    ];
     if (db.DBInstanceStatus !== 'deleting') {
       try {
         if (db.DeletionProtection) {
@@ -59,7 +64,7 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
         if (!isAwsError(error, ...NOT_NOW, ...GONE)) throw error;
       }
     }
-    return { done: false, removed };
+    return { done: false, removed, observed };
   }
   // Gone, though this rotation created it: an earlier attempt of this rollback deleted it and its
   // answer was lost. Say so again, so a re-run reports what the first run did.

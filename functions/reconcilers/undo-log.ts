@@ -1,4 +1,11 @@
-import { type LeftResource, type RollbackFact, renderFact, renderLeft, withFacts } from '#domain/facts.js';
+import {
+  type LeftResource,
+  type ObservedKey,
+  type RollbackFact,
+  renderFact,
+  renderLeft,
+  withFacts,
+} from '#domain/facts.js';
 import { nothingChangedCause } from '#domain/failure.js';
 import type { Poll } from '#domain/limits.js';
 import type { RollbackResult } from '#domain/results.js';
@@ -20,6 +27,21 @@ export class UndoLog {
     this.#state = state;
     this.#facts = [...(state.rollback?.facts ?? [])];
     this.keySearch = state.rollback?.keySearch;
+    this.#observed = [...(state.rollback?.observedKeys ?? [])];
+  }
+
+  #observed: ObservedKey[];
+
+  /** Keys read off the new resources before they are removed (kept across polls, once each). */
+  observe(...keys: ObservedKey[]): void {
+    for (const key of keys) {
+      if (
+        !this.#observed.some(
+          (known) => known.identifier === key.identifier && known.resource === key.resource,
+        )
+      )
+        this.#observed.push(key);
+    }
   }
 
   get facts(): readonly RollbackFact[] {
@@ -61,6 +83,7 @@ export class UndoLog {
       leftBehind: left.map(renderLeft),
       facts: this.#facts,
       left,
+      ...(this.#observed.length > 0 && { observedKeys: this.#observed }),
     };
   }
 }

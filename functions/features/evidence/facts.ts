@@ -1,4 +1,3 @@
-import { messageOf } from '#domain/failure.js';
 import type { RotationPlan } from '#domain/plan.js';
 import type { ClusterCutoverResult, FailureInfo } from '#domain/results.js';
 import type { RotationState } from '#domain/state.js';
@@ -35,7 +34,7 @@ export const validationOf = (state: EvidenceState): EvidenceRecord['validation']
     };
   }
   if (state.failure?.Error === 'ValidationFailedError') {
-    const found = foundKeysOf(state.failure);
+    const found = foundKeysOf(state);
     return {
       passed: false,
       checkedAt: null,
@@ -49,18 +48,17 @@ export const validationOf = (state: EvidenceState): EvidenceRecord['validation']
 };
 
 /**
- * The keys the validation step found on resources that were not under the new key. Its error is
- * all the failed step leaves in the state (Lambda reports an error as its name and message only),
- * and each validation step names such a key in one fixed phrase, "is encrypted with <key>[ (the OLD
- * key)], not with the new key" (targets/instance/validate.ts, targets/cluster/validate.ts,
- * strategies/blue-green/validate-green.ts): test/unit/evidence-facts.test.ts runs the real steps to
- * hold them to it.
+ * The keys a failed validation's resources were really under: the rollback reads each new
+ * resource's key from RDS before it removes it (`rollback.observedKeys`, a typed fact; the
+ * validation's own error is never parsed). Only keys other than the new key are listed.
  */
-export const foundKeysOf = (failure: FailureInfo): string[] => {
-  const message = messageOf(failure);
-  const keys = [
-    ...message.matchAll(/is encrypted with (\S+?)(?: \(the OLD key\))?, not with the new key/g),
-  ].map((match) => match[1] as string);
+export const foundKeysOf = (state: EvidenceState): string[] => {
+  const newKey = state.newKey;
+  const isNew = (arn: string) =>
+    arn === newKey?.keyArn || (newKey?.keyId !== undefined && arn.endsWith(`:key/${newKey.keyId}`));
+  const keys = (state.rollback?.observedKeys ?? [])
+    .map((observed) => observed.kmsKeyArn)
+    .filter((arn): arn is string => arn !== null && !isNew(arn));
   return [...new Set(keys)];
 };
 

@@ -19,7 +19,7 @@ const isNewKey = (state: EvidenceState, reported: string | null | undefined): bo
 const foundInstead = (state: EvidenceState): string | null => {
   const failure = state.failure as FailureInfo | undefined;
   if (failure?.Error !== 'ValidationFailedError') return null;
-  const found = foundKeysOf(failure);
+  const found = foundKeysOf(state);
   return found.length > 0 ? found.join(', ') : null;
 };
 

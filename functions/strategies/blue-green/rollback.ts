@@ -76,7 +76,7 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
       if (deployment.Status !== 'DELETING') {
         // RDS (and the emulator) refuse DeleteTarget while a green resource has deletion protection,
         // which the green copies from the blue. Lift it first: these resources never served a client.
-        const protectedGreen = await liftGreenDeletionProtection(greens);
+        const protectedGreen = await liftGreenDeletionProtection(greens, log);
         if (protectedGreen) return waiting(`lifting deletion protection on ${protectedGreen}`);
         try {
           await rds.send(
@@ -107,6 +107,7 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
     const cleanup = await removeArtifacts(state);
     log.note(...cleanup.removed);
     log.keySearch = cleanup.keySearch;
+    log.observe(...(cleanup.observed ?? []));
     if (!cleanup.done) return waiting('deleting');
   }
 
@@ -157,10 +158,11 @@ export const rollbackBlueGreen = async (state: RotationState): Promise<RollbackR
 };
 
 /** Lifts deletion protection on the green resources; returns one still protected (busy), or null. */
-const liftGreenDeletionProtection = async (greens: string[]): Promise<string | null> => {
+const liftGreenDeletionProtection = async (greens: string[], log: UndoLog): Promise<string | null> => {
   const { rds } = getClients();
   for (const arn of greens) {
     const green = await describeResource(rds, arn);
+    if (green) log.observe({ resource: green.kind, identifier: green.identifier, kmsKeyArn: green.kmsKeyId });
     if (!green?.deletionProtection) continue;
     if (green.status !== 'available') return green.identifier;
     await setDeletionProtection(rds, green.kind, green.identifier, false);

@@ -16,6 +16,7 @@ import {
   cutoverAttempted,
   type LeftResource,
   newDatabaseHeldOriginalName,
+  type ObservedKey,
   type RollbackFact,
 } from '#domain/facts.js';
 import { leftInPlaceSentences, oldKeySentence, undoneSentence, whatWentWrong } from '#domain/failure.js';
@@ -152,6 +153,7 @@ export const rollbackCluster = async (state: ClusterState): Promise<RollbackResu
     const step = await removeClusterArtifacts(state);
     log.note(...step.removed);
     log.keySearch = step.keySearch;
+    log.observe(...(step.observed ?? []));
     if (!step.done) return waiting('deleting');
   }
 
@@ -219,6 +221,7 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<CleanupStep>
   const names = clusterNames(plan);
   const removed: RollbackFact[] = [];
   let membersLeft = false;
+  const observed: ObservedKey[] = [];
   for (const memberId of Object.values(names.newMemberIdentifiers)) {
     const db = await findInstance(rds, memberId);
     if (!db) {
@@ -231,6 +234,7 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<CleanupStep>
       continue;
     }
     if (!carriesRotationId(db.TagList, plan.rotationId)) continue;
+    observed.push({ resource: 'db-instance', identifier: memberId, kmsKeyArn: db.KmsKeyId ?? null });
     membersLeft = true;
     if (db.DBInstanceStatus === 'deleting') continue;
     try {
@@ -243,7 +247,7 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<CleanupStep>
         throw error;
     }
   }
-  if (membersLeft) return { done: false, removed };
+  if (membersLeft) return { done: false, removed, observed };
 
   const newClusterDeleted: RollbackFact = {
     kind: 'deleted',
@@ -252,7 +256,12 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<CleanupStep>
   };
   const cluster = await findCluster(rds, names.newDbClusterIdentifier);
   if (cluster && carriesOurTag(cluster, plan)) {
-    if (cluster.Status === 'deleting') return { done: false, removed };
+    observed.push({
+      resource: 'db-cluster',
+      identifier: names.newDbClusterIdentifier,
+      kmsKeyArn: cluster.KmsKeyId ?? null,
+    });
+    if (cluster.Status === 'deleting') return { done: false, removed, observed };
     try {
       if (cluster.DeletionProtection) {
         await setDeletionProtection(rds, 'db-cluster', names.newDbClusterIdentifier, false);
@@ -268,7 +277,7 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<CleanupStep>
     } catch (error) {
       if (!isAwsError(error, ...RDS_ERRORS.cluster.invalidState, ...RDS_ERRORS.cluster.notFound)) throw error;
     }
-    return { done: false, removed };
+    return { done: false, removed, observed };
   }
   if (!cluster && state.restore) removed.push(newClusterDeleted);
 
@@ -303,7 +312,7 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<CleanupStep>
     sourceSnapshot: undefined,
   });
   removed.push(...key.removed);
-  return { done: key.done, removed, ...(key.keySearch && { keySearch: key.keySearch }) };
+  return { done: key.done, removed, observed, ...(key.keySearch && { keySearch: key.keySearch }) };
 };
 
 const artifactsOf = async (state: ClusterState, inService: boolean): Promise<LeftResource[]> => {

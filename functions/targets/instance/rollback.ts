@@ -103,6 +103,7 @@ export const rollbackInstance = async (state: InstanceState): Promise<RollbackRe
     const cleanup = await removeArtifacts(state);
     log.note(...cleanup.removed);
     log.keySearch = cleanup.keySearch;
+    log.observe(...(cleanup.observed ?? []));
     if (!cleanup.done) return log.waiting(nextCheck('deleting'));
   }
 

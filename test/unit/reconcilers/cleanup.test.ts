@@ -9,6 +9,7 @@ import {
 import {
   DBInstanceNotFoundFault,
   DBSnapshotNotFoundFault,
+  DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
   RDSClient,
@@ -159,5 +160,41 @@ describe('removeArtifacts: the unused new key', () => {
         `deleted the DB snapshot ${state.plan.names.sourceSnapshotIdentifier}`,
       ],
     });
+  });
+});
+
+describe('removeArtifacts: the keys it reads off what it removes', () => {
+  beforeEach(() => {
+    rds.reset();
+    kms.reset();
+  });
+
+  it('reports the key RDS gives for the restored instance before deleting it (a failed validation’s evidence)', async () => {
+    // Prepare: the restored instance is under some other key, as a failed validation found it.
+    const state = stepEvent('rollback');
+    const id = state.plan.names.newDbInstanceIdentifier;
+    const wrongKey = 'arn:aws:kms:us-east-1:123456789012:key/99999999-9999-4999-8999-999999999999';
+    rds.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: id,
+          DBInstanceStatus: 'available',
+          KmsKeyId: wrongKey,
+          DeletionProtection: false,
+          TagList: [{ Key: 'rekey:rotation-id', Value: state.plan.rotationId }],
+        },
+      ],
+    });
+    rds.on(DeleteDBInstanceCommand).resolves({});
+
+    // Act
+    const result = await removeArtifacts(state);
+
+    // Assess
+    expect(result).toMatchObject({
+      done: false,
+      observed: [{ resource: 'db-instance', identifier: id, kmsKeyArn: wrongKey }],
+    });
+    expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, { DBInstanceIdentifier: id });
   });
 });

@@ -314,6 +314,20 @@ describe('3. a failed rotation states facts', () => {
           Error: error.name,
           Cause: JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: [] }),
         },
+        // What the rollback read off the new instance before it deleted it (never the message).
+        rollback: {
+          done: true,
+          undone: [],
+          leftBehind: [],
+          cause: '',
+          observedKeys: [
+            {
+              resource: 'db-instance',
+              identifier: state.restore?.dbInstanceIdentifier ?? '',
+              kmsKeyArn: OLD_KEY,
+            },
+          ],
+        },
       },
       { keys: { old: key(OLD_KEY), new: key(NEW_KEY) } },
     );
