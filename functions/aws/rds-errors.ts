@@ -41,5 +41,3 @@ export const RDS_ERRORS = {
     keyNotAccessible: both('KMSKeyNotAccessible'),
   },
 } as const;
-
-export type RdsResourceType = keyof typeof RDS_ERRORS;

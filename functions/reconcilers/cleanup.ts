@@ -102,13 +102,6 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
   return { done: true, removed };
 };
 
-/**
- * The rollback's permission to schedule a key is conditioned on the `rekey:rotation-id` tag, which
- * KMS may take minutes to authorize on: a denial within TAG_PROPAGATION_WINDOW_MS of the key's
- * creation means "not yet"; later, it is a real denial and the key is left for a person.
- */
-export { TAG_PROPAGATION_WINDOW_MS };
-
 /** The rollback does not know its Lambda's remaining time: the page budget alone bounds the search. */
 const UNTIMED = { remainingMs: () => Number.POSITIVE_INFINITY };
 
@@ -153,6 +146,8 @@ const scheduleUnusedKey = async (
   } catch (error) {
     if (!isAwsError(error, 'AccessDeniedException')) throw error;
     const age = Date.now() - (metadata.CreationDate?.getTime() ?? 0);
+    // The rollback's permission is conditioned on the rotation-id tag, which KMS may take minutes
+    // to authorize on: a denial this soon after the key's creation means "not yet".
     if (age < TAG_PROPAGATION_WINDOW_MS) return 'wait';
     logger.warn('not allowed to schedule the unused new key', { keyId: metadata.KeyId });
     return { kind: 'key-not-scheduled', keyArn, errorName: 'AccessDeniedException' };

@@ -1,3 +1,4 @@
+import { decisionsOf } from '#domain/decisions.js';
 import type { ClusterRotationOutput } from '#domain/output.js';
 import { type ClusterState, required } from '#domain/state.js';
 import { lockReleaseNote } from '#features/lock/lock.js';
@@ -64,7 +65,7 @@ export const summarizeCluster = async (state: ClusterState): Promise<ClusterRota
               oldClusterRenamedTo: names.asideDbClusterIdentifier,
             }
           : { type: 'none' },
-    writeFreeze: plan.request.writeFreeze,
+    writeFreeze: decisionsOf(plan).writeFreeze.action === 'stop-source' ? 'stop' : 'none',
     configurationChangesAfterRestore: state.configure?.applied ?? [],
     notes,
     ...requestOutput(plan),

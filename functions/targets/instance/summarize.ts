@@ -1,3 +1,4 @@
+import { decisionsOf } from '#domain/decisions.js';
 import type { RotationOutput } from '#domain/output.js';
 import { type InstanceState, required } from '#domain/state.js';
 import { notesWithLockRelease } from '#features/lock/lock.js';
@@ -33,7 +34,7 @@ export const summarizeInstance = async (state: InstanceState): Promise<RotationO
     oldInstance: retired?.outcome === 'deleted' ? 'deleted' : 'retained',
     oldKey: oldKeyOutput(oldKey),
     cutover: cutoverOutput(state),
-    writeFreeze: plan.request.writeFreeze,
+    writeFreeze: decisionsOf(plan).writeFreeze.action === 'stop-source' ? 'stop' : 'none',
     configurationChangesAfterRestore: configure?.applied ?? [],
     notes: notesWithLockRelease(plan.decisions.notes, state.lockReleaseError),
     ...requestOutput(plan),
