@@ -79,7 +79,7 @@ program
     `rotation lock table (default: the stack's RotationLockTableName; with --endpoint ${LOCAL_LOCK_TABLE}, created if missing)`,
   )
   .option(
-    '-b, --evidence-bucket <name>',
+    '-b, --bucket <name>',
     `evidence bucket (default: the stack's EvidenceBucketName; with --endpoint ${LOCAL_EVIDENCE_BUCKET}, created if missing)`,
   )
   .option('--approve', 'approve the approval gate (input approval.required) when the run reaches it')

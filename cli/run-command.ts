@@ -1,14 +1,15 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { InvalidInputError } from '#domain/errors.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import { deciderFromFlags } from './approval-gate.js';
 import { type CallerIdentityLookup, lookUpCaller, stsCallerIdentity } from './caller-identity.js';
 import { type Connection, resolveConnection } from './connection.js';
 import { useEndpoint } from './emulator.js';
-import { debugDetail, EXIT, exitCodeOf, explain, UsageError } from './errors.js';
+import { debugDetail, EXIT, exitCodeOf, explain, OperatorError, UsageError } from './errors.js';
 import { LOCAL_EVIDENCE_BUCKET, saveEvidence } from './evidence-bucket.js';
 import { readJsonInput } from './input-file.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
+import { DEFAULT_STACK, type StackOutputName, stackOutput } from './operator/aws.js';
 import { type RunResult, runStateMachine } from './runner.js';
 
 /**
@@ -27,7 +28,7 @@ export interface RunFlags {
   stack?: string;
   name?: string;
   lockTable?: string;
-  evidenceBucket?: string;
+  bucket?: string;
   approve?: boolean;
   reject?: boolean;
   reason?: string;
@@ -45,46 +46,25 @@ const processIo: RunIo = {
   stderr: (text) => process.stderr.write(text),
 };
 
-/** The stack outputs `run` needs against AWS, with an error that says how to get past a missing one. */
-const stackResources = async (connection: Connection, stack: string) => {
-  const cloudformation = new CloudFormationClient({ region: connection.region });
-  let outputs: { OutputKey?: string; OutputValue?: string }[] = [];
-  try {
-    outputs =
-      (await cloudformation.send(new DescribeStacksCommand({ StackName: stack }))).Stacks?.[0]?.Outputs ?? [];
-  } catch (error) {
-    const message = (error as Error).message ?? String(error);
-    if (/does not exist/i.test(message)) {
-      throw new UsageError(
-        `Stack "${stack}" was not found in ${connection.region}, so the lock table and the evidence bucket are unknown. ` +
-          'Name the deployed stack with --stack <name> (and its Region with --region), or pass --lock-table and --evidence-bucket.',
-      );
-    }
-    throw error;
-  }
-  const value = (key: string) => outputs.find((output) => output.OutputKey === key)?.OutputValue;
-  return { lockTable: value('RotationLockTableName'), evidenceBucket: value('EvidenceBucketName') };
-};
-
-/** Where the lock and the evidence go: the emulator's own, the flags, or the stack's outputs. */
+/**
+ * Where the lock and the evidence go: the emulator's own, the flags, or the deployed stack's
+ * outputs (read as the operator commands read them). Against AWS a rotation never runs without both.
+ */
 const resources = async (connection: Connection, flags: RunFlags) => {
   if (connection.endpoint) {
     return {
       lockTable: { name: flags.lockTable ?? LOCAL_LOCK_TABLE, create: true },
-      evidenceBucket: { name: flags.evidenceBucket ?? LOCAL_EVIDENCE_BUCKET, create: true },
+      evidenceBucket: { name: flags.bucket ?? LOCAL_EVIDENCE_BUCKET, create: true },
     };
   }
-  const fromStack: { lockTable?: string | undefined; evidenceBucket?: string | undefined } =
-    flags.lockTable && flags.evidenceBucket ? {} : await stackResources(connection, flags.stack ?? 'rekey');
-  const lockTable = flags.lockTable ?? fromStack.lockTable;
-  const evidenceBucket = flags.evidenceBucket ?? fromStack.evidenceBucket;
-  if (!lockTable || !evidenceBucket) {
-    throw new UsageError(
-      `Against AWS a rotation needs the stack's lock table and evidence bucket, and stack "${flags.stack ?? 'rekey'}" ` +
-        `does not name ${lockTable ? 'an evidence bucket' : 'a lock table'} (an older stack: update it with sam deploy). ` +
-        'Pass --lock-table and --evidence-bucket (the RotationLockTableName and EvidenceBucketName outputs).',
-    );
-  }
+  const cloudformation = new CloudFormationClient({ region: connection.region });
+  const fromStack = (output: StackOutputName) =>
+    stackOutput(cloudformation, flags.stack ?? DEFAULT_STACK, connection.region, output).catch((error) => {
+      // The run has not started: for `run`, a stack it cannot use is a usage error (exit 2).
+      throw error instanceof OperatorError ? new UsageError(error.message) : error;
+    });
+  const lockTable = flags.lockTable ?? (await fromStack('RotationLockTableName'));
+  const evidenceBucket = flags.bucket ?? (await fromStack('EvidenceBucketName'));
   return {
     lockTable: { name: lockTable, create: false },
     evidenceBucket: { name: evidenceBucket, create: false },

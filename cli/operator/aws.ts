@@ -54,11 +54,12 @@ export const consoleUrl = (executionArn: string, fallbackRegion: string): string
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 };
 
-export type StackOutputName = 'StateMachineArn' | 'EvidenceBucketName';
+export type StackOutputName = 'StateMachineArn' | 'EvidenceBucketName' | 'RotationLockTableName';
 
 const OVERRIDE_FLAG: Record<StackOutputName, string> = {
   StateMachineArn: '--state-machine-arn <arn>',
   EvidenceBucketName: '--bucket <name>',
+  RotationLockTableName: '--lock-table <name>',
 };
 
 /** Reads one output of the stack, with an error that says how to get past it. */

@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkRegion, parseEndpoint, resolveConnection } from '../../../cli/connection.js';
 import { readJsonInput } from '../../../cli/input-file.js';
@@ -13,6 +15,7 @@ import { runRotation } from '../../../cli/run-command.js';
  * final JSON line on stdout that scripts read. Nothing reaches AWS: every case is refused first.
  */
 
+const cloudformation = mockClient(CloudFormationClient);
 const dir = mkdtempSync(join(tmpdir(), 'rekey-cli-'));
 const breakGlass = join(process.cwd(), 'events/break-glass.json');
 
@@ -64,6 +67,18 @@ describe('rekey run refuses, before anything runs', () => {
   it('an endpoint that does not listen', async () => {
     const result = await run({ input: breakGlass, endpoint: `http://127.0.0.1:${closedPort}` });
     expectRefused(result, new RegExp(`Nothing answers at http://127.0.0.1:${closedPort} \\(ECONNREFUSED\\)`));
+  });
+
+  it('against AWS, a stack that is not there: the lock table and evidence bucket are unknown', async () => {
+    // Prepare
+    vi.stubEnv('AWS_ENDPOINT_URL', undefined);
+    cloudformation.on(DescribeStacksCommand).rejects(new Error('Stack with id rekey does not exist'));
+
+    // Act
+    const result = await run({ input: breakGlass, region: 'eu-west-1' });
+
+    // Assess: refused before anything ran, naming the flags that get past it.
+    expectRefused(result, /Stack "rekey" was not found in eu-west-1\..*--lock-table <name>/);
   });
 
   it('an endpoint without http://', async () => {
