@@ -103,7 +103,7 @@ export const registerReportCommand = (program: Command): Command =>
         // A clear one-line message and exit code 2 (the source cannot be used), not a stack trace.
         const error = raw instanceof ReportSourceError ? raw : explain(raw, { endpoint: options.endpoint });
         command.showHelpAfterError(false);
-        command.error(`error: ${error.message}`, {
+        command.error(`rekey report: ${error.message}`, {
           code: 'rekey.report.source',
           exitCode: error instanceof OperatorError ? EXIT.failed : EXIT.usage,
         });
