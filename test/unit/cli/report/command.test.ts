@@ -180,7 +180,10 @@ describe('rekey report', () => {
     };
 
     it('a missing file', async () => {
-      expectError(await run(join(out, 'nope.json'), '--out', out), /^rekey report: No evidence file at .*nope\.json/);
+      expectError(
+        await run(join(out, 'nope.json'), '--out', out),
+        /^rekey report: No evidence file at .*nope\.json/,
+      );
     });
 
     it('a file that is not JSON', async () => {
