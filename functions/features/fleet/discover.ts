@@ -1,4 +1,9 @@
-import { DescribeKeyCommand, type KeyMetadata, type KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  type KeyMetadata,
+  type KMSClient,
+  ListAliasesCommand,
+} from '@aws-sdk/client-kms';
 import {
   type DBCluster,
   type DBInstance,
@@ -175,7 +180,9 @@ export const countManualSnapshots = async (
   let instance = 0;
   let Marker: string | undefined;
   do {
-    const page = await rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: 'manual', Marker, MaxRecords: 100 }));
+    const page = await rds.send(
+      new DescribeDBSnapshotsCommand({ SnapshotType: 'manual', Marker, MaxRecords: 100 }),
+    );
     instance += (page.DBSnapshots ?? []).length;
     Marker = page.Marker;
   } while (Marker);

@@ -26,14 +26,21 @@ const SelectSchema = z
     {
       tags: tagMap.optional(),
       identifiers: z
-        .array(z.string({ error: 'each identifier must be text' }).min(1, 'an identifier must not be empty'), {
-          error: 'must be a list of DB instance or Aurora cluster identifiers, e.g. ["orders-db", "ledger"]',
-        })
+        .array(
+          z.string({ error: 'each identifier must be text' }).min(1, 'an identifier must not be empty'),
+          {
+            error:
+              'must be a list of DB instance or Aurora cluster identifiers, e.g. ["orders-db", "ledger"]',
+          },
+        )
         .min(1, 'must list at least one identifier, or leave the field out')
         .optional(),
       oldKeyArn: z
         .string({ error: 'must be text: the ARN of the KMS key the databases are encrypted under' })
-        .regex(/^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'must be a KMS key ARN, e.g. arn:aws:kms:eu-west-1:123456789012:key/1234abcd-...')
+        .regex(
+          /^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+          'must be a KMS key ARN, e.g. arn:aws:kms:eu-west-1:123456789012:key/1234abcd-...',
+        )
         .optional(),
       keyOlderThanDays: z
         .number({ error: 'must be a whole number of days, e.g. 365 (0 selects every key)' })
@@ -41,7 +48,10 @@ const SelectSchema = z
         .min(0, 'must be 0 or more days')
         .optional(),
     },
-    { error: (issue) => (issue.code === 'invalid_type' ? 'must be an object: {"tags": {"rekey:rotate": "annual"}}' : undefined) },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type' ? 'must be an object: {"tags": {"rekey:rotate": "annual"}}' : undefined,
+    },
   )
   .refine(
     (select) => Object.values(select).some((value) => value !== undefined),
@@ -61,7 +71,12 @@ const {
 } = RotationInputSchema.shape;
 const DefaultsSchema = z.strictObject(
   { ...defaultFields, cutover: cutover.optional() },
-  { error: (issue) => (issue.code === 'invalid_type' ? 'must be an object of rotation-input fields, e.g. {"strategy": "auto"}' : undefined) },
+  {
+    error: (issue) =>
+      issue.code === 'invalid_type'
+        ? 'must be an object of rotation-input fields, e.g. {"strategy": "auto"}'
+        : undefined,
+  },
 );
 
 export const FleetInputSchema = z.strictObject(
@@ -88,17 +103,29 @@ export const FleetInputSchema = z.strictObject(
           .enum(['fleet', 'per-database', 'none'], { error: 'must be "fleet", "per-database" or "none"' })
           .default('none'),
         approvalTimeoutMinutes: z
-          .number({ error: `must be a whole number of minutes from ${APPROVAL_MINUTES.min} to ${APPROVAL_MINUTES.max}` })
+          .number({
+            error: `must be a whole number of minutes from ${APPROVAL_MINUTES.min} to ${APPROVAL_MINUTES.max}`,
+          })
           .int('must be a whole number of minutes')
           .min(APPROVAL_MINUTES.min, `must be at least ${APPROVAL_MINUTES.min} minutes`)
           .max(APPROVAL_MINUTES.max, `must be at most ${APPROVAL_MINUTES.max} minutes`)
           .optional(),
       },
-      { error: (issue) => (issue.code === 'invalid_type' ? 'must be an object: {"select": {...}, "maxConcurrency": 2}' : undefined) },
+      {
+        error: (issue) =>
+          issue.code === 'invalid_type'
+            ? 'must be an object: {"select": {...}, "maxConcurrency": 2}'
+            : undefined,
+      },
     ),
     defaults: DefaultsSchema.optional().transform((value) => value ?? DefaultsSchema.parse({})),
     reason: z
-      .string({ error: (issue) => (issue.input === undefined ? 'is required: say why this fleet rotation runs (it is kept as evidence)' : 'must be text') })
+      .string({
+        error: (issue) =>
+          issue.input === undefined
+            ? 'is required: say why this fleet rotation runs (it is kept as evidence)'
+            : 'must be text',
+      })
       .trim()
       .min(1, 'must not be empty: say why this fleet rotation runs')
       .max(1024, 'must be at most 1024 characters'),

@@ -13,17 +13,17 @@ export const IDEMPOTENCY_KEY_MAX = 128;
 
 const shortHash = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 8);
 
-const fit = (whole: string, max: number, seed: string): string =>
+const fitName = (whole: string, max: number, seed: string): string =>
   whole.length <= max ? whole : `${whole.slice(0, max - 9)}-${shortHash(seed)}`;
 
 /** The child execution name for `db` in fleet `fleetId`: `<fleetId>-<db>`, cut with a hash past 80 characters. */
 export const executionNameFor = (fleetId: string, db: string): string => {
   const clean = (text: string) => text.replace(/[^A-Za-z0-9_-]/g, '-');
-  return fit(`${clean(fleetId)}-${clean(db)}`, EXECUTION_NAME_MAX, `${fleetId}\n${db}`);
+  return fitName(`${clean(fleetId)}-${clean(db)}`, EXECUTION_NAME_MAX, `${fleetId}\n${db}`);
 };
 
 /** The child rotation's idempotencyKey: `<fleetId>/<db>`, cut with a hash past 128 characters. */
 export const idempotencyKeyFor = (fleetId: string, db: string): string => {
   const clean = (text: string) => text.replace(/[^\x21-\x7e]/g, '-');
-  return fit(`${clean(fleetId)}/${clean(db)}`, IDEMPOTENCY_KEY_MAX, `${fleetId}\n${db}`);
+  return fitName(`${clean(fleetId)}/${clean(db)}`, IDEMPOTENCY_KEY_MAX, `${fleetId}\n${db}`);
 };

@@ -1,0 +1,523 @@
+import type { DBCluster, DBInstance } from '@aws-sdk/client-rds';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { getEvidenceClients } from '#aws/evidence-clients.js';
+import { decideStrategy } from '#domain/decisions.js';
+import { parseRotationInput } from '#domain/input.js';
+import type { TargetKind } from '#domain/kinds.js';
+import { isUserTagKey } from '#domain/naming.js';
+import type { StrategyDecision } from '#domain/plan.js';
+import {
+  clusterBlueGreenIneligibility,
+  instanceBlueGreenIneligibility,
+  replicaBlueGreenIneligibility,
+} from '#domain/strategy.js';
+import {
+  type CallCounts,
+  counting,
+  countManualSnapshots,
+  type DiscoveredDatabase,
+  type DiscoveredKey,
+  type Discovery,
+  discover,
+} from './discover.js';
+import { estimateWriterDowntimeSeconds } from './estimate.js';
+import { FLEET_MAX_CONCURRENCY, type FleetInput } from './input.js';
+import { executionNameFor, idempotencyKeyFor } from './names.js';
+import { FLEET_TAGS, type FleetPlan, type PlannedDatabase } from './types.js';
+
+/**
+ * The fleet planner: selects databases, builds each one's rotation input from its tags and the
+ * input's defaults, and finds every reason a rotation would be refused, the way preflight would
+ * (functions/targets/preflight.ts) but without changing anything. docs/fleet.md describes it.
+ */
+
+/** Manual snapshots per Region, per kind (instances and clusters are counted apart): docs/fleet.md#pacing. */
+export const MANUAL_SNAPSHOT_QUOTA = 100;
+/** Each snapshot rotation holds 2 manual snapshots (the source and its re-encrypted copy). */
+const SNAPSHOTS_PER_ROTATION = 2;
+/** RDS allows 50 tags per resource; what Rekey creates carries 3 `rekey:*` tags of its own. */
+const MAX_USER_TAGS = 47;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const keyAgeDays = (key: DiscoveredKey | undefined, now: Date): number | null =>
+  key?.createdAt ? Math.floor((now.getTime() - Date.parse(key.createdAt)) / DAY_MS) : null;
+
+type Select = FleetInput['fleet']['select'];
+
+/** Whether a database meets every condition of `select` (they combine with AND). */
+export const matchesSelect = (
+  db: Pick<DiscoveredDatabase, 'id' | 'tags'>,
+  key: Pick<DiscoveredKey, 'arn'> | undefined,
+  age: number | null,
+  select: Select,
+): boolean => {
+  if (select.tags && !Object.entries(select.tags).every(([k, v]) => db.tags[k] === v)) return false;
+  if (select.identifiers && !select.identifiers.includes(db.id)) return false;
+  if (select.oldKeyArn && key?.arn !== select.oldKeyArn) return false;
+  // A database without a key is selected by age: it is the most overdue of all, and its row says why it is refused.
+  if (select.keyOlderThanDays !== undefined && age !== null && age < select.keyOlderThanDays) return false;
+  return true;
+};
+
+const CUTOVERS = ['cname', 'rename', 'none'] as const;
+const STRATEGIES = ['snapshot', 'blue-green', 'auto'] as const;
+
+/**
+ * The rotation input for one database: the input's defaults, then its tags, then the target and
+ * the fleet's reason. Returns the input (not yet validated) and the blockers of unusable tags.
+ */
+export const inputFromTags = (
+  db: Pick<DiscoveredDatabase, 'id' | 'kind' | 'tags'>,
+  fleet: Pick<FleetInput, 'defaults' | 'reason' | 'requestedBy'> & {
+    fleet: Pick<FleetInput['fleet'], 'approval' | 'approvalTimeoutMinutes'>;
+  },
+  fleetId: string,
+): { input: Record<string, unknown>; blockers: string[] } => {
+  const blockers: string[] = [];
+  const input: Record<string, unknown> = { ...fleet.defaults };
+  const tag = (key: string) => db.tags[key];
+  const strategy = tag(FLEET_TAGS.strategy);
+  if (strategy !== undefined) {
+    if ((STRATEGIES as readonly string[]).includes(strategy)) input.strategy = strategy;
+    else
+      blockers.push(
+        `tag ${FLEET_TAGS.strategy} is "${strategy}": set it to "snapshot", "blue-green" or "auto", or remove it to use the input's defaults.strategy.`,
+      );
+  }
+  const cutover = tag(FLEET_TAGS.cutover);
+  if (cutover === undefined) {
+    if (fleet.defaults.cutover === undefined) {
+      blockers.push(
+        `no cutover: set the tag ${FLEET_TAGS.cutover} to "cname", "rename" or "none" on ${db.id}, or give defaults.cutover in the fleet input.`,
+      );
+    }
+  } else if (!(CUTOVERS as readonly string[]).includes(cutover)) {
+    blockers.push(`tag ${FLEET_TAGS.cutover} is "${cutover}": set it to "cname", "rename" or "none".`);
+  } else if (cutover === 'cname') {
+    const recordName = tag(FLEET_TAGS.recordName);
+    if (!recordName) {
+      blockers.push(
+        `tag ${FLEET_TAGS.cutover} is "cname" but ${FLEET_TAGS.recordName} is not set: tag ${db.id} with ${FLEET_TAGS.recordName}=<the DNS name clients use>.`,
+      );
+    }
+    const reader = tag(FLEET_TAGS.readerRecordName);
+    const zone = tag(FLEET_TAGS.hostedZoneId);
+    input.cutover = {
+      type: 'cname',
+      recordName,
+      ...(reader ? { readerRecordName: reader } : {}),
+      ...(zone ? { hostedZoneId: zone } : {}),
+    };
+  } else {
+    input.cutover = { type: cutover };
+  }
+  input[db.kind === 'cluster' ? 'dbClusterIdentifier' : 'dbInstanceIdentifier'] = db.id;
+  input.reason = fleet.reason;
+  if (fleet.requestedBy !== undefined) input.requestedBy = fleet.requestedBy;
+  input.idempotencyKey = idempotencyKeyFor(fleetId, db.id);
+  if (fleet.fleet.approval === 'per-database') {
+    input.approval = {
+      required: true,
+      ...(fleet.fleet.approvalTimeoutMinutes !== undefined
+        ? { timeoutMinutes: fleet.fleet.approvalTimeoutMinutes }
+        : {}),
+    };
+  }
+  return { input, blockers };
+};
+
+/** The tag a rotation-input field comes from, to say what to set when it is wrong. */
+const FIELD_TAG: [string, string][] = [
+  ['cutover.recordName', FLEET_TAGS.recordName],
+  ['cutover.readerRecordName', FLEET_TAGS.readerRecordName],
+  ['cutover.hostedZoneId', FLEET_TAGS.hostedZoneId],
+  ['cutover', FLEET_TAGS.cutover],
+  ['strategy', FLEET_TAGS.strategy],
+];
+
+const validationBlocker = (message: string): string => {
+  const hint = FIELD_TAG.find(([field]) => message.includes(`${field}:`));
+  return hint
+    ? `${message} Fix the tag ${hint[1]} on the database (or the fleet input's defaults).`
+    : `${message} Fix the fleet input's defaults.`;
+};
+
+const regionOf = (arn: string | undefined): string => arn?.split(':')[3] ?? '';
+
+const pendingModifications = (db: DBInstance): string[] =>
+  Object.entries(db.PendingModifiedValues ?? {})
+    .filter(
+      ([, value]) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0),
+    )
+    .map(([field]) => field);
+
+const userTagCount = (tags: Record<string, string>): number => Object.keys(tags).filter(isUserTagKey).length;
+
+const tooManyTags = (id: string, tags: Record<string, string>): string[] => {
+  const count = userTagCount(tags);
+  return count > MAX_USER_TAGS
+    ? [
+        `${id} has ${count} tags; RDS allows 50 per resource and Rekey adds 3 of its own: remove tags until at most ${MAX_USER_TAGS} remain.`,
+      ]
+    : [];
+};
+
+/** What instance preflight refuses before the strategy is known (targets/instance/preflight.ts). */
+const instanceBlockers = (db: DBInstance, tags: Record<string, string>): string[] => {
+  const id = db.DBInstanceIdentifier;
+  const blockers: string[] = [];
+  if (db.ReadReplicaSourceDBInstanceIdentifier) {
+    blockers.push(
+      `${id} is a read replica of ${db.ReadReplicaSourceDBInstanceIdentifier}: rotate the primary instead.`,
+    );
+  }
+  if (!db.StorageEncrypted || !db.KmsKeyId) {
+    blockers.push(
+      `${id} is not encrypted, so there is no key to rotate. To encrypt it, copy a snapshot with a KMS key and restore from it.`,
+    );
+  }
+  if (db.DBInstanceStatus !== 'available') {
+    blockers.push(`${id} is "${db.DBInstanceStatus}", not "available": plan again once it is available.`);
+  }
+  const pending = pendingModifications(db);
+  if (pending.length > 0) {
+    blockers.push(`${id} has pending modifications (${pending.join(', ')}): apply them first.`);
+  }
+  if (db.Engine?.startsWith('custom-')) {
+    blockers.push(`${id} is an RDS Custom instance (${db.Engine}), which Rekey does not rotate.`);
+  }
+  return [...blockers, ...tooManyTags(id ?? '', tags)];
+};
+
+/** What only the snapshot strategy cannot handle (targets/instance/preflight.ts checkSnapshotStrategy). */
+const instanceSnapshotBlockers = (db: DBInstance, writeFreeze: unknown): string[] => {
+  const id = db.DBInstanceIdentifier;
+  const blockers: string[] = [];
+  if ((db.ReadReplicaDBInstanceIdentifiers ?? []).length > 0) {
+    blockers.push(
+      `${id} has read replicas (${db.ReadReplicaDBInstanceIdentifiers?.join(', ')}), which a snapshot rotation does not carry over: ` +
+        `tag it ${FLEET_TAGS.strategy}=blue-green, or delete or promote the replicas first.`,
+    );
+  }
+  if (db.MasterUserSecret?.SecretArn) {
+    blockers.push(
+      `${id} keeps its master password in Secrets Manager, which a snapshot rotation cannot carry over: turn off the managed master password first.`,
+    );
+  }
+  if (db.Engine?.startsWith('sqlserver') && db.MultiAZ && writeFreeze !== 'none') {
+    blockers.push(
+      `${id} is a Multi-AZ SQL Server instance, which RDS cannot stop, so writes cannot be frozen.`,
+    );
+  }
+  return blockers;
+};
+
+/** What cluster preflight refuses (targets/cluster/preflight.ts). */
+const clusterBlockers = (
+  cluster: DBCluster,
+  instances: Map<string, DBInstance>,
+  tags: Record<string, string>,
+): string[] => {
+  const id = cluster.DBClusterIdentifier;
+  const blockers: string[] = [];
+  if (cluster.EngineMode === 'serverless') {
+    blockers.push(`${id} is Aurora Serverless v1, which Rekey does not rotate.`);
+  }
+  if (cluster.GlobalClusterIdentifier) {
+    blockers.push(
+      `${id} is part of the global database ${cluster.GlobalClusterIdentifier}, which Rekey does not rotate.`,
+    );
+  }
+  if (cluster.ReplicationSourceIdentifier) {
+    blockers.push(
+      `${id} is a replica of ${cluster.ReplicationSourceIdentifier}: rotate the primary cluster instead.`,
+    );
+  }
+  if (!cluster.StorageEncrypted || !cluster.KmsKeyId) {
+    blockers.push(`${id} is not encrypted, so there is no key to rotate.`);
+  }
+  if (cluster.Status !== 'available') {
+    blockers.push(`${id} is "${cluster.Status}", not "available": plan again once it is available.`);
+  }
+  const members = cluster.DBClusterMembers ?? [];
+  if (members.length === 0) {
+    blockers.push(`${id} has no DB instances: add a writer instance first.`);
+  }
+  for (const member of members) {
+    const db = instances.get(member.DBInstanceIdentifier ?? '');
+    if (db && db.DBInstanceStatus !== 'available') {
+      blockers.push(
+        `the member ${member.DBInstanceIdentifier} of ${id} is "${db.DBInstanceStatus}", not "available".`,
+      );
+    }
+  }
+  return [...blockers, ...tooManyTags(id ?? '', tags)];
+};
+
+/** The strategy auto, snapshot or blue-green resolves to, the way preflight decides it (domain/decisions.ts). */
+const chooseStrategy = (
+  db: DiscoveredDatabase,
+  requested: 'snapshot' | 'blue-green' | 'auto',
+  instances: Map<string, DBInstance>,
+): { decision: StrategyDecision | null; blocker: string | null } => {
+  let ineligible: string[];
+  if (db.instance) {
+    const region = regionOf(db.instance.DBInstanceArn);
+    const replicas = (db.instance.ReadReplicaDBInstanceIdentifiers ?? [])
+      .map((replica) => instances.get(replica))
+      .filter((replica): replica is DBInstance => Boolean(replica));
+    ineligible = [
+      ...instanceBlueGreenIneligibility(db.instance, region),
+      ...replicaBlueGreenIneligibility(replicas),
+    ];
+  } else {
+    ineligible = db.cluster ? clusterBlueGreenIneligibility(db.cluster) : [];
+  }
+  try {
+    return { decision: decideStrategy(requested, ineligible, db.id), blocker: null };
+  } catch (error) {
+    return { decision: null, blocker: `${(error as Error).message} (tag ${FLEET_TAGS.strategy})` };
+  }
+};
+
+const planDatabase = (
+  db: DiscoveredDatabase,
+  discovery: Discovery,
+  input: FleetInput,
+  fleetId: string,
+  notes: string[],
+): Omit<PlannedDatabase, 'order'> => {
+  const key = db.kmsKeyId ? discovery.keys.get(db.kmsKeyId) : undefined;
+  const built = inputFromTags(db, input, fleetId);
+  const blockers = [...built.blockers];
+  let parsed: ReturnType<typeof parseRotationInput> | null = null;
+  if (built.blockers.length === 0) {
+    try {
+      parsed = parseRotationInput(built.input);
+    } catch (error) {
+      blockers.push(validationBlocker((error as Error).message));
+    }
+  }
+  blockers.push(
+    ...(db.instance
+      ? instanceBlockers(db.instance, db.tags)
+      : db.cluster
+        ? clusterBlockers(db.cluster, discovery.instances, db.tags)
+        : []),
+  );
+  if (key && key.keyState !== null && key.keyState !== 'Enabled') {
+    blockers.push(
+      `the key of ${db.id} (${key.arn}) is ${key.keyState}, so RDS cannot read the data to copy it.`,
+    );
+  }
+  const requested = (parsed?.strategy ?? built.input.strategy ?? 'snapshot') as
+    | 'snapshot'
+    | 'blue-green'
+    | 'auto';
+  const { decision, blocker } = chooseStrategy(db, requested, discovery.instances);
+  if (blocker) blockers.push(blocker);
+  const strategy = decision?.used ?? null;
+  const writeFreeze = parsed?.writeFreeze ?? 'stop';
+  if (strategy === 'snapshot') {
+    if (db.instance) blockers.push(...instanceSnapshotBlockers(db.instance, writeFreeze));
+    if (db.cluster?.MasterUserSecret?.SecretArn) {
+      blockers.push(
+        `${db.id} keeps its master password in Secrets Manager, which a snapshot rotation cannot carry over: tag it ${FLEET_TAGS.strategy}=blue-green or turn off the managed password.`,
+      );
+    }
+  }
+  if (key?.keyManager === 'AWS') {
+    notes.push(
+      `${db.id} is encrypted under the AWS-managed aws/rds key: it moves to a new customer managed key, and the old key is kept (it can never be scheduled for deletion).`,
+    );
+  }
+  const cutoverType = parsed?.cutover.type ?? null;
+  return {
+    id: db.id,
+    kind: db.kind,
+    eligible: blockers.length === 0,
+    strategy,
+    strategyReason:
+      decision?.reason ?? blocker ?? 'no strategy: the database is refused before one could be chosen.',
+    cutover: strategy === 'blue-green' && cutoverType === 'rename' ? 'none' : cutoverType,
+    oldKeyArn: key?.arn ?? db.kmsKeyId,
+    blockers,
+    estimatedWriterDowntimeSeconds: strategy
+      ? estimateWriterDowntimeSeconds({ strategy, writeFreeze, allocatedStorageGiB: db.allocatedStorageGiB })
+      : null,
+    input: parsed ? (built.input as Record<string, unknown>) : null,
+    executionName: executionNameFor(fleetId, db.id),
+  };
+};
+
+/**
+ * The concurrency the fleet can use: the input's, at most FLEET_MAX_CONCURRENCY (snapshot copies in
+ * progress per Region), and so that existing manual snapshots + 2 per running rotation stay within
+ * the quota of 100 per Region, counted per kind (docs/fleet.md#pacing).
+ */
+export const paceConcurrency = (
+  asked: number,
+  existing: { instance: number; cluster: number },
+  snapshotKinds: Set<TargetKind>,
+): { maxConcurrency: number; notes: string[] } => {
+  const notes: string[] = [];
+  let concurrency = asked;
+  if (concurrency > FLEET_MAX_CONCURRENCY) {
+    concurrency = FLEET_MAX_CONCURRENCY;
+    notes.push(
+      `maxConcurrency ${asked} capped at ${FLEET_MAX_CONCURRENCY}: RDS allows a limited number of snapshot copies in progress per Region ` +
+        `(the RDS guide says 20, older pages and the Aurora guide 5; Rekey uses 5: docs/fleet.md#pacing).`,
+    );
+  }
+  for (const kind of snapshotKinds) {
+    const used = existing[kind];
+    const noun = kind === 'cluster' ? 'cluster ' : '';
+    const room = Math.floor((MANUAL_SNAPSHOT_QUOTA - used) / SNAPSHOTS_PER_ROTATION);
+    if (room < concurrency) {
+      concurrency = Math.max(1, room);
+      notes.push(
+        room < 1
+          ? `The Region has ${used} manual DB ${noun}snapshots of the ${MANUAL_SNAPSHOT_QUOTA} allowed; a snapshot rotation needs 2 free. ` +
+              `Delete old manual ${noun}snapshots or ask for a higher quota before the fleet runs.`
+          : `maxConcurrency capped at ${concurrency}: the Region has ${used} manual DB ${noun}snapshots, and ${used} + 2 × ${concurrency} ` +
+              `must stay within the quota of ${MANUAL_SNAPSHOT_QUOTA} (docs/fleet.md#pacing).`,
+      );
+    }
+  }
+  return { maxConcurrency: concurrency, notes };
+};
+
+/** Eligible databases grouped by old key (groups by key ARN, ids sorted): each group runs one after another. */
+export const groupByKey = (databases: Omit<PlannedDatabase, 'order'>[]): FleetPlan['groups'] => {
+  const byKey = new Map<string, string[]>();
+  for (const db of databases.filter((d) => d.eligible)) {
+    const group = db.oldKeyArn ?? `no-key:${db.id}`;
+    byKey.set(group, [...(byKey.get(group) ?? []), db.id]);
+  }
+  return [...byKey.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([group, ids]) => ({
+      group,
+      oldKeyArn: group.startsWith('no-key:') ? null : group,
+      ids: ids.sort((a, b) => a.localeCompare(b)),
+    }));
+};
+
+/** Plans a fleet. Read-only: it lists and describes, and never changes anything in AWS. */
+export const planFleet = async (
+  input: FleetInput,
+  options: { fleetId: string; now?: Date },
+): Promise<FleetPlan> => {
+  const now = options.now ?? new Date();
+  const calls: CallCounts = {};
+  const discovery = await discover(calls);
+  const notes: string[] = [];
+  const selected = discovery.databases.filter((db) => {
+    const key = db.kmsKeyId ? discovery.keys.get(db.kmsKeyId) : undefined;
+    return matchesSelect(db, key, keyAgeDays(key, now), input.fleet.select);
+  });
+  const planned = selected.map((db) => planDatabase(db, discovery, input, options.fleetId, notes));
+  const groups = groupByKey(planned);
+  const orderOf = new Map<string, PlannedDatabase['order']>();
+  for (const group of groups) {
+    group.ids.forEach((id, index) => {
+      orderOf.set(id, { group: group.group, position: index + 1, of: group.ids.length });
+    });
+  }
+  const databases: PlannedDatabase[] = planned.map((db) => ({
+    ...db,
+    order: orderOf.get(db.id) ?? { group: db.oldKeyArn ?? `no-key:${db.id}`, position: 0, of: 0 },
+  }));
+  const snapshotKinds = new Set(
+    databases.filter((d) => d.eligible && d.strategy === 'snapshot').map((d) => d.kind),
+  );
+  const existing = snapshotKinds.size > 0 ? await countManualSnapshots(calls) : { instance: 0, cluster: 0 };
+  const paced = paceConcurrency(input.fleet.maxConcurrency, existing, snapshotKinds);
+  if (selected.length === 0) notes.push('No database matches fleet.select: nothing would be rotated.');
+  return {
+    status: 'PLANNED',
+    fleetId: options.fleetId,
+    databases,
+    groups,
+    maxConcurrency: paced.maxConcurrency,
+    maxFailures: input.fleet.maxFailures,
+    onIneligible: input.fleet.onIneligible,
+    approval: input.fleet.approval,
+    notes: [...paced.notes, ...notes],
+    calls,
+  };
+};
+
+export interface InventoryRow {
+  identifier: string;
+  kind: TargetKind;
+  engine: string;
+  encrypted: boolean;
+  keyArn: string | null;
+  keyAlias: string | null;
+  keyManager: 'AWS' | 'CUSTOMER' | null;
+  keyCreatedAt: string | null;
+  keyAgeDays: number | null;
+  /** The newest Rekey evidence record of the database (its start time), when an evidence bucket was given. */
+  lastRotation: { startedAt: string; rotationId: string; evidenceUri: string } | null;
+  /** Encrypted under a key at least `olderThanDays` old. */
+  due: boolean;
+}
+
+const EVIDENCE_KEY = /^rotations\/([^/]+)\/(.+)-(rk[0-9a-f]{10})\.json$/;
+
+/** The newest rotation record per database in the evidence bucket (functions/features/evidence). */
+const lastRotations = async (
+  bucket: string,
+  calls: CallCounts,
+): Promise<Map<string, NonNullable<InventoryRow['lastRotation']>>> => {
+  const s3 = counting(getEvidenceClients().s3, 's3', calls);
+  const newest = new Map<string, NonNullable<InventoryRow['lastRotation']>>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'rotations/', ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      const match = EVIDENCE_KEY.exec(object.Key ?? '');
+      if (!match) continue;
+      const [, db, startedAt, rotationId] = match as unknown as [string, string, string, string];
+      const known = newest.get(db);
+      if (!known || startedAt > known.startedAt) {
+        newest.set(db, { startedAt, rotationId, evidenceUri: `s3://${bucket}/${object.Key}` });
+      }
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return newest;
+};
+
+/** The compliance view: every database, its key and the key's age. Read-only. */
+export const inventory = async (options: {
+  olderThanDays: number;
+  evidenceBucket?: string;
+  now?: Date;
+}): Promise<{ rows: InventoryRow[]; calls: CallCounts }> => {
+  const now = options.now ?? new Date();
+  const calls: CallCounts = {};
+  const discovery = await discover(calls);
+  const rotations = options.evidenceBucket ? await lastRotations(options.evidenceBucket, calls) : null;
+  const rows = discovery.databases.map((db): InventoryRow => {
+    const key = db.kmsKeyId ? discovery.keys.get(db.kmsKeyId) : undefined;
+    const age = keyAgeDays(key, now);
+    return {
+      identifier: db.id,
+      kind: db.kind,
+      engine: db.engine,
+      encrypted: db.encrypted,
+      keyArn: key?.arn ?? db.kmsKeyId,
+      keyAlias: key?.aliases[0] ?? null,
+      keyManager: key?.keyManager ?? null,
+      keyCreatedAt: key?.createdAt ?? null,
+      keyAgeDays: age,
+      lastRotation: rotations?.get(db.id.toLowerCase()) ?? null,
+      due: age !== null && age >= options.olderThanDays,
+    };
+  });
+  return { rows, calls };
+};
