@@ -18,9 +18,26 @@ export const TAG_ROLE = 'rekey:role';
 export const TAG_RETIRED_BY = 'rekey:retired-by';
 export const REKEY_TAG_PREFIX = 'rekey:';
 
-/** A tag that belongs to the user: not Rekey's own (`rekey:*`) and not reserved by AWS (`aws:*`). */
+/**
+ * The `rekey:*` tags that are the user's configuration of a fleet rotation, not Rekey's
+ * bookkeeping (FLEET_TAGS in features/fleet/types.ts, docs/fleet.md): they carry over to the new
+ * database, so next year's fleet selects it again with the same settings.
+ */
+export const REKEY_CONFIG_TAG_KEYS: readonly string[] = [
+  'rekey:rotate',
+  'rekey:cutover',
+  'rekey:record-name',
+  'rekey:reader-record-name',
+  'rekey:strategy',
+  'rekey:hosted-zone-id',
+];
+
+/**
+ * A tag that belongs to the user: not reserved by AWS (`aws:*`), and not Rekey's own bookkeeping
+ * (`rekey:*`) unless it is one of the configuration tags (REKEY_CONFIG_TAG_KEYS).
+ */
 export const isUserTagKey = (key: string): boolean =>
-  !key.startsWith(REKEY_TAG_PREFIX) && !key.startsWith('aws:');
+  !key.startsWith('aws:') && (!key.startsWith(REKEY_TAG_PREFIX) || REKEY_CONFIG_TAG_KEYS.includes(key));
 
 /** A short, stable id for one execution: `rk` + 10 hex digits of the execution ARN's SHA-256. */
 export const rotationIdFor = (executionId: string): string =>

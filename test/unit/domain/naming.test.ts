@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { userTags } from '#domain/instance-config.js';
+import { isUserTagKey, REKEY_CONFIG_TAG_KEYS } from '#domain/naming.js';
+import { FLEET_TAGS } from '#features/fleet/types.js';
+
+describe('isUserTagKey: which tags carry over to the new database', () => {
+  it('keeps every fleet configuration tag, so next year’s fleet selects the new database again', () => {
+    for (const key of Object.values(FLEET_TAGS)) expect(isUserTagKey(key)).toBe(true);
+    expect([...REKEY_CONFIG_TAG_KEYS].sort()).toEqual(Object.values(FLEET_TAGS).sort());
+  });
+
+  it('drops Rekey’s bookkeeping and AWS’s reserved tags, keeps the user’s', () => {
+    expect(isUserTagKey('rekey:rotation-id')).toBe(false);
+    expect(isUserTagKey('rekey:source-db')).toBe(false);
+    expect(isUserTagKey('rekey:retired-by')).toBe(false);
+    expect(isUserTagKey('aws:cloudformation:stack-name')).toBe(false);
+    expect(isUserTagKey('team')).toBe(true);
+  });
+
+  it('the configuration copied to a new instance or cluster holds the fleet tags', () => {
+    expect(
+      userTags([
+        { Key: 'rekey:rotate', Value: 'annual' },
+        { Key: 'rekey:cutover', Value: 'cname' },
+        { Key: 'rekey:rotation-id', Value: 'rk0123456789' },
+        { Key: 'team', Value: 'orders' },
+      ]),
+    ).toEqual({ 'rekey:cutover': 'cname', 'rekey:rotate': 'annual', team: 'orders' });
+  });
+});
