@@ -5,6 +5,7 @@ import { runDemo } from './demo.js';
 import { startEmulator, useEndpoint } from './emulator.js';
 import { debugDetail, EXIT, exitCodeOf, explain } from './errors.js';
 import { LOCAL_EVIDENCE_BUCKET } from './evidence-bucket.js';
+import { registerFleetCommands } from './fleet-commands.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
 import { registerOperatorCommands } from './operator/commands.js';
 import { registerReportCommand } from './report.js';
@@ -135,6 +136,7 @@ program
 
 registerReportCommand(program);
 registerOperatorCommands(program);
+registerFleetCommands(program);
 
 try {
   await program.parseAsync(process.argv);

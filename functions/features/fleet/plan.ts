@@ -2,7 +2,7 @@ import type { DBCluster, DBInstance } from '@aws-sdk/client-rds';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { getEvidenceClients } from '#aws/evidence-clients.js';
 import { decideStrategy } from '#domain/decisions.js';
-import { parseRotationInput } from '#domain/input.js';
+import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import type { TargetKind } from '#domain/kinds.js';
 import { isUserTagKey } from '#domain/naming.js';
 import type { StrategyDecision } from '#domain/plan.js';
@@ -286,9 +286,10 @@ const planDatabase = (
   input: FleetInput,
   fleetId: string,
   notes: string[],
+  explicit?: Record<string, unknown>,
 ): Omit<PlannedDatabase, 'order'> => {
   const key = db.kmsKeyId ? discovery.keys.get(db.kmsKeyId) : undefined;
-  const built = inputFromTags(db, input, fleetId);
+  const built = explicit ? { input: explicit, blockers: [] } : inputFromTags(db, input, fleetId);
   const blockers = [...built.blockers];
   let parsed: ReturnType<typeof parseRotationInput> | null = null;
   if (built.blockers.length === 0) {
@@ -407,6 +408,38 @@ export const groupByKey = (databases: Omit<PlannedDatabase, 'order'>[]): FleetPl
 export const planFleet = async (
   input: FleetInput,
   options: { fleetId: string; now?: Date },
+): Promise<FleetPlan> => planSelected(input, options);
+
+/**
+ * Plans one single rotation input (`rekey plan` of a non-fleet input) as a fleet of one: the
+ * input is used as written (no tags read). A database of that name that does not exist is one
+ * row with a blocker.
+ */
+export const planSingleInput = async (
+  raw: Record<string, unknown>,
+  options: { fleetId: string; now?: Date },
+): Promise<FleetPlan> => {
+  const request = parseRotationInput(raw);
+  const target = rotationTarget(request);
+  const input: FleetInput = {
+    fleet: {
+      select: { identifiers: [target.identifier] },
+      maxConcurrency: 1,
+      maxFailures: 0,
+      onIneligible: 'fail',
+      approval: request.approval?.required ? 'per-database' : 'none',
+    },
+    defaults: {} as FleetInput['defaults'],
+    reason: request.reason,
+    ...(request.requestedBy !== undefined ? { requestedBy: request.requestedBy } : {}),
+  };
+  return planSelected(input, options, { raw, kind: target.kind });
+};
+
+const planSelected = async (
+  input: FleetInput,
+  options: { fleetId: string; now?: Date },
+  single?: { raw: Record<string, unknown>; kind: TargetKind },
 ): Promise<FleetPlan> => {
   const now = options.now ?? new Date();
   const calls: CallCounts = {};
@@ -416,7 +449,27 @@ export const planFleet = async (
     const key = db.kmsKeyId ? discovery.keys.get(db.kmsKeyId) : undefined;
     return matchesSelect(db, key, keyAgeDays(key, now), input.fleet.select);
   });
-  const planned = selected.map((db) => planDatabase(db, discovery, input, options.fleetId, notes));
+  const planned = selected.map((db) =>
+    planDatabase(db, discovery, input, options.fleetId, notes, single?.raw),
+  );
+  if (single && planned.length === 0) {
+    const id = input.fleet.select.identifiers?.[0] ?? '';
+    planned.push({
+      id,
+      kind: single.kind,
+      eligible: false,
+      strategy: null,
+      strategyReason: 'no strategy: the database was not found.',
+      cutover: null,
+      oldKeyArn: null,
+      blockers: [
+        `no ${single.kind === 'cluster' ? 'Aurora DB cluster' : 'DB instance'} "${id}" in this Region (Aurora members are rotated with their cluster): check the identifier and the Region.`,
+      ],
+      estimatedWriterDowntimeSeconds: null,
+      input: single.raw,
+      executionName: executionNameFor(options.fleetId, id),
+    });
+  }
   const groups = groupByKey(planned);
   const orderOf = new Map<string, PlannedDatabase['order']>();
   for (const group of groups) {
