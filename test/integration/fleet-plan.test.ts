@@ -1,0 +1,254 @@
+import { CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import {
+  CreateDBClusterCommand,
+  CreateDBInstanceCommand,
+  DescribeDBClusterSnapshotsCommand,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+} from '@aws-sdk/client-rds';
+import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import { parseFleetInput } from '#features/fleet/input.js';
+import { inventory, planFleet, planSingleInput } from '#features/fleet/plan.js';
+import { useEmulator } from '../support/emulator.js';
+
+const ROTATE = { Key: 'rekey:rotate', Value: 'annual' };
+
+const createKey = async (): Promise<string> => {
+  const { KeyMetadata } = await getClients().kms.send(
+    new CreateKeyCommand({ Description: 'fleet test key' }),
+  );
+  return KeyMetadata?.Arn ?? '';
+};
+
+const createInstance = async (
+  id: string,
+  options: { keyArn?: string; tags?: { Key: string; Value: string }[]; storage?: number },
+) =>
+  getClients().rds.send(
+    new CreateDBInstanceCommand({
+      DBInstanceIdentifier: id,
+      Engine: 'postgres',
+      DBInstanceClass: 'db.t3.micro',
+      AllocatedStorage: options.storage ?? 20,
+      MasterUsername: 'fleet_admin',
+      MasterUserPassword: 'fleet-password-not-secret',
+      ...(options.keyArn
+        ? { StorageEncrypted: true, KmsKeyId: options.keyArn }
+        : { StorageEncrypted: false }),
+      Tags: options.tags ?? [],
+    }),
+  );
+
+const createCluster = async (id: string, keyArn: string, tags: { Key: string; Value: string }[]) => {
+  const { rds } = getClients();
+  await rds.send(
+    new CreateDBClusterCommand({
+      DBClusterIdentifier: id,
+      Engine: 'aurora-postgresql',
+      EngineVersion: '16.4',
+      MasterUsername: 'fleet_admin',
+      MasterUserPassword: 'fleet-password-not-secret',
+      StorageEncrypted: true,
+      KmsKeyId: keyArn,
+      Tags: tags,
+    }),
+  );
+  await rds.send(
+    new CreateDBInstanceCommand({
+      DBInstanceIdentifier: `${id}-writer`,
+      DBClusterIdentifier: id,
+      Engine: 'aurora-postgresql',
+      DBInstanceClass: 'db.r6g.large',
+    }),
+  );
+};
+
+/** What a read-only plan must leave exactly as it found it (LatestRestorableTime moves with the clock). */
+const snapshotOfAccount = async () => {
+  const { rds, kms } = getClients();
+  const clock = (key: string, value: unknown) => (key === 'LatestRestorableTime' ? undefined : value);
+  return JSON.stringify(
+    [
+      await rds.send(new DescribeDBInstancesCommand({})).then((r) => r.DBInstances),
+      await rds.send(new DescribeDBClustersCommand({})).then((r) => r.DBClusters),
+      await rds.send(new DescribeDBSnapshotsCommand({})).then((r) => r.DBSnapshots),
+      await rds.send(new DescribeDBClusterSnapshotsCommand({})).then((r) => r.DBClusterSnapshots),
+      await kms.send(new ListKeysCommand({})).then((r) => r.Keys),
+    ],
+    clock,
+  );
+};
+
+const fleetInput = (overrides: Record<string, unknown> = {}) =>
+  parseFleetInput({
+    fleet: { select: { tags: { 'rekey:rotate': 'annual' } }, maxConcurrency: 2, onIneligible: 'skip' },
+    defaults: { strategy: 'snapshot' },
+    reason: 'annual rotation 2027',
+    requestedBy: 'platform-team',
+    ...overrides,
+  });
+
+describe('the fleet planner on the emulator', () => {
+  useEmulator();
+
+  const seedFleet = async () => {
+    const shared = await createKey();
+    const own = await createKey();
+    await createInstance('billing-db', {
+      keyArn: shared,
+      tags: [ROTATE, { Key: 'rekey:cutover', Value: 'none' }],
+    });
+    await createInstance('accounts-db', {
+      keyArn: shared,
+      storage: 100,
+      tags: [ROTATE, { Key: 'rekey:cutover', Value: 'rename' }],
+    });
+    await createInstance('plain-db', { tags: [ROTATE, { Key: 'rekey:cutover', Value: 'none' }] });
+    await createInstance('untagged-db', { keyArn: own });
+    await createInstance('nocutover-db', { keyArn: own, tags: [ROTATE] });
+    await createCluster('ledger', own, [ROTATE, { Key: 'rekey:cutover', Value: 'none' }]);
+    return { shared, own };
+  };
+
+  it('plans the tagged databases, changing nothing; refuses the unencrypted one and the one without a cutover, by name', async () => {
+    // Prepare
+    const { shared } = await seedFleet();
+    const before = await snapshotOfAccount();
+
+    // Act
+    const plan = await planFleet(fleetInput(), { fleetId: 'fleet-2027' });
+
+    // Assess
+    expect(await snapshotOfAccount()).toBe(before);
+    const byId = Object.fromEntries(plan.databases.map((d) => [d.id, d]));
+    expect(Object.keys(byId).sort()).toEqual([
+      'accounts-db',
+      'billing-db',
+      'ledger',
+      'nocutover-db',
+      'plain-db',
+    ]);
+    expect(byId['plain-db']).toMatchObject({ eligible: false, oldKeyArn: null });
+    expect(byId['plain-db']?.blockers.join(' ')).toContain('plain-db is not encrypted');
+    expect(byId['nocutover-db']?.eligible).toBe(false);
+    expect(byId['nocutover-db']?.blockers.join(' ')).toContain('rekey:cutover');
+    expect(byId['ledger']).toMatchObject({
+      kind: 'cluster',
+      eligible: true,
+      strategy: 'snapshot',
+      cutover: 'none',
+    });
+    expect(byId['accounts-db']).toMatchObject({
+      eligible: true,
+      cutover: 'rename',
+      input: {
+        dbInstanceIdentifier: 'accounts-db',
+        reason: 'annual rotation 2027',
+        requestedBy: 'platform-team',
+        idempotencyKey: 'fleet-2027/accounts-db',
+        cutover: { type: 'rename' },
+      },
+      executionName: 'fleet-2027-accounts-db',
+    });
+    // The bigger database is estimated to be down longer.
+    expect(byId['accounts-db']?.estimatedWriterDowntimeSeconds ?? 0).toBeGreaterThan(
+      byId['billing-db']?.estimatedWriterDowntimeSeconds ?? 0,
+    );
+    // The two databases on the shared key run one after the other, in id order.
+    expect(plan.groups.find((g) => g.oldKeyArn === shared)?.ids).toEqual(['accounts-db', 'billing-db']);
+    expect(byId['accounts-db']?.order).toEqual({ group: shared, position: 1, of: 2 });
+    expect(byId['billing-db']?.order).toEqual({ group: shared, position: 2, of: 2 });
+    expect(plan).toMatchObject({ status: 'PLANNED', maxConcurrency: 2, onIneligible: 'skip' });
+    expect(plan.calls['rds:DescribeDBInstances']).toBeGreaterThanOrEqual(1);
+    expect(plan.calls['kms:DescribeKey']).toBe(2);
+  });
+
+  it('caps the concurrency at 5 and says why', async () => {
+    // Prepare
+    await seedFleet();
+
+    // Act
+    const plan = await planFleet(
+      fleetInput({ fleet: { select: { identifiers: ['billing-db'] }, maxConcurrency: 8 } }),
+      { fleetId: 'fleet-cap' },
+    );
+
+    // Assess
+    expect(plan.databases.map((d) => d.id)).toEqual(['billing-db']);
+    expect(plan.maxConcurrency).toBe(5);
+    expect(plan.notes.join(' ')).toContain('capped at 5');
+  });
+
+  it('selects by all conditions together: a tag AND an old key', async () => {
+    // Prepare
+    const { own } = await seedFleet();
+
+    // Act
+    const plan = await planFleet(
+      fleetInput({ fleet: { select: { tags: { 'rekey:rotate': 'annual' }, oldKeyArn: own } } }),
+      { fleetId: 'fleet-and' },
+    );
+
+    // Assess: untagged-db is on that key but not tagged.
+    expect(plan.databases.map((d) => d.id).sort()).toEqual(['ledger', 'nocutover-db']);
+  });
+
+  it('plans a single rotation input as one row, with the input as written', async () => {
+    // Prepare
+    await seedFleet();
+
+    // Act
+    const plan = await planSingleInput(
+      { dbInstanceIdentifier: 'untagged-db', cutover: { type: 'none' }, reason: 'break-glass' },
+      { fleetId: 'plan-20271001T000000' },
+    );
+    const missing = await planSingleInput(
+      { dbInstanceIdentifier: 'nowhere-db', cutover: { type: 'none' }, reason: 'break-glass' },
+      { fleetId: 'plan-20271001T000000' },
+    );
+
+    // Assess
+    expect(plan.databases).toHaveLength(1);
+    expect(plan.databases[0]).toMatchObject({ id: 'untagged-db', eligible: true, cutover: 'none' });
+    expect(missing.databases[0]?.blockers.join(' ')).toContain('no DB instance "nowhere-db"');
+  });
+
+  it('inventory lists every database with its key, the key age and whether it is due', async () => {
+    // Prepare
+    const { shared } = await seedFleet();
+    const inAYear = new Date(Date.now() + 400 * 24 * 60 * 60 * 1000);
+
+    // Act
+    const today = await inventory({ olderThanDays: 365 });
+    const later = await inventory({ olderThanDays: 365, now: inAYear });
+
+    // Assess
+    expect(today.rows.map((r) => r.identifier)).toEqual([
+      'accounts-db',
+      'billing-db',
+      'ledger',
+      'nocutover-db',
+      'plain-db',
+      'untagged-db',
+    ]);
+    expect(today.rows.find((r) => r.identifier === 'billing-db')).toMatchObject({
+      kind: 'instance',
+      encrypted: true,
+      keyArn: shared,
+      keyManager: 'CUSTOMER',
+      keyAgeDays: 0,
+      lastRotation: null,
+      due: false,
+    });
+    expect(today.rows.find((r) => r.identifier === 'plain-db')).toMatchObject({
+      encrypted: false,
+      keyAgeDays: null,
+    });
+    expect(later.rows.find((r) => r.identifier === 'billing-db')).toMatchObject({
+      keyAgeDays: 400,
+      due: true,
+    });
+  });
+});
