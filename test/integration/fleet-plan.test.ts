@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import {
   CreateDBClusterCommand,
@@ -7,10 +10,12 @@ import {
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
 } from '@aws-sdk/client-rds';
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
 import { parseFleetInput } from '#features/fleet/input.js';
 import { inventory, planFleet, planSingleInput } from '#features/fleet/plan.js';
+import { registerFleetCommands } from '../../cli/fleet-commands.js';
 import { useEmulator } from '../support/emulator.js';
 
 const ROTATE = { Key: 'rekey:rotate', Value: 'annual' };
@@ -90,8 +95,33 @@ const fleetInput = (overrides: Record<string, unknown> = {}) =>
     ...overrides,
   });
 
+/** Runs `rekey <args>` of the fleet commands in-process; returns what it printed and its exit code. */
+const rekey = async (...args: string[]) => {
+  const out = { stdout: '', stderr: '' };
+  const program = registerFleetCommands(new Command().exitOverride(), {
+    stdout: (text) => {
+      out.stdout += text;
+    },
+    stderr: (text) => {
+      out.stderr += text;
+    },
+    now: () => new Date(),
+  });
+  process.exitCode = undefined;
+  await program.parseAsync(['node', 'rekey', ...args]);
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = undefined;
+  return { ...out, code };
+};
+
+const inputFile = (content: unknown): string => {
+  const file = join(mkdtempSync(join(tmpdir(), 'rekey-fleet-')), 'input.json');
+  writeFileSync(file, JSON.stringify(content));
+  return file;
+};
+
 describe('the fleet planner on the emulator', () => {
-  useEmulator();
+  const emulator = useEmulator();
 
   const seedFleet = async () => {
     const shared = await createKey();
@@ -250,5 +280,51 @@ describe('the fleet planner on the emulator', () => {
       keyAgeDays: 400,
       due: true,
     });
+  });
+
+  it('rekey plan: the table on stderr, the plan as the last stdout line; a bad input exits 2 naming the field', async () => {
+    // Prepare
+    await seedFleet();
+    const file = inputFile({
+      fleet: { select: { tags: { 'rekey:rotate': 'annual' } }, onIneligible: 'skip' },
+      reason: 'annual rotation 2027',
+    });
+    const bad = inputFile({ fleet: { select: {} }, reason: 'x' });
+
+    // Act
+    const planned = await rekey('plan', '--input', file, '--endpoint', emulator.endpoint);
+    const refused = await rekey('plan', '--input', bad, '--endpoint', emulator.endpoint);
+
+    // Assess
+    expect(planned.code).toBe(0);
+    const last = JSON.parse(planned.stdout.trim().split('\n').at(-1) ?? '{}');
+    expect(last.status).toBe('PLANNED');
+    expect(last.databases.map((d: { id: string }) => d.id)).toContain('plain-db');
+    expect(planned.stderr).toContain('Nothing was changed');
+    expect(planned.stderr).toContain('plain-db: REFUSED: plain-db is not encrypted');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('rekey plan:');
+    expect(refused.stderr).toContain('fleet.select: must hold at least one condition');
+  });
+
+  it('rekey inventory --json: one line listing every database with its key age', async () => {
+    // Prepare
+    await seedFleet();
+
+    // Act
+    const listed = await rekey('inventory', '--json', '--endpoint', emulator.endpoint);
+    const table = await rekey('inventory', '--endpoint', emulator.endpoint, '--older-than-days', '0');
+
+    // Assess
+    expect(listed.code).toBe(0);
+    const body = JSON.parse(listed.stdout);
+    expect(body.databases).toHaveLength(6);
+    expect(body.databases.find((d: { identifier: string }) => d.identifier === 'ledger')).toMatchObject({
+      kind: 'cluster',
+      keyAgeDays: 0,
+      due: false,
+    });
+    expect(table.stdout).toMatch(/^IDENTIFIER\s+KIND/);
+    expect(table.stdout).toMatch(/billing-db .* DUE/);
   });
 });
