@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { rotationTags } from '#aws/ownership.js';
 import { userTags } from '#domain/instance-config.js';
 import { isUserTagKey, REKEY_CONFIG_TAG_KEYS } from '#domain/naming.js';
+import type { RotationPlan } from '#domain/plan.js';
 import { FLEET_TAGS } from '#features/fleet/types.js';
 
 describe('isUserTagKey: which tags carry over to the new database', () => {
@@ -26,5 +28,27 @@ describe('isUserTagKey: which tags carry over to the new database', () => {
         { Key: 'team', Value: 'orders' },
       ]),
     ).toEqual({ 'rekey:cutover': 'cname', 'rekey:rotate': 'annual', team: 'orders' });
+  });
+
+  it('the new instance or cluster is created with the fleet tags and this rotation’s own, never a copied bookkeeping tag', () => {
+    const plan = {
+      rotationId: 'rk0123456789',
+      target: { kind: 'cluster', identifier: 'ledger' },
+    } as RotationPlan;
+    const tags = Object.fromEntries(
+      rotationTags(plan, 'new-cluster', {
+        'rekey:rotate': 'annual',
+        'rekey:record-name': 'ledger.db.example.internal',
+        'rekey:rotation-id': 'rk-of-last-year',
+        'rekey:retired-by': 'rk-of-last-year',
+      }).map((t) => [t.Key, t.Value]),
+    );
+    expect(tags).toEqual({
+      'rekey:rotate': 'annual',
+      'rekey:record-name': 'ledger.db.example.internal',
+      'rekey:rotation-id': 'rk0123456789',
+      'rekey:source-db': 'ledger',
+      'rekey:role': 'new-cluster',
+    });
   });
 });
