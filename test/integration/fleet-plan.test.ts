@@ -239,7 +239,16 @@ describe('the fleet planner on the emulator', () => {
       { fleetId: 'plan-20271001T000000' },
     );
 
+    const wrongField = await planSingleInput(
+      { dbInstanceIdentifier: 'ledger', cutover: { type: 'none' }, reason: 'break-glass' },
+      { fleetId: 'plan-20271001T000000' },
+    );
+
     // Assess
+    expect(wrongField.databases[0]).toMatchObject({ id: 'ledger', kind: 'cluster', eligible: false });
+    expect(wrongField.databases[0]?.blockers.join(' ')).toContain(
+      'give "dbClusterIdentifier": "ledger" instead',
+    );
     expect(plan.databases).toHaveLength(1);
     expect(plan.databases[0]).toMatchObject({ id: 'untagged-db', eligible: true, cutover: 'none' });
     expect(missing.databases[0]?.blockers.join(' ')).toContain('no DB instance "nowhere-db"');

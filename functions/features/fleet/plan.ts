@@ -452,6 +452,18 @@ const planSelected = async (
   const planned = selected.map((db) =>
     planDatabase(db, discovery, input, options.fleetId, notes, single?.raw),
   );
+  for (const row of single ? planned : []) {
+    if (row.kind !== single?.kind) {
+      const [given, wanted] =
+        row.kind === 'cluster'
+          ? ['dbInstanceIdentifier', 'dbClusterIdentifier']
+          : ['dbClusterIdentifier', 'dbInstanceIdentifier'];
+      row.blockers.push(
+        `${given}: "${row.id}" is ${row.kind === 'cluster' ? 'an Aurora DB cluster' : 'a DB instance'}: give "${wanted}": "${row.id}" instead.`,
+      );
+      row.eligible = false;
+    }
+  }
   if (single && planned.length === 0) {
     const id = input.fleet.select.identifiers?.[0] ?? '';
     planned.push({
