@@ -306,6 +306,11 @@ const planDatabase = (
         ? clusterBlockers(db.cluster, discovery.instances, db.tags)
         : []),
   );
+  if (db.kmsKeyId && key?.keyState === null) {
+    blockers.push(
+      `the key of ${db.id} (${db.kmsKeyId}) could not be described (kms:DescribeKey): grant it to the planner's role, or check that the key exists.`,
+    );
+  }
   if (key && key.keyState !== null && key.keyState !== 'Enabled') {
     blockers.push(
       `the key of ${db.id} (${key.arn}) is ${key.keyState}, so RDS cannot read the data to copy it.`,
