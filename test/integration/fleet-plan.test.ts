@@ -10,9 +10,11 @@ import {
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
 } from '@aws-sdk/client-rds';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
+import { getEvidenceClients } from '#aws/evidence-clients.js';
 import { parseFleetInput } from '#features/fleet/input.js';
 import { inventory, planFleet, planSingleInput } from '#features/fleet/plan.js';
 import { registerFleetCommands } from '../../cli/fleet-commands.js';
@@ -335,5 +337,30 @@ describe('the fleet planner on the emulator', () => {
     });
     expect(table.stdout).toMatch(/^IDENTIFIER\s+KIND/);
     expect(table.stdout).toMatch(/billing-db .* DUE/);
+  });
+
+  it('inventory with an evidence bucket shows each database’s last Rekey rotation', async () => {
+    // Prepare
+    await seedFleet();
+    const { s3 } = getEvidenceClients();
+    await s3.send(new CreateBucketCommand({ Bucket: 'rekey-evidence-test' }));
+    for (const key of [
+      'rotations/billing-db/2025-10-01T06:00:00.000Z-rk0000000001.json',
+      'rotations/billing-db/2026-10-01T06:00:00.000Z-rk0000000002.json',
+      'refused/accounts-db/2026-10-02T06:00:00.000Z-rk0000000003.json',
+    ]) {
+      await s3.send(new PutObjectCommand({ Bucket: 'rekey-evidence-test', Key: key, Body: '{}' }));
+    }
+
+    // Act
+    const { rows } = await inventory({ olderThanDays: 365, evidenceBucket: 'rekey-evidence-test' });
+
+    // Assess
+    expect(rows.find((r) => r.identifier === 'billing-db')?.lastRotation).toEqual({
+      startedAt: '2026-10-01T06:00:00.000Z',
+      rotationId: 'rk0000000002',
+      evidenceUri: 's3://rekey-evidence-test/rotations/billing-db/2026-10-01T06:00:00.000Z-rk0000000002.json',
+    });
+    expect(rows.find((r) => r.identifier === 'accounts-db')?.lastRotation).toBeNull();
   });
 });
