@@ -105,7 +105,7 @@ export const renderInventory = (rows: InventoryRow[], olderThanDays: number): st
       r.keyManager ?? '-',
       r.keyAgeDays === null ? '-' : String(r.keyAgeDays),
       r.lastRotation?.startedAt ?? '-',
-      r.due ? 'DUE' : '',
+      r.due ? 'DUE' : r.keyAgeDays === null ? '-' : 'no',
     ]),
   );
 
