@@ -1,6 +1,7 @@
+import { getJson, readPlan } from './documents-read.js';
+import { putJson } from './documents-write.js';
 import type { FleetPlanSummary } from './plan-step.js';
-import { readPlan } from './start-step.js';
-import { getJson, outcomeKey, putJson, recordKey } from './store.js';
+import { outcomeKey, recordKey } from './store.js';
 import type { DatabaseOutcome, DatabaseStatus, FleetOutput } from './types.js';
 
 /** The execution output's limit is 256 KB; the fleet output stays well under it. */

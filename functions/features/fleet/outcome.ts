@@ -1,8 +1,10 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { getEvidenceClients } from '#aws/evidence-clients.js';
+import { readPlan } from './documents-read.js';
+import { putJson } from './documents-write.js';
+import { addFailure } from './failures-add.js';
 import type { StartDecision } from './start-step.js';
-import { readPlan } from './start-step.js';
-import { addFailure, outcomeKey, putJson } from './store.js';
+import { outcomeKey } from './store.js';
 import type { DatabaseOutcome } from './types.js';
 
 /** What `states:startExecution.sync:2` returns (DescribeExecution, Output parsed). */

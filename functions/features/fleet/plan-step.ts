@@ -1,4 +1,5 @@
-import { planKey, putJson } from './store.js';
+import { putJson } from './documents-write.js';
+import { planKey } from './store.js';
 import type { FleetPlan } from './types.js';
 
 /** What PlanFleet returns to the state machine: identifiers only (under 256 KB at 1,000 databases). */

@@ -1,5 +1,5 @@
-import { getJson, planKey, readFailures } from './store.js';
-import type { FleetPlan } from './types.js';
+import { readPlan } from './documents-read.js';
+import { readFailures } from './failures-read.js';
 
 export interface FleetItem {
   id: string;
@@ -10,13 +10,6 @@ export interface FleetItem {
 export type StartDecision =
   | { status: 'START'; executionName: string; input: Record<string, unknown> }
   | { status: 'NOT_STARTED'; reason: string };
-
-export const readPlan = async (fleetId: string): Promise<FleetPlan> => {
-  const plan = await getJson<FleetPlan>(planKey(fleetId));
-  if (!plan)
-    throw new Error(`FleetPlanMissing: no plan at fleets/${fleetId}/plan.json in the evidence bucket.`);
-  return plan;
-};
 
 /**
  * StartFleetDatabase: the child rotation's name and input from the plan, unless the fleet has
