@@ -42,6 +42,7 @@ if (!('withResolvers' in Promise)) {
 const root = fileURLToPath(new URL('../', import.meta.url));
 export const DEFAULT_ASL = `${root}state-machines/rotate-database.asl.json`;
 export const DEFAULT_TEMPLATE = `${root}template.yaml`;
+export const FLEET_ASL = `${root}state-machines/rotate-fleet.asl.json`;
 
 type TaskFn = (input: unknown) => Promise<unknown>;
 const START_CHILD_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
