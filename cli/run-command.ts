@@ -1,6 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { InvalidInputError } from '#domain/errors.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
+import { isFleetInput } from '#features/fleet/input.js';
 import { deciderFromFlags } from './approval-gate.js';
 import { type CallerIdentityLookup, lookUpCaller, stsCallerIdentity } from './caller-identity.js';
 import { type Connection, resolveConnection } from './connection.js';
@@ -10,7 +11,7 @@ import { LOCAL_EVIDENCE_BUCKET, saveEvidence } from './evidence-bucket.js';
 import { readJsonInput } from './input-file.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
 import { DEFAULT_STACK, type StackOutputName, stackOutput } from './operator/aws.js';
-import { type RunResult, runStateMachine } from './runner.js';
+import { FLEET_ASL, type RunResult, runStateMachine } from './runner.js';
 
 /**
  * `rekey run`: the real state machine and steps in this process, against an emulator
@@ -91,9 +92,11 @@ export const runRotation = async (
   let connection: Connection | undefined;
   try {
     const input = readJsonInput(flags.input);
+    // A fleet input (top-level "fleet") runs the fleet machine; its output is the FleetOutput.
+    const fleet = isFleetInput(input);
     let target: string;
     try {
-      target = rotationTarget(parseRotationInput(input)).identifier;
+      target = fleet ? 'the fleet' : rotationTarget(parseRotationInput(input)).identifier;
     } catch (error) {
       if (error instanceof InvalidInputError) throw new UsageError(`${flags.input}: ${error.message}`);
       throw error;
@@ -114,6 +117,7 @@ export const runRotation = async (
       `Rotating ${target} in ${connection.region} (${connection.regionSource}) on ${connection.endpoint ?? 'AWS'}\n`,
     );
     const result = await runStateMachine({
+      ...(fleet ? { aslPath: FLEET_ASL } : {}),
       approval: gate.decider,
       ...(caller ? { caller } : {}),
       input,

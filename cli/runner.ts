@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import {
@@ -7,13 +8,14 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import type { LocalRun } from '#features/evidence/context.js';
 import { registerLocalHistory } from '#features/evidence/local-history.js';
 import { type ApprovalDecider, approvalUnavailable, completeGate, localTaskToken } from './approval-gate.js';
 import { ensureEvidenceBucket, LOCAL_EVIDENCE_BUCKET } from './evidence-bucket.js';
 import { historyFromLocalEvents, type LocalEvent } from './local-history.js';
 import { ensureLockTable } from './lock-table.js';
-import { parseTemplate, taskHandlers } from './template.js';
+import { parseTemplate, type Template, taskHandlers } from './template.js';
 
 /**
  * Runs the real ASL file with the real step handlers, in this process, with
@@ -40,8 +42,10 @@ if (!('withResolvers' in Promise)) {
 const root = fileURLToPath(new URL('../', import.meta.url));
 export const DEFAULT_ASL = `${root}state-machines/rotate-database.asl.json`;
 export const DEFAULT_TEMPLATE = `${root}template.yaml`;
+export const FLEET_ASL = `${root}state-machines/rotate-fleet.asl.json`;
 
 type TaskFn = (input: unknown) => Promise<unknown>;
+const START_CHILD_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
 const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 type LocalHandlers = NonNullable<NonNullable<LocalRunOptions['overrides']>['taskResourceLocalHandlers']>;
 
@@ -193,11 +197,28 @@ interface Built {
  */
 const builtCache = new Map<string, Built>();
 
-const build = (rawAsl: string, templateText: string, templatePath: string, region: string): Built => {
-  const cacheKey = JSON.stringify([rawAsl, templateText, region]);
+/** The template's state machine whose DefinitionUri is this ASL file (the rotation's by default). */
+const machineOf = (template: Template, aslPath: string): string => {
+  const file = `state-machines/${basename(aslPath)}`;
+  const found = Object.entries(template.Resources).find(
+    ([, resource]) =>
+      resource.Type === 'AWS::Serverless::StateMachine' && resource.Properties?.DefinitionUri === file,
+  );
+  return found?.[0] ?? 'RotateInstanceStateMachine';
+};
+
+const build = (
+  rawAsl: string,
+  templateText: string,
+  templatePath: string,
+  region: string,
+  aslPath: string,
+): Built => {
+  const cacheKey = JSON.stringify([rawAsl, templateText, region, aslPath]);
   const cached = builtCache.get(cacheKey);
   if (cached) return cached;
-  const handlers = taskHandlers(parseTemplate(templateText, templatePath));
+  const template = parseTemplate(templateText, templatePath);
+  const handlers = taskHandlers(template, machineOf(template, aslPath));
   const fakeArns = Object.fromEntries(
     Object.keys(handlers).map((name) => [
       name,
@@ -212,6 +233,65 @@ const build = (rawAsl: string, templateText: string, templatePath: string, regio
   const built = { handlers, rawDefinition, machine };
   builtCache.set(cacheKey, built);
   return built;
+};
+
+type AnyState = StateMachineDefinition['States'][string];
+
+/** Every state, also those inside a Map's ItemProcessor (a fleet's per-database states). */
+const allStates = (definition: { States: Record<string, AnyState> }): [string, AnyState][] =>
+  Object.entries(definition.States).flatMap(([name, state]) => {
+    const inner = (state as { ItemProcessor?: { States: Record<string, AnyState> } }).ItemProcessor;
+    return [[name, state] as [string, AnyState], ...(inner ? allStates(inner) : [])];
+  });
+
+interface ChildStart {
+  StateMachineArn: string;
+  Name: string;
+  Input: unknown;
+}
+
+/** Which database a child rotation is about, for its progress lines. */
+const childLabel = (start: ChildStart): string => {
+  try {
+    return rotationTarget(parseRotationInput(start.Input)).identifier;
+  } catch {
+    return start.Name;
+  }
+};
+
+/**
+ * `states:startExecution.sync:2` locally: the rotation machine runs in this process with the same
+ * lock table, bucket and approval, and the Task gets what it gets on AWS: DescribeExecution with
+ * Output parsed, or, when the child failed, States.TaskFailed whose cause is that response as JSON.
+ */
+const runChild = async (parent: RunOptions, start: ChildStart): Promise<unknown> => {
+  const label = childLabel(start);
+  const progress = parent.onProgress;
+  const startDate = new Date().toISOString();
+  const result = await runStateMachine({
+    ...parent,
+    input: start.Input,
+    executionName: start.Name,
+    aslPath: DEFAULT_ASL,
+    ...(progress ? { onProgress: (line: string) => progress(`[${label}] ${line}`) } : {}),
+  });
+  const described = {
+    ExecutionArn: result.executionArn,
+    StateMachineArn: start.StateMachineArn,
+    Name: start.Name,
+    Input: JSON.stringify(start.Input),
+    InputDetails: { Included: true },
+    StartDate: startDate,
+    StopDate: new Date().toISOString(),
+  };
+  if (result.status === 'SUCCEEDED') {
+    return { ...described, Status: 'SUCCEEDED', Output: result.output, OutputDetails: { Included: true } };
+  }
+  const failure = new Error(
+    JSON.stringify({ ...described, Status: 'FAILED', Error: result.error, Cause: result.cause }),
+  );
+  failure.name = 'States.TaskFailed';
+  throw failure;
 };
 
 export const runStateMachine = async (options: RunOptions): Promise<RunResult> => {
@@ -236,13 +316,14 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     readFileSync(options.templatePath ?? DEFAULT_TEMPLATE, 'utf8'),
     options.templatePath ?? DEFAULT_TEMPLATE,
     region,
+    options.aslPath ?? DEFAULT_ASL,
   );
 
   const resultKeys: Record<string, string> = {};
   const taskResourceLocalHandlers: LocalHandlers = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
-  for (const [stateName, state] of Object.entries(rawDefinition.States)) {
+  for (const [stateName, state] of allStates(rawDefinition)) {
     if (state.Type === 'Wait' && options.fastWaits) waitTimeOverrides[stateName] = 0;
     if (state.Type !== 'Task') continue;
     if (options.fastWaits) retryIntervalOverrides[stateName] = 0;
@@ -253,6 +334,13 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     const functionRef = waitsForToken
       ? String((state as { Parameters?: { FunctionName?: unknown } }).Parameters?.FunctionName ?? '')
       : state.Resource;
+    if (state.Resource === START_CHILD_SYNC) {
+      const child: TaskFn = (input) => runChild(options, input as ChildStart);
+      taskResourceLocalHandlers[stateName] = (
+        options.wrapTask ? options.wrapTask(stateName, child) : child
+      ) as LocalHandlers[string];
+      continue;
+    }
     const substitution = /^\$\{(\w+)\}$/.exec(functionRef)?.[1];
     const target = substitution ? handlers[substitution] : undefined;
     if (!target) {

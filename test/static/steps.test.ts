@@ -15,7 +15,7 @@ import { type AslState, allStates, readAsl, root, template } from './helpers.js'
 const definition = readAsl('state-machines/rotate-database.asl.json');
 const tasks = allStates(definition).filter(([, state]) => state.Type === 'Task');
 const byState = new Map<string, AslState>(tasks);
-const substitutions = taskHandlers(template);
+const substitutions = taskHandlers(template, 'RotateInstanceStateMachine');
 const functions = new Map(functionHandlers(template).map((fn) => [fn.logicalId, fn]));
 const entries = Object.entries(STEPS) as [StepName, (typeof STEPS)[StepName]][];
 

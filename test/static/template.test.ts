@@ -46,6 +46,10 @@ const WILDCARD_EXCEPTIONS: Record<string, string> = {
     'CloudWatch Logs delivery APIs (CreateLogDelivery, ...) have no resource type; Step Functions documents Resource "*".',
   'RotateInstanceStateMachineRole/WriteTraces':
     'xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules and GetSamplingTargets have no resource type (X-Ray tracing of the executions).',
+  'RotateFleetStateMachineRole/DeliverExecutionLogs':
+    'CloudWatch Logs delivery APIs (CreateLogDelivery, ...) have no resource type; Step Functions documents Resource "*".',
+  'RotateFleetStateMachineRole/WriteTraces':
+    'xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules and GetSamplingTargets have no resource type (X-Ray tracing of the executions).',
   'NotificationKey/AccountAdministers':
     'Key policy: "*" is this key; the account root keeps kms:* so the key can never become unmanageable.',
   'NotificationKey/EventBridgePublishesToTopic': 'Key policy: "*" is this key.',
@@ -94,6 +98,8 @@ describe('template.yaml and the state machines', () => {
       const problems = allStates(readAsl(file))
         .filter(([, state]) => state.Type === 'Task')
         .flatMap(([name, state]) => {
+          // The fleet's child rotation is a Step Functions integration, not a function.
+          if (state.Resource === 'arn:aws:states:::states:startExecution.sync:2') return [];
           // The approval gate (lambda:invoke.waitForTaskToken) names its function in Parameters.
           const waitsForToken = state.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken';
           const match = /^\$\{([^}]+)\}$/.exec(
@@ -272,6 +278,7 @@ describe('IAM (h)', () => {
 
     // Assess
     expect(trusts.map(({ logicalId }) => logicalId).sort()).toEqual([
+      'RotateFleetStateMachineRole',
       'RotateInstanceStateMachineRole',
       'RotationScheduleRole',
     ]);
@@ -308,12 +315,22 @@ describe('IAM (h)', () => {
         logicalId === 'RotateInstanceStateMachineRole' &&
         actionsOf(statement).includes('lambda:InvokeFunction'),
     );
-    const functionIds = functionHandlers(template).map(({ logicalId }) => logicalId);
+    const allIds = functionHandlers(template).map(({ logicalId }) => logicalId);
+    const fleetIds = allIds.filter((id) => id.includes('Fleet'));
+    const functionIds = allIds.filter((id) => !fleetIds.includes(id));
+    const fleetInvoke = statements.filter(
+      ({ logicalId, statement }) =>
+        logicalId === 'RotateFleetStateMachineRole' && actionsOf(statement).includes('lambda:InvokeFunction'),
+    );
 
     // Assess
     expect(invoke.map(({ where }) => where)).toEqual(['RotateInstanceStateMachineRole/InvokeOwnSteps']);
     expect(resourcesOf(invoke[0]?.statement ?? { Effect: 'Allow' })).toEqual(
       functionIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+    );
+    // The fleet machine invokes exactly its own four steps.
+    expect(resourcesOf(fleetInvoke[0]?.statement ?? { Effect: 'Allow' })).toEqual(
+      fleetIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
     );
   });
 
@@ -460,7 +477,17 @@ describe('IAM of the lock and of compensation', () => {
         actionsOf(statement).some((action) => action.toLowerCase().startsWith('dynamodb:')),
       )
       .map(({ logicalId }) => logicalId)
-      .filter((id) => !['CheckStartFunction', 'AcquireLockFunction', 'ReleaseLockFunction'].includes(id));
+      .filter(
+        (id) =>
+          ![
+            'CheckStartFunction',
+            'AcquireLockFunction',
+            'ReleaseLockFunction',
+            // The fleet's failure counter (one item per fleet): read before a start, added to on a failure.
+            'StartFleetDatabaseFunction',
+            'RecordFleetOutcomeFunction',
+          ].includes(id),
+      );
     const withTable = functionHandlers(template)
       .map(({ logicalId }) => logicalId)
       .filter((id) =>
@@ -469,7 +496,13 @@ describe('IAM of the lock and of compensation', () => {
 
     // Assess
     expect(others).toEqual([]);
-    expect(withTable.sort()).toEqual(['AcquireLockFunction', 'CheckStartFunction', 'ReleaseLockFunction']);
+    expect(withTable.sort()).toEqual([
+      'AcquireLockFunction',
+      'CheckStartFunction',
+      'RecordFleetOutcomeFunction',
+      'ReleaseLockFunction',
+      'StartFleetDatabaseFunction',
+    ]);
   });
 
   it('lets Rollback schedule the deletion only of keys tagged rekey:rotation-id (never a customer-made old key)', () => {
