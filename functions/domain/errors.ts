@@ -63,6 +63,14 @@ export class ApprovalRejectedError extends Error {
   override readonly name = 'ApprovalRejected';
 }
 
+/**
+ * The fleet state machine's end when a selected database was not rotated (docs/fleet.md#the-flow):
+ * a Fail state with this name, so the failure alarm fires. Its cause names the databases left.
+ */
+export class FleetIncompleteError extends Error {
+  override readonly name = 'FleetIncomplete';
+}
+
 /** Names of the error classes above, for the static check of the ASL. */
 export const REKEY_ERROR_NAMES = [
   'InvalidInputError',
@@ -75,6 +83,7 @@ export const REKEY_ERROR_NAMES = [
   'RollbackFailedError',
   'TransientAwsError',
   'ApprovalRejected',
+  'FleetIncomplete',
 ] as const;
 
 /** Errors raised by the Step Functions/Lambda integration itself, which the ASL retries or catches. */
@@ -87,6 +96,8 @@ export const SERVICE_ERROR_NAMES = [
   'States.Timeout',
   'States.HeartbeatTimeout',
   'States.TaskFailed',
+  // startExecution.sync:2 when the account runs too many open executions (StartExecution's own error).
+  'StepFunctions.ExecutionLimitExceededException',
 ] as const;
 
 /** True for an AWS SDK error whose `name` is the one given (SDK v3 errors carry the service's error code as `name`). */

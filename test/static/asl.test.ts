@@ -110,7 +110,11 @@ describe.each(aslFiles)('%s', (file) => {
         !(typeof task.TimeoutSecondsPath === 'string' && task.TimeoutSecondsPath.startsWith('$.'))
       )
         found.push('no TimeoutSeconds');
-      for (const error of LAMBDA_SERVICE_ERRORS) {
+      // A child execution (the fleet's startExecution.sync:2) is retried on StartExecution's own limit.
+      const serviceErrors = String(task.Resource).startsWith('arn:aws:states:::states:startExecution')
+        ? ['StepFunctions.ExecutionLimitExceededException']
+        : LAMBDA_SERVICE_ERRORS;
+      for (const error of serviceErrors) {
         const retrier = (task.Retry ?? []).find((rule: AslState) =>
           (rule.ErrorEquals as string[]).includes(error),
         );

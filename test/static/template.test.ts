@@ -40,6 +40,8 @@ const WILDCARD_EXCEPTIONS: Record<string, string> = {
     'kms:ListKeys has no resource type: rollback finds a new key whose CreateKey never returned by its rotation tag.',
   'RecordEvidenceFunction/LookUpCloudTrailEvents':
     'cloudtrail:LookupEvents has no resource type: it reads the event history of the account and Region.',
+  'PlanFleetFunction/ListAliases':
+    'kms:ListAliases has no resource type: the plan names each old key with its alias.',
   'RecordEvidenceFunction/ListKeyAliases':
     'kms:ListAliases has no resource type: the record names each key with its alias.',
   'RotateInstanceStateMachineRole/DeliverExecutionLogs':
