@@ -10,7 +10,7 @@ import { LOCAL_LOCK_TABLE } from './lock-table.js';
 import { registerOperatorCommands } from './operator/commands.js';
 import { registerReportCommand } from './report.js';
 import { type RunFlags, runRotation } from './run-command.js';
-import { seedClusterSample, seedSample } from './seed.js';
+import { seedClusterSample, seedFleetSample, seedSample } from './seed.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -124,7 +124,8 @@ program
       useEndpoint(endpoint);
       const sample = await seedSample();
       const cluster = await seedClusterSample({ hostedZoneId: sample.hostedZoneId });
-      process.stdout.write(`${JSON.stringify({ endpoint, ...sample, cluster })}\n`);
+      const fleet = await seedFleetSample({ hostedZoneId: sample.hostedZoneId });
+      process.stdout.write(`${JSON.stringify({ endpoint, ...sample, cluster, fleet })}\n`);
       if (emulator) {
         process.stderr.write(`Emulator running at ${endpoint}; press Ctrl-C to stop it.\n`);
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));

@@ -2,8 +2,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { EvidenceRecord } from '#features/evidence/schema.js';
+import type { FleetOutput } from '#features/fleet/types.js';
 import { resolveConnection } from './connection.js';
 import { EXIT, explain, OperatorError } from './errors.js';
+import { renderFleetHtml, renderFleetMarkdown } from './report/fleet.js';
+import { loadFleetRecord } from './report/fleet-source.js';
 import { renderHtml } from './report/render-html.js';
 import { renderMarkdown } from './report/render-markdown.js';
 import { DEFAULT_STACK, loadRecord, ReportSourceError } from './report/source.js';
@@ -48,6 +51,29 @@ export const writeReport = async (
   return written;
 };
 
+/** Render a fleet record to `<outDir>/fleet-<fleetId>.md` and `.html` (docs/fleet.md). */
+export const writeFleetReport = async (
+  fleet: FleetOutput,
+  outDir: string = DEFAULT_REPORT_DIR,
+  format: ReportFormat = 'both',
+): Promise<WrittenReport> => {
+  await mkdir(outDir, { recursive: true });
+  const safe = String(fleet.fleetId)
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\.+/, '');
+  const base = resolve(outDir, `fleet-${safe || 'fleet'}`);
+  const written: WrittenReport = { markdown: null, html: null };
+  if (format !== 'html') {
+    written.markdown = `${base}.md`;
+    await writeFile(written.markdown, renderFleetMarkdown(fleet), 'utf8');
+  }
+  if (format !== 'md') {
+    written.html = `${base}.html`;
+    await writeFile(written.html, renderFleetHtml(fleet), 'utf8');
+  }
+  return written;
+};
+
 interface ReportOptions {
   out: string;
   format: ReportFormat;
@@ -83,7 +109,8 @@ export const registerReportCommand = (program: Command): Command =>
     )
     .option('-p, --profile <name>', 'AWS profile for credentials and Region (default: AWS_PROFILE)')
     .action(async (source: string, options: ReportOptions, command: Command) => {
-      let loaded: Awaited<ReturnType<typeof loadRecord>>;
+      let loaded: Awaited<ReturnType<typeof loadRecord>> | undefined;
+      let fleet: Awaited<ReturnType<typeof loadFleetRecord>> = null;
       try {
         // A record in S3 needs a Region: --region, the ARN's, or the environment's (never a guess).
         const remote = /^(s3|arn):/.test(source);
@@ -93,12 +120,15 @@ export const registerReportCommand = (program: Command): Command =>
           (remote && !source.startsWith('arn:')
             ? (await resolveConnection(options, { probe: Boolean(options.endpoint) })).region
             : undefined);
-        loaded = await loadRecord(source, {
+        const sourceOptions = {
           bucket: options.bucket,
           stack: options.stack,
           region,
           endpoint: options.endpoint,
-        });
+        };
+        // A fleet record (FleetOutput) gets the fleet page; anything else is a single rotation's.
+        fleet = await loadFleetRecord(source, sourceOptions);
+        if (!fleet) loaded = await loadRecord(source, sourceOptions);
       } catch (raw) {
         // A clear one-line message and exit code 2 (the source cannot be used), not a stack trace.
         const error = raw instanceof ReportSourceError ? raw : explain(raw, { endpoint: options.endpoint });
@@ -108,11 +138,13 @@ export const registerReportCommand = (program: Command): Command =>
           exitCode: error instanceof OperatorError ? EXIT.failed : EXIT.usage,
         });
       }
-      const written = await writeReport(loaded.record, options.out, options.format);
+      const written = fleet
+        ? await writeFleetReport(fleet.fleet, options.out, options.format)
+        : await writeReport((loaded as NonNullable<typeof loaded>).record, options.out, options.format);
       if (options.json) {
         process.stdout.write(`${JSON.stringify(written)}\n`);
       } else {
-        process.stderr.write(`Rendered ${loaded.location}\n`);
+        process.stderr.write(`Rendered ${fleet?.location ?? loaded?.location}\n`);
         for (const path of [written.markdown, written.html]) {
           if (path) process.stdout.write(`${path}\n`);
         }

@@ -342,3 +342,192 @@ export const seedClusterSample = async (
       : (existing?.DBClusterMembers ?? []).map((m) => m.DBInstanceIdentifier ?? ''),
   };
 };
+
+/**
+ * The fleet sample `events/fleet.json` selects by its tag (docs/fleet.md): two instances sharing
+ * one old key, an Aurora cluster, an unencrypted instance the plan refuses, two more ordinary
+ * instances, and one encrypted instance without the tag (not selected). Small and in the sample's
+ * hosted zone; seeding it again finds what it created.
+ */
+export const FLEET_SAMPLE = {
+  sharedKeyAlias: 'alias/fleet-shared',
+  parameterGroupName: 'fleet-postgres16',
+  rotateTag: { Key: 'rekey:rotate', Value: 'annual' },
+  instances: [
+    { id: 'fleet-billing-db', key: 'shared', encrypted: true, tagged: true, cutover: 'cname' },
+    { id: 'fleet-invoices-db', key: 'shared', encrypted: true, tagged: true, cutover: 'cname' },
+    { id: 'fleet-catalog-db', key: 'own', encrypted: true, tagged: true, cutover: 'rename' },
+    { id: 'fleet-audit-db', key: 'own', encrypted: true, tagged: true, cutover: 'none' },
+    { id: 'fleet-legacy-db', key: 'none', encrypted: false, tagged: true, cutover: 'rename' },
+    { id: 'fleet-untagged-db', key: 'own', encrypted: true, tagged: false, cutover: 'rename' },
+  ],
+  cluster: {
+    id: 'fleet-reports-aurora',
+    member: 'fleet-reports-aurora-1',
+    clusterParameterGroupName: 'fleet-aurora-pg16',
+  },
+} as const;
+
+export interface SeededFleetSample {
+  /** The databases the fleet selects (tagged `rekey:rotate=annual`), in seeding order. */
+  selected: string[];
+  sharedKeyArn: string;
+  /** Selected, but refused by the plan: not encrypted. */
+  refused: string[];
+  /** Encrypted, untagged: the fleet does not select it. */
+  notSelected: string[];
+  hostedZoneId: string;
+}
+
+const fleetRecordName = (id: string) => `${id}.${SAMPLE.zoneName}`;
+
+/** Seeds the fleet sample into the sample's hosted zone (the one given, else found or created). */
+export const seedFleetSample = async (
+  options: { hostedZoneId?: string } = {},
+): Promise<SeededFleetSample> => {
+  const { rds, kms, route53 } = getClients();
+  const hostedZoneId =
+    options.hostedZoneId ?? (await ensureZone(route53, `rekey-fleet-sample-${Date.now()}`));
+  await ensure(
+    () =>
+      rds.send(
+        new CreateDBParameterGroupCommand({
+          DBParameterGroupName: FLEET_SAMPLE.parameterGroupName,
+          DBParameterGroupFamily: 'postgres16',
+          Description: 'Fleet sample parameters',
+        }),
+      ),
+    'DBParameterGroupAlreadyExistsFault',
+    'DBParameterGroupAlreadyExists',
+  );
+  let sharedKeyArn = '';
+  const records: [string, string][] = [];
+  for (const sample of FLEET_SAMPLE.instances) {
+    const existing = await findInstance(rds, sample.id);
+    let keyArn: string | undefined;
+    if (sample.key === 'shared') {
+      keyArn =
+        existing?.KmsKeyId ??
+        (await ensureSampleKey(
+          kms,
+          FLEET_SAMPLE.sharedKeyAlias,
+          'Fleet sample key shared by two instances',
+          [],
+        ));
+      sharedKeyArn ||= keyArn;
+    } else if (sample.key === 'own') {
+      keyArn =
+        existing?.KmsKeyId ??
+        (await ensureSampleKey(kms, `alias/${sample.id}`, `Fleet sample key for ${sample.id}`, []));
+    }
+    const tags = [
+      ...(sample.tagged ? [FLEET_SAMPLE.rotateTag] : []),
+      { Key: 'rekey:cutover', Value: sample.cutover },
+      ...(sample.cutover === 'cname'
+        ? [{ Key: 'rekey:record-name', Value: fleetRecordName(sample.id) }]
+        : []),
+      { Key: 'team', Value: 'platform' },
+    ];
+    const instance =
+      existing ??
+      (await createDatabase(
+        () =>
+          rds.send(
+            new CreateDBInstanceCommand({
+              DBInstanceIdentifier: sample.id,
+              Engine: 'postgres',
+              EngineVersion: '16.3',
+              DBInstanceClass: 'db.t3.micro',
+              AllocatedStorage: 20,
+              StorageType: 'gp3',
+              MasterUsername: 'fleet_admin',
+              MasterUserPassword: 'sample-password-not-secret',
+              StorageEncrypted: sample.encrypted,
+              ...(keyArn ? { KmsKeyId: keyArn } : {}),
+              DBParameterGroupName: FLEET_SAMPLE.parameterGroupName,
+              VpcSecurityGroupIds: [SAMPLE.securityGroupIds[0]],
+              BackupRetentionPeriod: 1,
+              Tags: tags,
+            }),
+          ),
+        () => findInstance(rds, sample.id),
+      ));
+    if (sample.cutover === 'cname')
+      records.push([fleetRecordName(sample.id), instance?.Endpoint?.Address as string]);
+  }
+
+  const { cluster: spec } = FLEET_SAMPLE;
+  const existingCluster = await findCluster(rds, spec.id);
+  const clusterKey =
+    existingCluster?.KmsKeyId ??
+    (await ensureSampleKey(kms, `alias/${spec.id}`, `Fleet sample key for ${spec.id}`, []));
+  await ensure(
+    () =>
+      rds.send(
+        new CreateDBClusterParameterGroupCommand({
+          DBClusterParameterGroupName: spec.clusterParameterGroupName,
+          DBParameterGroupFamily: 'aurora-postgresql16',
+          Description: 'Fleet sample Aurora parameters',
+        }),
+      ),
+    'DBParameterGroupAlreadyExistsFault',
+    'DBParameterGroupAlreadyExists',
+  );
+  const cluster =
+    existingCluster ??
+    (await createDatabase(
+      () =>
+        rds.send(
+          new CreateDBClusterCommand({
+            DBClusterIdentifier: spec.id,
+            Engine: 'aurora-postgresql',
+            EngineVersion: '16.4',
+            MasterUsername: 'fleet_admin',
+            MasterUserPassword: 'sample-password-not-secret',
+            Port: 5432,
+            StorageEncrypted: true,
+            KmsKeyId: clusterKey,
+            DBClusterParameterGroupName: spec.clusterParameterGroupName,
+            VpcSecurityGroupIds: [SAMPLE.securityGroupIds[0]],
+            BackupRetentionPeriod: 1,
+            Tags: [
+              FLEET_SAMPLE.rotateTag,
+              { Key: 'rekey:cutover', Value: 'cname' },
+              { Key: 'rekey:record-name', Value: fleetRecordName(spec.id) },
+              { Key: 'rekey:reader-record-name', Value: fleetRecordName(`${spec.id}-ro`) },
+              { Key: 'rekey:strategy', Value: 'snapshot' },
+              { Key: 'team', Value: 'platform' },
+            ],
+          }),
+        ),
+      () => findCluster(rds, spec.id),
+    ));
+  if ((existingCluster?.DBClusterMembers ?? []).length === 0 && !(await findInstance(rds, spec.member))) {
+    await createDatabase(
+      () =>
+        rds.send(
+          new CreateDBInstanceCommand({
+            DBInstanceIdentifier: spec.member,
+            DBClusterIdentifier: spec.id,
+            Engine: 'aurora-postgresql',
+            DBInstanceClass: 'db.t4g.medium',
+            Tags: [{ Key: 'team', Value: 'platform' }],
+          }),
+        ),
+      () => findInstance(rds, spec.member),
+    );
+  }
+  records.push(
+    [fleetRecordName(spec.id), cluster?.Endpoint as string],
+    [fleetRecordName(`${spec.id}-ro`), cluster?.ReaderEndpoint as string],
+  );
+  await pointRecords(route53, hostedZoneId, records);
+  const tagged = FLEET_SAMPLE.instances.filter((i) => i.tagged).map((i) => i.id);
+  return {
+    selected: [...tagged, spec.id],
+    sharedKeyArn,
+    refused: FLEET_SAMPLE.instances.filter((i) => i.tagged && !i.encrypted).map((i) => i.id),
+    notSelected: FLEET_SAMPLE.instances.filter((i) => !i.tagged).map((i) => i.id),
+    hostedZoneId,
+  };
+};
