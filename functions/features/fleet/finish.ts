@@ -1,11 +1,9 @@
 import { getJson, readPlan } from './documents-read.js';
 import { putJson } from './documents-write.js';
+import { fitOutput } from './payloads.js';
 import type { FleetPlanSummary } from './plan-step.js';
 import { outcomeKey, recordKey } from './store.js';
 import type { DatabaseOutcome, DatabaseStatus, FleetOutput } from './types.js';
-
-/** The execution output's limit is 256 KB; the fleet output stays well under it. */
-const OUTPUT_LIMIT_BYTES = 200_000;
 
 const skipped = (
   id: string,
@@ -78,18 +76,15 @@ export const finishFleet = async (summary: FleetPlanSummary): Promise<FleetOutpu
     onIneligible: plan.onIneligible,
     counts,
     databases,
-    warnings: [...plan.notes],
+    warnings: [
+      ...plan.notes,
+      ...databases
+        .filter((d) => d.status === 'SKIPPED')
+        .map((d) => `${d.id} was skipped, not rotated: ${d.cause ?? 'it cannot be rotated'}`),
+    ],
     evidenceUri: null,
   };
   const evidenceUri = await putJson(recordKey(summary.fleetId), { ...output, planUri: summary.planUri });
-  const full = { ...output, evidenceUri };
-  if (JSON.stringify(full).length <= OUTPUT_LIMIT_BYTES) return full;
-  return {
-    ...full,
-    databases: databases.filter((d) => d.status !== 'SUCCEEDED'),
-    warnings: [
-      ...full.warnings,
-      `The output lists only the databases that did not succeed; every database is in ${evidenceUri}.`,
-    ],
-  };
+  const { complete: _complete, ...fitted } = fitOutput({ ...output, evidenceUri });
+  return fitted;
 };
