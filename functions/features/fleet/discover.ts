@@ -2,18 +2,19 @@ import {
   DescribeKeyCommand,
   type KeyMetadata,
   type KMSClient,
-  ListAliasesCommand,
+  paginateListAliases,
 } from '@aws-sdk/client-kms';
 import {
   type DBCluster,
   type DBInstance,
-  DescribeDBClusterSnapshotsCommand,
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
+  paginateDescribeDBClusterSnapshots,
+  paginateDescribeDBClusters,
+  paginateDescribeDBInstances,
+  paginateDescribeDBSnapshots,
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
+import { isAwsError } from '#domain/errors.js';
 import type { TargetKind } from '#domain/kinds.js';
 
 /**
@@ -24,19 +25,18 @@ import type { TargetKind } from '#domain/kinds.js';
 
 export type CallCounts = Record<string, number>;
 
-interface Sender {
-  send: (command: never) => Promise<unknown>;
-}
-
-/** `client.send` that counts each call under `service:Operation`. */
-export const counting = <C extends Sender>(client: C, service: string, calls: CallCounts): C =>
-  ({
-    send: (command: { constructor: { name: string } }) => {
-      const name = `${service}:${command.constructor.name.replace(/Command$/, '')}`;
-      calls[name] = (calls[name] ?? 0) + 1;
-      return client.send(command as never);
-    },
-  }) as unknown as C;
+/**
+ * Counts a command under `service:Operation` and hands it on unchanged: the paginators' `withCommand`
+ * (called before every page) and single `send`s both go through it, so the shared clients stay as
+ * they are.
+ */
+export const counted =
+  (calls: CallCounts, service: string) =>
+  <C extends object>(command: C): C => {
+    const name = `${service}:${command.constructor.name.replace(/Command$/, '')}`;
+    calls[name] = (calls[name] ?? 0) + 1;
+    return command;
+  };
 
 export interface DiscoveredKey {
   arn: string;
@@ -71,49 +71,45 @@ export interface Discovery {
 const tagsOf = (list: { Key?: string; Value?: string }[] | undefined): Record<string, string> =>
   Object.fromEntries((list ?? []).filter((t) => t.Key).map((t) => [t.Key as string, t.Value ?? '']));
 
-const listInstances = async (rds: RDSClient): Promise<DBInstance[]> => {
+const PAGE = 100;
+
+const listInstances = async (rds: RDSClient, calls: CallCounts): Promise<DBInstance[]> => {
   const found: DBInstance[] = [];
-  let Marker: string | undefined;
-  do {
-    const page = await rds.send(new DescribeDBInstancesCommand({ Marker, MaxRecords: 100 }));
-    found.push(...(page.DBInstances ?? []));
-    Marker = page.Marker;
-  } while (Marker);
+  const pages = paginateDescribeDBInstances(
+    { client: rds, pageSize: PAGE, withCommand: counted(calls, 'rds') },
+    {},
+  );
+  for await (const page of pages) found.push(...(page.DBInstances ?? []));
   return found;
 };
 
-const listClusters = async (rds: RDSClient): Promise<DBCluster[]> => {
+const listClusters = async (rds: RDSClient, calls: CallCounts): Promise<DBCluster[]> => {
   const found: DBCluster[] = [];
-  let Marker: string | undefined;
-  do {
-    const page = await rds.send(new DescribeDBClustersCommand({ Marker, MaxRecords: 100 }));
-    found.push(...(page.DBClusters ?? []));
-    Marker = page.Marker;
-  } while (Marker);
+  const pages = paginateDescribeDBClusters(
+    { client: rds, pageSize: PAGE, withCommand: counted(calls, 'rds') },
+    {},
+  );
+  for await (const page of pages) found.push(...(page.DBClusters ?? []));
   return found;
 };
 
-const listAliases = async (kms: KMSClient): Promise<Map<string, string[]>> => {
+const listAliases = async (kms: KMSClient, calls: CallCounts): Promise<Map<string, string[]>> => {
   const byKeyId = new Map<string, string[]>();
-  let Marker: string | undefined;
-  do {
-    const page = await kms.send(new ListAliasesCommand({ Marker, Limit: 100 }));
+  const pages = paginateListAliases({ client: kms, pageSize: PAGE, withCommand: counted(calls, 'kms') }, {});
+  for await (const page of pages) {
     for (const alias of page.Aliases ?? []) {
       if (!alias.TargetKeyId || !alias.AliasName) continue;
       byKeyId.set(alias.TargetKeyId, [...(byKeyId.get(alias.TargetKeyId) ?? []), alias.AliasName]);
     }
-    Marker = page.Truncated ? page.NextMarker : undefined;
-  } while (Marker);
+  }
   return byKeyId;
 };
 
 /** Lists the Region's databases and their keys. Changes nothing. */
 export const discover = async (calls: CallCounts = {}): Promise<Discovery> => {
-  const clients = getClients();
-  const rds = counting(clients.rds, 'rds', calls);
-  const kms = counting(clients.kms, 'kms', calls);
-  const allInstances = await listInstances(rds);
-  const clusters = (await listClusters(rds)).filter((c) => c.Engine?.startsWith('aurora'));
+  const { rds, kms } = getClients();
+  const allInstances = await listInstances(rds, calls);
+  const clusters = (await listClusters(rds, calls)).filter((c) => c.Engine?.startsWith('aurora'));
   const databases: DiscoveredDatabase[] = [
     ...allInstances
       .filter((db) => !db.DBClusterIdentifier)
@@ -147,13 +143,15 @@ export const discover = async (calls: CallCounts = {}): Promise<Discovery> => {
 
   const keys = new Map<string, DiscoveredKey>();
   const keyIds = [...new Set(databases.map((db) => db.kmsKeyId).filter((k): k is string => Boolean(k)))];
-  const aliases = keyIds.length > 0 ? await listAliases(kms) : new Map<string, string[]>();
+  const aliases = keyIds.length > 0 ? await listAliases(kms, calls) : new Map<string, string[]>();
   for (const keyId of keyIds) {
     let key: KeyMetadata | undefined;
     try {
-      key = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
-    } catch {
-      // A key this role cannot describe: its row says so by having no manager or date.
+      key = (await kms.send(counted(calls, 'kms')(new DescribeKeyCommand({ KeyId: keyId })))).KeyMetadata;
+    } catch (error) {
+      // A key this role may not describe (its key policy) or that is gone: the row says so by
+      // having no manager or date. Anything else (throttling past the retries) fails the plan.
+      if (!isAwsError(error, 'AccessDeniedException', 'NotFoundException')) throw error;
       key = undefined;
     }
     keys.set(keyId, {
@@ -176,23 +174,15 @@ export const discover = async (calls: CallCounts = {}): Promise<Discovery> => {
 export const countManualSnapshots = async (
   calls: CallCounts,
 ): Promise<{ instance: number; cluster: number }> => {
-  const rds = counting(getClients().rds, 'rds', calls);
+  const { rds } = getClients();
+  const config = { client: rds, pageSize: PAGE, withCommand: counted(calls, 'rds') };
   let instance = 0;
-  let Marker: string | undefined;
-  do {
-    const page = await rds.send(
-      new DescribeDBSnapshotsCommand({ SnapshotType: 'manual', Marker, MaxRecords: 100 }),
-    );
+  for await (const page of paginateDescribeDBSnapshots(config, { SnapshotType: 'manual' })) {
     instance += (page.DBSnapshots ?? []).length;
-    Marker = page.Marker;
-  } while (Marker);
+  }
   let cluster = 0;
-  do {
-    const page = await rds.send(
-      new DescribeDBClusterSnapshotsCommand({ SnapshotType: 'manual', Marker, MaxRecords: 100 }),
-    );
+  for await (const page of paginateDescribeDBClusterSnapshots(config, { SnapshotType: 'manual' })) {
     cluster += (page.DBClusterSnapshots ?? []).length;
-    Marker = page.Marker;
-  } while (Marker);
+  }
   return { instance, cluster };
 };

@@ -1,5 +1,5 @@
 import type { DBCluster, DBInstance } from '@aws-sdk/client-rds';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { getEvidenceClients } from '#aws/evidence-clients.js';
 import { decideStrategy } from '#domain/decisions.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
@@ -13,7 +13,7 @@ import {
 } from '#domain/strategy.js';
 import {
   type CallCounts,
-  counting,
+  counted,
   countManualSnapshots,
   type DiscoveredDatabase,
   type DiscoveredKey,
@@ -541,13 +541,13 @@ const lastRotations = async (
   bucket: string,
   calls: CallCounts,
 ): Promise<Map<string, NonNullable<InventoryRow['lastRotation']>>> => {
-  const s3 = counting(getEvidenceClients().s3, 's3', calls);
+  const { s3 } = getEvidenceClients();
   const newest = new Map<string, NonNullable<InventoryRow['lastRotation']>>();
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'rotations/', ContinuationToken: token }),
-    );
+  const pages = paginateListObjectsV2(
+    { client: s3, withCommand: counted(calls, 's3') },
+    { Bucket: bucket, Prefix: 'rotations/' },
+  );
+  for await (const page of pages) {
     for (const object of page.Contents ?? []) {
       const match = EVIDENCE_KEY.exec(object.Key ?? '');
       if (!match) continue;
@@ -557,8 +557,7 @@ const lastRotations = async (
         newest.set(db, { startedAt, rotationId, evidenceUri: `s3://${bucket}/${object.Key}` });
       }
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  }
   return newest;
 };
 
