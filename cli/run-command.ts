@@ -1,7 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { InvalidInputError } from '#domain/errors.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
-import { isFleetInput } from '#features/fleet/input.js';
+import { isFleetInput, parseFleetInput } from '#features/fleet/input.js';
 import { deciderFromFlags } from './approval-gate.js';
 import { type CallerIdentityLookup, lookUpCaller, stsCallerIdentity } from './caller-identity.js';
 import { type Connection, resolveConnection } from './connection.js';
@@ -96,6 +96,8 @@ export const runRotation = async (
     const fleet = isFleetInput(input);
     let target: string;
     try {
+      // A bad fleet input is refused before anything runs, as a bad single input is.
+      if (fleet) parseFleetInput(input);
       target = fleet ? 'the fleet' : rotationTarget(parseRotationInput(input)).identifier;
     } catch (error) {
       if (error instanceof InvalidInputError) throw new UsageError(`${flags.input}: ${error.message}`);

@@ -64,6 +64,24 @@ afterEach(() => {
 });
 
 describe('rekey run refuses, before anything runs', () => {
+  it('a fleet input with a misspelt field, before the endpoint is even tried', async () => {
+    // Prepare
+    const file = join(dir, 'fleet-typo.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        fleet: { select: { tags: { 'rekey:rotate': 'annual' } }, maxConcurency: 2 },
+        reason: 'annual',
+      }),
+    );
+
+    // Act
+    const result = await run({ input: file, endpoint: `http://127.0.0.1:${closedPort}` });
+
+    // Assess
+    expectRefused(result, /unknown field "maxConcurency" in fleet: remove it or fix the spelling/);
+  });
+
   it('an endpoint that does not listen', async () => {
     const result = await run({ input: breakGlass, endpoint: `http://127.0.0.1:${closedPort}` });
     expectRefused(result, new RegExp(`Nothing answers at http://127.0.0.1:${closedPort} \\(ECONNREFUSED\\)`));
