@@ -13,15 +13,6 @@ export const evidenceBucket = (): string => {
   return bucket;
 };
 
-export const lockTable = (): string => {
-  const table = process.env.LOCK_TABLE_NAME;
-  if (!table)
-    throw new Error(
-      'LOCK_TABLE_NAME is not set: the fleet steps need the lock table name (template.yaml sets it).',
-    );
-  return table;
-};
-
 export const planKey = (fleetId: string) => `fleets/${fleetId}/plan.json`;
 export const outcomeKey = (fleetId: string, id: string) => `fleets/${fleetId}/databases/${id}.json`;
 export const recordKey = (fleetId: string) => `fleets/${fleetId}/record.json`;
