@@ -1,4 +1,5 @@
 import { putJson } from './documents-write.js';
+import { unwrapScheduled } from './input.js';
 import { planKey } from './store.js';
 import type { FleetPlan } from './types.js';
 
@@ -51,7 +52,7 @@ export const makePlanFleet =
     return {
       fleetId: event.fleetId,
       startedAt: event.startedAt ?? new Date().toISOString(),
-      requestedBy: requestedByOf(event.input),
+      requestedBy: requestedByOf(unwrapScheduled(event.input)),
       maxConcurrency: plan.maxConcurrency,
       maxFailures: plan.maxFailures,
       onIneligible: plan.onIneligible,

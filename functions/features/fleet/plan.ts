@@ -68,7 +68,7 @@ const STRATEGIES = ['snapshot', 'blue-green', 'auto'] as const;
  */
 export const inputFromTags = (
   db: Pick<DiscoveredDatabase, 'id' | 'kind' | 'tags'>,
-  fleet: Pick<FleetInput, 'defaults' | 'reason' | 'requestedBy'> & {
+  fleet: Pick<FleetInput, 'defaults' | 'reason' | 'requestedBy' | 'idempotencyKey'> & {
     fleet: Pick<FleetInput['fleet'], 'approval' | 'approvalTimeoutMinutes'>;
   },
   fleetId: string,
@@ -114,7 +114,7 @@ export const inputFromTags = (
   input[db.kind === 'cluster' ? 'dbClusterIdentifier' : 'dbInstanceIdentifier'] = db.id;
   input.reason = fleet.reason;
   if (fleet.requestedBy !== undefined) input.requestedBy = fleet.requestedBy;
-  input.idempotencyKey = idempotencyKeyFor(fleetId, db.id);
+  input.idempotencyKey = idempotencyKeyFor(fleet.idempotencyKey ?? fleetId, db.id);
   if (fleet.fleet.approval === 'per-database') {
     input.approval = {
       required: true,
