@@ -32,6 +32,7 @@ const WILDCARD_EXCEPTIONS: Record<string, string> = {
   'PreflightFunction/ListKeyAliases':
     'kms:ListAliases has no resource type: it lists the aliases of the account.',
   'PreflightFunction/FindHostedZoneByName': 'route53:ListHostedZonesByName has no resource type.',
+  'PlanFleetFunction/FindHostedZoneByName': 'route53:ListHostedZonesByName has no resource type.',
   'CreateKeyFunction/CreateTaggedSymmetricKey':
     'kms:CreateKey has no resource (the key does not exist yet); conditions require the rotation-id tag and a symmetric KMS-made key.',
   'CreateKeyFunction/ListKeys':
