@@ -83,6 +83,8 @@ export interface RunOptions {
   caller?: LocalRun['caller'];
   /** Wrap a Task's handler by state name (tests use it to inject faults). */
   wrapTask?: (stateName: string, invoke: TaskFn) => TaskFn;
+  /** Every state event of the run, as aws-local-stepfunctions reports it (`npm run bench` counts them). */
+  onEvent?: (event: LocalEvent) => void;
   aslPath?: string;
   templatePath?: string;
 }
@@ -443,6 +445,7 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
 
   for await (const event of execution.eventLogs) {
     localEvents.push(event as LocalEvent);
+    options.onEvent?.(event as LocalEvent);
     switch (event.type) {
       case 'StateEntered':
         entered.set(event.state.name, event.timestamp);

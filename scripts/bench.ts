@@ -1,0 +1,205 @@
+/**
+ * `npm run bench`: what a rotation costs writers and AWS bills, per database size, measured by
+ * running the real rotation state machine with the real step handlers (cli/runner.ts) against the
+ * embedded emulator with RDS and Route 53 put on a virtual clock (scripts/bench/virtual-aws.ts).
+ *
+ * Per profile it prints:
+ * - awsFreezeSeconds: the part of the write freeze (StopSource's stop call to the verified cutover)
+ *   during which AWS itself was working (stopping, snapshotting, copying, restoring, modifying,
+ *   propagating the DNS change);
+ * - addedFreezeSeconds: the rest of the freeze, which Rekey adds (detection lag of its waits and
+ *   its own step time);
+ * - stateTransitions, lambdaInvocations, lambdaGbSeconds, historyEvents, and the Step Functions
+ *   plus Lambda cost of one rotation at the list prices below.
+ *
+ * Assumptions (say them with every figure):
+ * - Operation times are Rekey's planning assumptions (DOWNTIME_ASSUMPTIONS in
+ *   functions/features/fleet/estimate.ts, docs/fleet.md#downtime-estimate), not AWS figures: AWS
+ *   publishes no snapshot, copy or restore throughput. Route 53 INSYNC takes 60 s.
+ * - Each Lambda invocation takes LAMBDA_SECONDS of virtual time and is billed that long at 256 MB.
+ * - History events follow Step Functions' pattern per state: a Lambda Task 5 events
+ *   (entered, scheduled, started, succeeded, exited) and 3 more per retry; any other state 2.
+ * - Prices (us-east-1 list prices, check the pricing pages): Step Functions Standard $0.025 per
+ *   1,000 state transitions; Lambda arm64 $0.20 per million requests and $0.0000133334 per GB-second.
+ *
+ * The last stdout line is one JSON object: {"profiles": {"<profile>": {"<policy>": {...}}}}.
+ */
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { getClients } from '#aws/clients.js';
+import { DOWNTIME_ASSUMPTIONS as A } from '#features/fleet/estimate.js';
+import { startEmulator, useEndpoint } from '../cli/emulator.js';
+import type { LocalEvent } from '../cli/local-history.js';
+import { LOCAL_LOCK_TABLE } from '../cli/lock-table.js';
+import { runStateMachine } from '../cli/runner.js';
+import { seedClusterSample, seedSample } from '../cli/seed.js';
+import { type Durations, VirtualAws } from './bench/virtual-aws.js';
+
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+const LAMBDA_SECONDS = 0.4;
+const LAMBDA_GB = 0.25;
+const PRICE = { transition: 0.025 / 1000, request: 0.2 / 1e6, gbSecond: 0.0000133334 };
+
+interface Profile {
+  name: string;
+  kind: 'instance' | 'cluster';
+  gib: number;
+}
+
+const PROFILES: Profile[] = [
+  { name: '20GB-instance', kind: 'instance', gib: 20 },
+  { name: '500GB-instance', kind: 'instance', gib: 500 },
+  { name: '4TB-instance', kind: 'instance', gib: 4096 },
+  { name: '20GB-aurora', kind: 'cluster', gib: 20 },
+  { name: '500GB-aurora', kind: 'cluster', gib: 500 },
+  { name: '4TB-aurora', kind: 'cluster', gib: 4096 },
+];
+
+/** The operation times of a profile, from the planning assumptions. */
+export const durationsFor = (profile: Profile): Durations => ({
+  stopSeconds: A.stopSeconds,
+  startSeconds: A.stopSeconds,
+  snapshotSeconds: profile.gib * A.snapshotSecondsPerGiB,
+  copySeconds: profile.gib * A.copySecondsPerGiB,
+  restoreSeconds: A.restoreSeconds + profile.gib * A.restoreSecondsPerGiB,
+  // A cluster restore creates no instances: each member comes up on its own.
+  memberSeconds: A.configureSeconds,
+  modifySeconds: A.configureSeconds,
+  rebootSeconds: 120,
+  dnsChangeSeconds: 60,
+});
+
+export interface Figures {
+  status: string;
+  awsFreezeSeconds: number;
+  addedFreezeSeconds: number;
+  addedFreezePercent: number;
+  stateTransitions: number;
+  lambdaInvocations: number;
+  lambdaGbSeconds: number;
+  historyEvents: number;
+  costUsd: number;
+}
+
+const historyEventsOf = (events: LocalEvent[]): number => {
+  let count = 2; // ExecutionStarted, ExecutionSucceeded/Failed
+  for (const event of events) {
+    if (event.type === 'StateEntered') count += event.state?.type === 'Task' ? 5 : 2;
+    if (event.type === 'StateRetried') count += 3;
+  }
+  return count;
+};
+
+const runProfile = async (profile: Profile, reset: () => Promise<void>): Promise<Figures> => {
+  await reset();
+  const input =
+    profile.kind === 'cluster'
+      ? (await seedClusterSample(), JSON.parse(readFileSync(`${root}events/aurora-cluster.json`, 'utf8')))
+      : (await seedSample(), JSON.parse(readFileSync(`${root}events/break-glass.json`, 'utf8')));
+  const clock = new VirtualAws(durationsFor(profile));
+  clock.install(getClients());
+  const events: LocalEvent[] = [];
+  let invocations = 0;
+  let freezeEnd: number | null = null;
+  // The Wait after a step that is not done lasts its poll.waitSeconds: the clock moves by it
+  // when the next Task starts (the runner skips the real wait).
+  let pendingWait = 0;
+  const result = await runStateMachine({
+    input,
+    executionName: `bench-${profile.name}`,
+    fastWaits: true,
+    lockTable: { name: LOCAL_LOCK_TABLE, create: true },
+    onEvent: (event) => events.push(event),
+    wrapTask: (stateName, invoke) => async (taskInput) => {
+      clock.advance(pendingWait);
+      pendingWait = 0;
+      invocations += 1;
+      const output = (await invoke(taskInput)) as { done?: boolean; poll?: { waitSeconds?: number } } | null;
+      clock.advance(LAMBDA_SECONDS);
+      if (output?.done === false && output.poll?.waitSeconds) pendingWait = output.poll.waitSeconds;
+      if (stateName === 'Cutover' && output?.done === true) freezeEnd = clock.now;
+      return output;
+    },
+  });
+  const stop = clock.operations.find((op) => op.kind === 'stopSeconds');
+  const freezeStart = stop?.start ?? null;
+  const frozen = freezeStart !== null && freezeEnd !== null ? freezeEnd - freezeStart : 0;
+  const awsFreeze =
+    freezeStart !== null && freezeEnd !== null ? clock.busySeconds(freezeStart, freezeEnd) : 0;
+  const transitions = events.filter((e) => e.type === 'StateEntered' || e.type === 'StateRetried').length;
+  const gbSeconds = invocations * LAMBDA_SECONDS * LAMBDA_GB;
+  const round = (n: number, places = 0) => Number(n.toFixed(places));
+  return {
+    status:
+      result.status === 'SUCCEEDED' ? 'SUCCEEDED' : `FAILED ${result.error}: ${result.cause.slice(0, 200)}`,
+    awsFreezeSeconds: round(awsFreeze),
+    addedFreezeSeconds: round(frozen - awsFreeze),
+    addedFreezePercent: awsFreeze > 0 ? round((100 * (frozen - awsFreeze)) / awsFreeze, 1) : 0,
+    stateTransitions: transitions,
+    lambdaInvocations: invocations,
+    lambdaGbSeconds: round(gbSeconds, 1),
+    historyEvents: historyEventsOf(events),
+    costUsd: round(
+      transitions * PRICE.transition + invocations * PRICE.request + gbSeconds * PRICE.gbSecond,
+      5,
+    ),
+  };
+};
+
+const main = async () => {
+  const emulator = await startEmulator();
+  useEndpoint(emulator.endpoint);
+  const figures: Record<string, Record<string, Figures>> = {};
+  try {
+    for (const profile of PROFILES) {
+      figures[profile.name] = { old: await runProfile(profile, () => emulator.reset()) };
+    }
+  } finally {
+    await emulator.stop();
+  }
+  const columns = [
+    'profile',
+    'policy',
+    'AWS freeze s',
+    'added s',
+    'added %',
+    'transitions',
+    'Lambda calls',
+    'GB-s',
+    'history',
+    'USD',
+  ];
+  say(columns.join('\t'));
+  for (const [name, policies] of Object.entries(figures)) {
+    for (const [policy, f] of Object.entries(policies)) {
+      say(
+        [
+          name,
+          policy,
+          f.awsFreezeSeconds,
+          f.addedFreezeSeconds,
+          f.addedFreezePercent,
+          f.stateTransitions,
+          f.lambdaInvocations,
+          f.lambdaGbSeconds,
+          f.historyEvents,
+          f.costUsd,
+        ].join('\t'),
+      );
+      if (f.status !== 'SUCCEEDED') say(`  ${name}: ${f.status}`);
+    }
+  }
+  say();
+  say(
+    'Operation times are planning assumptions (functions/features/fleet/estimate.ts), not AWS figures; ' +
+      `each Lambda invocation ${LAMBDA_SECONDS} s at 256 MB; us-east-1 list prices.`,
+  );
+  say(JSON.stringify({ profiles: figures }));
+};
+
+await main();
