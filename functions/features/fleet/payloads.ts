@@ -33,7 +33,10 @@ export const fitOutput = (
       `The output lists only the databases that did not succeed; every database is in ${where}.`,
     ],
     [
-      notSucceeded.map((d) => ({ ...d, cause: d.cause && d.cause.slice(0, FITTED_CAUSE_CHARS) })),
+      notSucceeded.map((d) => ({
+        ...d,
+        cause: d.cause === null ? null : d.cause.slice(0, FITTED_CAUSE_CHARS),
+      })),
       `The output lists only the databases that did not succeed, with their causes cut to ${FITTED_CAUSE_CHARS} characters; all of it is in ${where}.`,
     ],
   ];
