@@ -78,6 +78,12 @@ describe('inputFromTags', () => {
     });
   });
 
+  it('with approval "fleet" gives the child no approval: the fleet asked once, the database does not ask again', () => {
+    const built = inputFromTags(db('orders-db', { 'rekey:cutover': 'none' }), fleet({}, 'fleet'), 'f');
+    expect(built.blockers).toEqual([]);
+    expect(built.input).not.toHaveProperty('approval');
+  });
+
   it('takes the cutover from the defaults when the database has no tag', () => {
     const built = inputFromTags(db('orders-db', {}), fleet({ cutover: { type: 'none' } }), 'f');
     expect(built.blockers).toEqual([]);
