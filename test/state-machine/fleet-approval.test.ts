@@ -171,6 +171,25 @@ describe('the fleet approval gate (fleet.approval "fleet")', () => {
       });
     }
   }, 60_000);
+  it('without a decision in time starts nothing either, and says the gate timed out', async () => {
+    // Prepare
+    await seedFleetSample();
+    const before = await emulatorState();
+
+    // Act
+    const { result } = await runFleet('fleet', 'fleet-timed-out', async () => 'timeout');
+
+    // Assess
+    expect(result).toMatchObject({ status: 'FAILED', error: 'FleetApprovalNotGiven' });
+    expect((result as { cause: string }).cause).toContain(
+      'The fleet approval got no decision within 30 minutes (WaitForFleetApproval timed out), so the fleet was called off.',
+    );
+    expect(await emulatorState()).toEqual(before);
+    const record = (await getJson<FleetOutput>(recordKey('fleet-timed-out'))) as FleetOutput;
+    expect(record.counts).toMatchObject({ SUCCEEDED: 0, NOT_STARTED: 2, SKIPPED: 1 });
+    expect(record.approval).toMatchObject({ decision: 'timed-out', by: null });
+  }, 60_000);
+
   it('with "per-database" the fleet has no gate of its own and the same decider answers each database\'s gate', async () => {
     // Prepare
     await seedFleetSample();
