@@ -10,6 +10,7 @@ import {
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
 } from '@aws-sdk/client-rds';
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -195,6 +196,66 @@ describe('the fleet planner on the emulator', () => {
     expect(plan).toMatchObject({ status: 'PLANNED', maxConcurrency: 2, onIneligible: 'skip' });
     expect(plan.calls['rds:DescribeDBInstances']).toBeGreaterThanOrEqual(1);
     expect(plan.calls['kms:DescribeKey']).toBe(2);
+  });
+
+  it('checks each CNAME cutover as preflight does: a missing record or one pointing elsewhere is a blocker by name', async () => {
+    // Prepare: a zone with a CNAME at the right endpoint, one pointing elsewhere, and one name without a record.
+    const key = await createKey();
+    const cname = (id: string, recordName: string) =>
+      createInstance(id, {
+        keyArn: key,
+        tags: [
+          ROTATE,
+          { Key: 'rekey:cutover', Value: 'cname' },
+          { Key: 'rekey:record-name', Value: recordName },
+        ],
+      });
+    await cname('good-db', 'good.db.example.internal');
+    await cname('stale-db', 'stale.db.example.internal');
+    await cname('missing-db', 'missing.db.example.internal');
+    const { route53, rds } = getClients();
+    const zone = await route53.send(
+      new CreateHostedZoneCommand({
+        Name: 'db.example.internal',
+        CallerReference: `fleet-plan-${Date.now()}`,
+      }),
+    );
+    const { DBInstances } = await rds.send(
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'good-db' }),
+    );
+    const upsert = (name: string, value: string) => ({
+      Action: 'UPSERT' as const,
+      ResourceRecordSet: { Name: name, Type: 'CNAME' as const, TTL: 60, ResourceRecords: [{ Value: value }] },
+    });
+    await route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zone.HostedZone?.Id,
+        ChangeBatch: {
+          Changes: [
+            upsert('good.db.example.internal', DBInstances?.[0]?.Endpoint?.Address ?? ''),
+            upsert('stale.db.example.internal', 'somewhere-else.example.com'),
+          ],
+        },
+      }),
+    );
+    const before = await snapshotOfAccount();
+
+    // Act
+    const plan = await planFleet(fleetInput(), { fleetId: 'fleet-dns' });
+
+    // Assess
+    expect(await snapshotOfAccount()).toBe(before);
+    const byId = Object.fromEntries(plan.databases.map((d) => [d.id, d]));
+    expect(byId['good-db']).toMatchObject({ eligible: true, cutover: 'cname', blockers: [] });
+    expect(byId['stale-db']?.eligible).toBe(false);
+    expect(byId['stale-db']?.blockers.join(' ')).toContain(
+      'cutover.recordName: stale.db.example.internal points at somewhere-else.example.com, not at the source endpoint',
+    );
+    expect(byId['missing-db']?.eligible).toBe(false);
+    expect(byId['missing-db']?.blockers.join(' ')).toContain(
+      'cutover.recordName: there is no record missing.db.example.internal',
+    );
+    expect(plan.calls['route53:ListResourceRecordSets']).toBeGreaterThanOrEqual(3);
   });
 
   it('caps the concurrency at 5 and says why', async () => {

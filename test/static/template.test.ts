@@ -32,6 +32,7 @@ const WILDCARD_EXCEPTIONS: Record<string, string> = {
   'PreflightFunction/ListKeyAliases':
     'kms:ListAliases has no resource type: it lists the aliases of the account.',
   'PreflightFunction/FindHostedZoneByName': 'route53:ListHostedZonesByName has no resource type.',
+  'PlanFleetFunction/FindHostedZoneByName': 'route53:ListHostedZonesByName has no resource type.',
   'CreateKeyFunction/CreateTaggedSymmetricKey':
     'kms:CreateKey has no resource (the key does not exist yet); conditions require the rotation-id tag and a symmetric KMS-made key.',
   'CreateKeyFunction/ListKeys':
@@ -236,7 +237,7 @@ describe('IAM (h)', () => {
     ).toEqual([]);
   });
 
-  it('lets the schedule only start this state machine, only from its own schedule group in this account', () => {
+  it('lets the schedule only start the state machine ScheduleTarget chooses, only from its own schedule group in this account', () => {
     // Prepare
     const role = statements.filter(({ logicalId }) => logicalId === 'RotationScheduleRole');
     const trust = role.find(({ statement }) => actionsOf(statement).includes('sts:AssumeRole'));
@@ -252,11 +253,31 @@ describe('IAM (h)', () => {
     expect(template.Resources.RotationSchedule?.Properties?.GroupName).toEqual({
       Ref: 'RotationScheduleGroup',
     });
+    // ScheduleTarget chooses which machine; the role may start that one only.
+    const chosen = {
+      'Fn::If': [
+        'ScheduleStartsFleet',
+        { Ref: 'RotateFleetStateMachine' },
+        { Ref: 'RotateInstanceStateMachine' },
+      ],
+    };
+    const target = template.Resources.RotationSchedule?.Properties?.Target as { Arn?: unknown } | undefined;
+    expect(target?.Arn).toEqual(chosen);
     expect(grants.map(({ statement }) => [actionsOf(statement), statement.Resource])).toEqual([
-      [['states:StartExecution'], { Ref: 'RotateInstanceStateMachine' }],
+      [['states:StartExecution'], chosen],
       // Scheduler sends an undelivered start to the dead-letter queue with this role.
       [['sqs:SendMessage'], { 'Fn::GetAtt': ['RotationScheduleDeadLetterQueue', 'Arn'] }],
     ]);
+  });
+
+  it('starts the fleet machine only when ScheduleTarget is fleet, with the same wrapped input', () => {
+    expect(template.Parameters?.ScheduleTarget).toMatchObject({
+      Default: 'single',
+      AllowedValues: ['single', 'fleet'],
+    });
+    expect(template.Conditions?.ScheduleStartsFleet).toEqual({
+      'Fn::Equals': [{ Ref: 'ScheduleTarget' }, 'fleet'],
+    });
   });
 
   it('pins aws:SourceAccount in the trust policy of every role a service assumes', () => {

@@ -64,7 +64,7 @@ const {
   dbClusterIdentifier: _cluster,
   reason: _reason,
   requestedBy: _requestedBy,
-  idempotencyKey: _idempotencyKey,
+  idempotencyKey,
   approval: _approval,
   cutover,
   ...defaultFields
@@ -135,6 +135,11 @@ export const FleetInputSchema = z.strictObject(
       .min(1, 'must not be empty, or leave the field out')
       .max(256, 'must be at most 256 characters')
       .optional(),
+    /**
+     * Identifies this start (a schedule sends its scheduled time): the child rotations' keys derive
+     * from it instead of the execution name, so a start delivered twice rotates each database once.
+     */
+    idempotencyKey,
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
 );
@@ -145,8 +150,31 @@ export type FleetInput = z.output<typeof FleetInputSchema>;
 export const isFleetInput = (raw: unknown): boolean =>
   typeof raw === 'object' && raw !== null && !Array.isArray(raw) && 'fleet' in raw;
 
-/** Parses the fleet input or throws `InvalidInputError` listing every problem at once. */
-export const parseFleetInput = (raw: unknown): FleetInput => {
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The schedule's start (template.yaml RotationSchedule) wraps its input as
+ * `{"rotation": <ScheduleInput>, "scheduleDefaults": {"approval": {"required": <ScheduleRequiresApproval>}}}`.
+ * For a fleet input the default means one approval for the fleet (`fleet.approval: "fleet"`), unless
+ * the input chooses its own `fleet.approval`. Anything else is returned as it is.
+ */
+export const unwrapScheduled = (raw: unknown): unknown => {
+  if (!isObject(raw) || !('scheduleDefaults' in raw) || !('rotation' in raw)) return raw;
+  const { rotation, scheduleDefaults } = raw;
+  if (!isObject(rotation) || !isObject(rotation.fleet)) return rotation;
+  const approval = isObject(scheduleDefaults) ? scheduleDefaults.approval : undefined;
+  const required = isObject(approval) && approval.required === true;
+  if (!required || rotation.fleet.approval !== undefined) return rotation;
+  return { ...rotation, fleet: { ...rotation.fleet, approval: 'fleet' } };
+};
+
+/**
+ * Parses the fleet input (or a schedule's wrapped one, see unwrapScheduled) or throws
+ * `InvalidInputError` listing every problem at once.
+ */
+export const parseFleetInput = (given: unknown): FleetInput => {
+  const raw = unwrapScheduled(given);
   const result = FleetInputSchema.safeParse(raw);
   if (result.success) return result.data;
   const problems = formatInputIssues(result.error, raw);

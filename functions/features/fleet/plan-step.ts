@@ -1,4 +1,5 @@
 import { putJson } from './documents-write.js';
+import { unwrapScheduled } from './input.js';
 import { planKey } from './store.js';
 import type { FleetPlan } from './types.js';
 
@@ -55,8 +56,8 @@ export const makePlanFleet =
     return {
       fleetId: event.fleetId,
       startedAt: event.startedAt ?? new Date().toISOString(),
-      requestedBy: textOf(event.input, 'requestedBy'),
-      reason: textOf(event.input, 'reason'),
+      requestedBy: textOf(unwrapScheduled(event.input), 'requestedBy'),
+      reason: textOf(unwrapScheduled(event.input), 'reason'),
       maxConcurrency: plan.maxConcurrency,
       maxFailures: plan.maxFailures,
       onIneligible: plan.onIneligible,

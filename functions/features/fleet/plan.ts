@@ -24,6 +24,7 @@ import {
 import { estimateWriterDowntimeSeconds } from './estimate.js';
 import { FLEET_MAX_CONCURRENCY, type FleetInput } from './input.js';
 import { executionNameFor, idempotencyKeyFor } from './names.js';
+import { countingRoute53, recordBlockers } from './records.js';
 import { FLEET_TAGS, type FleetPlan, type PlannedDatabase } from './types.js';
 
 /**
@@ -69,7 +70,7 @@ const STRATEGIES = ['snapshot', 'blue-green', 'auto'] as const;
  */
 export const inputFromTags = (
   db: Pick<DiscoveredDatabase, 'id' | 'kind' | 'tags'>,
-  fleet: Pick<FleetInput, 'defaults' | 'reason' | 'requestedBy'> & {
+  fleet: Pick<FleetInput, 'defaults' | 'reason' | 'requestedBy' | 'idempotencyKey'> & {
     fleet: Pick<FleetInput['fleet'], 'approval' | 'approvalTimeoutMinutes'>;
   },
   fleetId: string,
@@ -115,7 +116,7 @@ export const inputFromTags = (
   input[db.kind === 'cluster' ? 'dbClusterIdentifier' : 'dbInstanceIdentifier'] = db.id;
   input.reason = fleet.reason;
   if (fleet.requestedBy !== undefined) input.requestedBy = fleet.requestedBy;
-  input.idempotencyKey = idempotencyKeyFor(fleetId, db.id);
+  input.idempotencyKey = idempotencyKeyFor(fleet.idempotencyKey ?? fleetId, db.id);
   if (fleet.fleet.approval === 'per-database') {
     input.approval = {
       required: true,
@@ -470,6 +471,19 @@ const planSelected = async (
       row.eligible = false;
     }
   }
+  await countingRoute53(calls, async () => {
+    for (const [index, row] of planned.entries()) {
+      const db = selected[index];
+      if (!row.input || !db) continue;
+      const { cutover } = parseRotationInput(row.input);
+      if (cutover.type !== 'cname') continue;
+      const found = await recordBlockers(db, cutover);
+      if (found.length > 0) {
+        row.blockers.push(...found);
+        row.eligible = false;
+      }
+    }
+  });
   if (single && planned.length === 0) {
     const id = input.fleet.select.identifiers?.[0] ?? '';
     planned.push({

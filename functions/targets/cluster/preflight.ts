@@ -1,5 +1,6 @@
 import type { DBCluster } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
+import { planCname } from '#aws/cname-preflight.js';
 import { carriesRotationId } from '#aws/ownership.js';
 import { findInstance } from '#aws/rds.js';
 import { captureClusterConfig, captureMemberConfig } from '#domain/cluster-config.js';
@@ -18,7 +19,6 @@ import {
   describeSourceKey,
   MAX_USER_TAGS,
   parseArn,
-  planCname,
   planCommon,
   planCutover,
   type SnapshotQuota,

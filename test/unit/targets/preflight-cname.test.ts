@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { planCname } from '#targets/preflight-checks.js';
+import { planCname } from '#aws/cname-preflight.js';
 
 const route53 = mockClient(Route53Client);
 const READER = 'orders-aurora.cluster-ro-abc.us-east-1.rds.amazonaws.com';

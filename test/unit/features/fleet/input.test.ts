@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isFleetInput, parseFleetInput } from '#features/fleet/input.js';
+import { executionInput } from '../../../support/events.js';
 
 const ISSUE_EXAMPLE = {
   fleet: {
@@ -71,5 +72,36 @@ describe('parseFleetInput', () => {
     expect(isFleetInput({ dbInstanceIdentifier: 'orders-db', reason: 'r' })).toBe(false);
     expect(isFleetInput(null)).toBe(false);
     expect(isFleetInput([])).toBe(false);
+  });
+});
+
+describe('a scheduled fleet start', () => {
+  // What template.yaml's RotationSchedule sends: ScheduleInput wrapped with the approval default.
+  const scheduled = (rotation: unknown, required: boolean) => ({
+    rotation,
+    scheduleDefaults: { approval: { required } },
+  });
+
+  it('reads the wrapped input: ScheduleRequiresApproval "true" asks one approval for the fleet', () => {
+    const parsed = parseFleetInput(scheduled(executionInput('scheduled-fleet'), true));
+    expect(parsed.fleet.approval).toBe('fleet');
+    expect(parsed.idempotencyKey).toBe('<aws.scheduler.scheduled-time>');
+    expect(parsed.reason).toContain('Annual key rotation');
+  });
+
+  it('keeps the fleet input’s own approval choice, and adds none when the schedule asks none', () => {
+    const perDatabase = { ...ISSUE_EXAMPLE, fleet: { ...ISSUE_EXAMPLE.fleet, approval: 'per-database' } };
+    expect(parseFleetInput(scheduled(perDatabase, true)).fleet.approval).toBe('per-database');
+    expect(parseFleetInput(scheduled(ISSUE_EXAMPLE, false)).fleet.approval).toBe('none');
+  });
+
+  it('refuses a wrapped input that is not valid, naming the field', () => {
+    expect(refusal(scheduled({ ...ISSUE_EXAMPLE, reason: '' }, true))).toContain('reason: must not be empty');
+  });
+
+  it('refuses an idempotencyKey with spaces', () => {
+    expect(refusal({ ...ISSUE_EXAMPLE, idempotencyKey: 'march 2027' })).toContain(
+      'idempotencyKey: must be printable characters without spaces',
+    );
   });
 });

@@ -84,6 +84,16 @@ describe('inputFromTags', () => {
     expect(built.input).not.toHaveProperty('approval');
   });
 
+  it('derives the child idempotencyKey from the fleet input’s idempotencyKey when it has one', () => {
+    // A schedule's start delivered twice runs two fleet executions: both must give each database
+    // the same key, so the second child finds the first one's rotation and does nothing.
+    const scheduled = { ...fleet({ cutover: { type: 'none' } }), idempotencyKey: '2027-03-09T06:00:00Z' };
+    const first = inputFromTags(db('orders-db', {}), scheduled, 'execution-one');
+    const again = inputFromTags(db('orders-db', {}), scheduled, 'execution-two');
+    expect(first.input.idempotencyKey).toBe('2027-03-09T06:00:00Z/orders-db');
+    expect(again.input.idempotencyKey).toBe(first.input.idempotencyKey);
+  });
+
   it('takes the cutover from the defaults when the database has no tag', () => {
     const built = inputFromTags(db('orders-db', {}), fleet({ cutover: { type: 'none' } }), 'f');
     expect(built.blockers).toEqual([]);
