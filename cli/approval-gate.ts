@@ -1,10 +1,12 @@
 import type { RotationState } from '#domain/state.js';
 import type { RequestApprovalResult } from '#features/approval/request-approval.js';
+import type { FleetPlanSummary } from '#features/fleet/plan-step.js';
+import type { RequestFleetApprovalResult } from '#features/fleet/request-approval.js';
 
 /**
  * The approval gate in the local runner. aws-local-stepfunctions has no task tokens: the runner
  * serves the `WaitForApproval` Task itself (by its Resource, so wherever the state machine enters
- * it: before any change or before the cutover). It calls the real RequestApproval handler with a
+ * it: before any change or before the cutover), and the fleet's `WaitForFleetApproval` the same way. It calls the real RequestApproval handler with a
  * synthetic token (so the SNS message is built and published as on AWS), then asks the decider and
  * completes the Task the way an operator's SendTaskSuccess / SendTaskFailure (or the Task timeout)
  * would.
@@ -15,9 +17,10 @@ export type ApprovalDecision = { approve: true; by: string } | { reject: string;
 export interface ApprovalRequest {
   executionArn: string;
   taskToken: string;
-  state: RotationState;
-  /** What RequestApproval returned (subject, whether it was published, the deadline). */
-  requested: RequestApprovalResult;
+  /** The execution's state at the gate: a rotation's, or a fleet's plan summary (WaitForFleetApproval). */
+  state: RotationState | FleetPlanSummary;
+  /** What RequestApproval (or RequestFleetApproval) returned: subject, whether it was published, the deadline. */
+  requested: RequestApprovalResult | RequestFleetApprovalResult;
 }
 
 export type ApprovalDecider = (request: ApprovalRequest) => Promise<ApprovalDecision>;
@@ -71,12 +74,23 @@ export const deciderFromFlags = (
   const by = flags.by ?? process.env.USER ?? 'local operator';
   if (flags.approve) return { decider: async () => ({ approve: true, by }) };
   if (flags.reject) return { decider: async () => ({ reject: flags.reason?.trim() ?? '', by }) };
-  const asks = (input as { approval?: { required?: unknown } } | null)?.approval?.required === true;
+  const asks = asksFor(input);
   return asks
     ? {
         problem:
-          'the input asks for approval (approval.required), and a local run cannot wait for one: add --approve, or ' +
-          '--reject --reason "<why>" to rehearse a rejection, or start the rotation on the deployed stack and approve it with ./bin/rekey.mjs approve.',
+          `the input asks for approval (${asks}), and a local run cannot wait for one: add --approve, or ` +
+          '--reject --reason "<why>" to rehearse a rejection, or start it on the deployed stack and approve it with ./bin/rekey.mjs approve.',
       }
     : {};
+};
+
+/**
+ * The field by which an input asks for approval, or null: a single input's `approval.required`,
+ * a fleet input's `fleet.approval` "fleet" (its one gate) or "per-database" (each child's gate).
+ */
+const asksFor = (input: unknown): string | null => {
+  const raw = input as { approval?: { required?: unknown }; fleet?: { approval?: unknown } } | null;
+  if (raw?.approval?.required === true) return 'approval.required';
+  const fleet = raw?.fleet?.approval;
+  return fleet === 'fleet' || fleet === 'per-database' ? `fleet.approval "${fleet}"` : null;
 };

@@ -64,7 +64,7 @@ export interface RunOptions {
    */
   lockTable?: { name: string; create: boolean };
   /**
-   * Serves the approval gate (WaitForApproval), which has no task token locally: RequestApproval
+   * Serves the approval gates (WaitForApproval, a fleet's WaitForFleetApproval), which have no task token locally: the request step
    * runs for real, then this decides. Without it, a gate fails into the rollback (never hangs).
    */
   approval?: ApprovalDecider;

@@ -28,7 +28,13 @@ import {
   stackOutput,
 } from './aws.js';
 import { readHistory } from './evidence.js';
-import { APPROVAL_STATE, type ExecutionView, findApprovalRequest, summarizeExecution } from './progress.js';
+import {
+  APPROVAL_STATE,
+  type ExecutionView,
+  FLEET_APPROVAL_STATE,
+  findApprovalRequest,
+  summarizeExecution,
+} from './progress.js';
 import {
   formatDuration,
   type NextCommands,
@@ -512,6 +518,7 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
           `Nothing was sent. Follow it: ${context.next(executionArn).watch}`,
       );
     }
+    const fleet = request.state === FLEET_APPROVAL_STATE;
     const by = options.by?.trim() || deps.user();
     const at = deps.now().toISOString();
     try {
@@ -547,11 +554,13 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
         `${JSON.stringify({ executionArn, name: view.name, decision: decision === 'approve' ? 'approved' : 'rejected', by, at, reason: reason ?? null, next: { watch } })}\n`,
       );
     } else if (decision === 'approve') {
-      deps.stdout(`Approved ${view.name} as ${by} at ${at}. The rotation continues.\nFollow it: ${watch}\n`);
+      const next = fleet ? "The fleet's rotations start (they do not ask again)." : 'The rotation continues.';
+      deps.stdout(`Approved ${view.name} as ${by} at ${at}. ${next}\nFollow it: ${watch}\n`);
     } else {
-      deps.stdout(
-        `Rejected ${view.name} as ${by} at ${at}: ${reason}\nThe approval step fails with ApprovalRejected and the rotation rolls back.\nFollow it: ${watch}\n`,
-      );
+      const next = fleet
+        ? 'No rotation starts: the fleet records every database NOT_STARTED and fails with FleetApprovalNotGiven.'
+        : 'The approval step fails with ApprovalRejected and the rotation rolls back.';
+      deps.stdout(`Rejected ${view.name} as ${by} at ${at}: ${reason}\n${next}\nFollow it: ${watch}\n`);
     }
     return 0;
   };

@@ -17,6 +17,15 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
  * switchover ("before-cutover"): the name finds it in either place.
  */
 export const APPROVAL_STATE = 'WaitForApproval';
+/**
+ * The fleet machine's one approval gate (state-machines/rotate-fleet.asl.json, `fleet.approval:
+ * "fleet"`), before any rotation starts: `rekey approve <fleet execution>` answers it the same way.
+ */
+export const FLEET_APPROVAL_STATE = 'WaitForFleetApproval';
+const APPROVAL_STATES: ReadonlySet<string> = new Set([APPROVAL_STATE, FLEET_APPROVAL_STATE]);
+/** A state that waits for an operator's task token. */
+export const isApprovalState = (name: string | null | undefined): boolean =>
+  typeof name === 'string' && APPROVAL_STATES.has(name);
 
 export type Path = 'snapshot' | 'blue-green';
 
@@ -191,7 +200,7 @@ export const summarizeExecution = (
   }
 
   const waitingForApproval =
-    !closed && lastEnteredState === APPROVAL_STATE && current?.name === APPROVAL_STATE;
+    !closed && isApprovalState(lastEnteredState) && current?.name === lastEnteredState;
   const failed = closed && execution.status !== 'SUCCEEDED';
   const views: StepView[] = steps.map((step, index) => {
     const isLast = index === steps.length - 1;
@@ -260,13 +269,16 @@ export const summarizeExecution = (
 
 export interface ApprovalRequest {
   taskToken: string;
+  /** The gate: WaitForApproval (a rotation) or WaitForFleetApproval (a fleet). */
+  state: string;
   /** When the gate was entered. */
   requestedAt: string;
 }
 
 /**
  * The task token of the approval the execution waits on: the latest `TaskScheduled` of a
- * `lambda:invoke.waitForTaskToken` task after the latest entry into WaitForApproval, with
+ * `lambda:invoke.waitForTaskToken` task after the latest entry into WaitForApproval (or a fleet's
+ * WaitForFleetApproval), with
  * `Payload.taskToken` in its parameters. Undefined when the gate is not open (never entered, or
  * exited since).
  */
@@ -274,16 +286,18 @@ export const findApprovalRequest = (events: readonly HistoryEvent[]): ApprovalRe
   let request: ApprovalRequest | undefined;
   let inGate = false;
   let enteredAt = '';
+  let gate = '';
   for (const event of events) {
     if (event.stateEnteredEventDetails?.name !== undefined) {
-      inGate = event.type === 'TaskStateEntered' && event.stateEnteredEventDetails.name === APPROVAL_STATE;
+      inGate = event.type === 'TaskStateEntered' && isApprovalState(event.stateEnteredEventDetails.name);
       if (inGate) {
         enteredAt = iso(event.timestamp);
+        gate = event.stateEnteredEventDetails.name;
         request = undefined;
       }
       continue;
     }
-    if (event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === APPROVAL_STATE) {
+    if (event.type === 'TaskStateExited' && isApprovalState(event.stateExitedEventDetails?.name)) {
       inGate = false;
       request = undefined;
       continue;
@@ -296,7 +310,7 @@ export const findApprovalRequest = (events: readonly HistoryEvent[]): ApprovalRe
       details.resource === 'invoke.waitForTaskToken'
     ) {
       const token = tokenIn(details.parameters);
-      if (token) request = { taskToken: token, requestedAt: enteredAt };
+      if (token) request = { taskToken: token, state: gate, requestedAt: enteredAt };
     }
   }
   return inGate ? request : undefined;

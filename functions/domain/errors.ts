@@ -71,6 +71,17 @@ export class FleetIncompleteError extends Error {
   override readonly name = 'FleetIncomplete';
 }
 
+/**
+ * The fleet state machine's end when its one approval (`fleet.approval: "fleet"`) was not given:
+ * rejected, not answered in time, or the request itself failed. No rotation was started; the
+ * fleet record lists every eligible database NOT_STARTED and the cause names who rejected and
+ * why, or the timeout. Apart from FleetIncomplete, so an alarm or a reader tells "nothing ran,
+ * on purpose" from "rotations failed".
+ */
+export class FleetApprovalNotGivenError extends Error {
+  override readonly name = 'FleetApprovalNotGiven';
+}
+
 /** Names of the error classes above, for the static check of the ASL. */
 export const REKEY_ERROR_NAMES = [
   'InvalidInputError',
@@ -84,6 +95,7 @@ export const REKEY_ERROR_NAMES = [
   'TransientAwsError',
   'ApprovalRejected',
   'FleetIncomplete',
+  'FleetApprovalNotGiven',
 ] as const;
 
 /** Errors raised by the Step Functions/Lambda integration itself, which the ASL retries or catches. */

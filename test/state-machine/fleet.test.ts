@@ -127,6 +127,7 @@ const testPlanner =
       maxFailures: settings.maxFailures,
       onIneligible: 'skip',
       approval: 'none',
+      approvalTimeoutSeconds: 14_400,
       notes: [],
       calls: {},
     };

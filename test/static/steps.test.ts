@@ -70,9 +70,13 @@ describe('the step table (functions/domain/steps.ts)', () => {
       .filter((name) => name.endsWith('.json'))
       .map((name) => `events/steps/${name}`);
     // The fleet machine's steps are not rotation states; their samples sit beside the rotation's.
-    const fleetSamples = ['plan-fleet', 'start-fleet-database', 'record-fleet-outcome', 'finish-fleet'].map(
-      (name) => `events/steps/${name}.json`,
-    );
+    const fleetSamples = [
+      'plan-fleet',
+      'request-fleet-approval',
+      'start-fleet-database',
+      'record-fleet-outcome',
+      'finish-fleet',
+    ].map((name) => `events/steps/${name}.json`);
     const named = new Set([...entries.map(([, step]) => step.sampleEvent), ...fleetSamples]);
     expect(samples.sort()).toEqual([...named].sort());
   });

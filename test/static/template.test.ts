@@ -351,7 +351,7 @@ describe('IAM (h)', () => {
     expect(resourcesOf(invoke[0]?.statement ?? { Effect: 'Allow' })).toEqual(
       functionIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
     );
-    // The fleet machine invokes exactly its own four steps.
+    // The fleet machine invokes exactly its own steps (the functions named *Fleet*).
     expect(resourcesOf(fleetInvoke[0]?.statement ?? { Effect: 'Allow' })).toEqual(
       fleetIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
     );

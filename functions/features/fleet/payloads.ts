@@ -84,10 +84,12 @@ export const fleetPayloads = (databases: number) => {
     fleetId,
     startedAt: new Date(0).toISOString(),
     requestedBy: 'r'.repeat(256),
+    reason: 'r'.repeat(1024),
     maxConcurrency: 5,
     maxFailures: databases,
     onIneligible: 'skip',
     approval: 'none',
+    approvalTimeoutSeconds: 4 * 60 * 60,
     groups: ids.map((id) => ({ group: ARN_KEY, ids: [id] })),
     planUri: `s3://${'b'.repeat(63)}/fleets/${fleetId}/plan.json`,
   };

@@ -8,10 +8,14 @@ export interface FleetPlanSummary {
   fleetId: string;
   startedAt: string;
   requestedBy: string | null;
+  /** The fleet input's reason (the approval request shows it). */
+  reason: string | null;
   maxConcurrency: number;
   maxFailures: number;
   onIneligible: FleetPlan['onIneligible'];
   approval: FleetPlan['approval'];
+  /** WaitForFleetApproval's TimeoutSecondsPath (used only with approval "fleet"). */
+  approvalTimeoutSeconds: number;
   groups: { group: string; ids: string[] }[];
   planUri: string;
 }
@@ -29,9 +33,9 @@ export interface PlanFleetEvent {
   startedAt?: string;
 }
 
-const requestedByOf = (raw: unknown): string | null => {
-  const value = (raw as { requestedBy?: unknown } | null)?.requestedBy;
-  return typeof value === 'string' ? value : null;
+const textOf = (raw: unknown, field: 'requestedBy' | 'reason'): string | null => {
+  const value = (raw as Record<string, unknown> | null)?.[field];
+  return typeof value === 'string' ? value.trim() : null;
 };
 
 /**
@@ -52,11 +56,13 @@ export const makePlanFleet =
     return {
       fleetId: event.fleetId,
       startedAt: event.startedAt ?? new Date().toISOString(),
-      requestedBy: requestedByOf(unwrapScheduled(event.input)),
+      requestedBy: textOf(unwrapScheduled(event.input), 'requestedBy'),
+      reason: textOf(unwrapScheduled(event.input), 'reason'),
       maxConcurrency: plan.maxConcurrency,
       maxFailures: plan.maxFailures,
       onIneligible: plan.onIneligible,
       approval: plan.approval,
+      approvalTimeoutSeconds: plan.approvalTimeoutSeconds,
       groups: plan.groups.map(({ group, ids }) => ({ group, ids })),
       planUri,
     };

@@ -4,6 +4,7 @@ import { getEvidenceClients } from '#aws/evidence-clients.js';
 import { decideStrategy } from '#domain/decisions.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import type { TargetKind } from '#domain/kinds.js';
+import { APPROVAL_MINUTES } from '#domain/limits.js';
 import { isUserTagKey } from '#domain/naming.js';
 import type { StrategyDecision } from '#domain/plan.js';
 import {
@@ -527,6 +528,7 @@ const planSelected = async (
     maxFailures: input.fleet.maxFailures,
     onIneligible: input.fleet.onIneligible,
     approval: input.fleet.approval,
+    approvalTimeoutSeconds: (input.fleet.approvalTimeoutMinutes ?? APPROVAL_MINUTES.default) * 60,
     notes: [...paced.notes, ...notes],
     calls,
   };

@@ -18,6 +18,27 @@ export const FLEET_TAGS = {
 
 export type DatabaseStatus = 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'NOT_STARTED';
 
+/** `fleet.approval`: one approval before the first rotation, one per database, or none. */
+export type FleetApprovalMode = 'fleet' | 'per-database' | 'none';
+
+/**
+ * The fleet's approval in its output and record. With `"fleet"`, the one gate's decision
+ * (WaitForFleetApproval): `by` is the name the approver's command sent (`rekey approve --by`), the
+ * IAM caller of SendTaskSuccess / SendTaskFailure is in CloudTrail. `failed`: the request step
+ * itself failed, so no approval could be asked. With `"per-database"` or `"none"`, `not-required`
+ * here: each child's own gate is in its evidence record.
+ */
+export interface FleetApprovalOutcome {
+  mode: FleetApprovalMode;
+  decision: 'approved' | 'rejected' | 'timed-out' | 'failed' | 'not-required';
+  by: string | null;
+  at: string | null;
+  /** The rejection's reason, or what ended the wait. */
+  reason: string | null;
+  /** How long the fleet gate waited at most (null without one). */
+  timeoutSeconds: number | null;
+}
+
 /** One selected database in a plan: `rekey plan`'s row and the fleet machine's unit of work. */
 export interface PlannedDatabase {
   id: string;
@@ -50,7 +71,9 @@ export interface FleetPlan {
   maxConcurrency: number;
   maxFailures: number;
   onIneligible: 'fail' | 'skip';
-  approval: 'fleet' | 'per-database' | 'none';
+  approval: FleetApprovalMode;
+  /** How long the fleet's one approval (`approval: "fleet"`) waits: the input's minutes, or the single rotation's default. */
+  approvalTimeoutSeconds: number;
   /** Why the concurrency was capped, and other warnings for the operator. */
   notes: string[];
   /** AWS calls the planning made, by service:operation (the scale benchmark reads it). */
@@ -89,6 +112,8 @@ export interface FleetOutput {
   counts: Record<DatabaseStatus, number>;
   databases: DatabaseOutcome[];
   warnings: string[];
+  /** The fleet's approval decision (absent from records written before the fleet gate existed). */
+  approval?: FleetApprovalOutcome;
   /** Where the fleet record is (s3://...), when it was written. */
   evidenceUri: string | null;
 }

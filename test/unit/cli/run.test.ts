@@ -135,6 +135,24 @@ describe('rekey run refuses, before anything runs', () => {
     expectRefused(await run({ input: invalid }), /invalid\.json: .*reason/);
   });
 
+  it('a fleet input that asks for its one approval, without --approve or --reject', async () => {
+    // Prepare
+    const file = join(dir, 'fleet-approval.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        fleet: { select: { tags: { 'rekey:rotate': 'annual' } }, approval: 'fleet' },
+        reason: 'annual',
+      }),
+    );
+
+    // Act
+    const result = await run({ input: file, endpoint: `http://127.0.0.1:${closedPort}` });
+
+    // Assess
+    expectRefused(result, /asks for approval \(fleet\.approval "fleet"\).*add --approve/);
+  });
+
   it('an approval input without a decision, and --reject without --reason', async () => {
     const gated = join(dir, 'gated.json');
     writeFileSync(

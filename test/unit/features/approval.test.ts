@@ -289,6 +289,29 @@ describe('rekey run --approve / --reject', () => {
     expect(deciderFromFlags({ approval: { required: false } }, {})).toEqual({});
   });
 
+  it('refuses a fleet input that asks for approval ("fleet" or "per-database") without a decision', async () => {
+    // Prepare
+    const fleetInput = (approval: string) => ({
+      fleet: { select: { keyOlderThanDays: 0 }, approval },
+      reason: 'annual rotation 2027',
+    });
+
+    // Act
+    const once = deciderFromFlags(fleetInput('fleet'), {});
+    const each = deciderFromFlags(fleetInput('per-database'), {});
+    const approved = deciderFromFlags(fleetInput('fleet'), { approve: true, by: 'alice' });
+
+    // Assess
+    expect(once.problem).toBe(
+      'the input asks for approval (fleet.approval "fleet"), and a local run cannot wait for one: add --approve, or ' +
+        '--reject --reason "<why>" to rehearse a rejection, or start it on the deployed stack and approve it with ./bin/rekey.mjs approve.',
+    );
+    expect(each.problem).toContain('(fleet.approval "per-database")');
+    expect(deciderFromFlags(fleetInput('none'), {})).toEqual({});
+    expect(approved.problem).toBeUndefined();
+    expect(await approved.decider?.({} as never)).toEqual({ approve: true, by: 'alice' });
+  });
+
   it('decides as the flags say', async () => {
     // Act
     const approve = deciderFromFlags({}, { approve: true, by: 'alice' }).decider;

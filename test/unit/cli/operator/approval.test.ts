@@ -257,7 +257,11 @@ describe('finding the approval task token', () => {
     ]);
 
     // Assess
-    expect(request).toEqual({ taskToken: 'retry', requestedAt: '2026-11-22T09:00:01.000Z' });
+    expect(request).toEqual({
+      taskToken: 'retry',
+      state: 'WaitForApproval',
+      requestedAt: '2026-11-22T09:00:01.000Z',
+    });
   });
 
   it('finds nothing once the gate was left, outside the gate, or for a plain lambda:invoke', () => {
@@ -281,5 +285,143 @@ describe('finding the approval task token', () => {
     expect(
       findApprovalRequest([entered(1, 'WaitForApproval'), scheduled(2, 'token'), entered(3, 'Rollback')]),
     ).toBeUndefined();
+  });
+});
+
+describe('rekey approve / reject of a fleet execution (WaitForFleetApproval)', () => {
+  const FLEET_ARN = 'arn:aws:states:eu-west-1:111122223333:execution:rekey-rotate-fleet:annual-2027';
+  const FLEET_TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAfakeTokenForTheFleet==';
+  const at = (second: number) => new Date(Date.UTC(2026, 10, 22, 9, 0, second));
+  /** The fleet machine's history up to its gate: PlanFleet, the Choice, then the waiting Task. */
+  const fleetWaiting = (): HistoryFixture => ({
+    execution: {
+      executionArn: FLEET_ARN,
+      name: 'annual-2027',
+      stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:rekey-rotate-fleet',
+      status: 'RUNNING',
+      startDate: at(0),
+      input: JSON.stringify({
+        fleet: { select: { keyOlderThanDays: 0 }, approval: 'fleet' },
+        reason: 'annual',
+      }),
+      $metadata: {},
+    },
+    events: [
+      { id: 1, type: 'ExecutionStarted', timestamp: at(0) },
+      { id: 2, type: 'TaskStateEntered', timestamp: at(1), stateEnteredEventDetails: { name: 'PlanFleet' } },
+      { id: 3, type: 'TaskStateExited', timestamp: at(2), stateExitedEventDetails: { name: 'PlanFleet' } },
+      {
+        id: 4,
+        type: 'ChoiceStateEntered',
+        timestamp: at(2),
+        stateEnteredEventDetails: { name: 'FleetApproval?' },
+      },
+      {
+        id: 5,
+        type: 'ChoiceStateExited',
+        timestamp: at(2),
+        stateExitedEventDetails: { name: 'FleetApproval?' },
+      },
+      {
+        id: 6,
+        type: 'TaskStateEntered',
+        timestamp: at(3),
+        stateEnteredEventDetails: { name: 'WaitForFleetApproval' },
+      },
+      {
+        id: 7,
+        type: 'TaskScheduled',
+        timestamp: at(3),
+        taskScheduledEventDetails: {
+          resourceType: 'lambda',
+          resource: 'invoke.waitForTaskToken',
+          region: 'eu-west-1',
+          parameters: JSON.stringify({
+            FunctionName: 'rekey-RequestFleetApproval',
+            Payload: { taskToken: FLEET_TOKEN, executionArn: FLEET_ARN, state: { fleetId: 'annual-2027' } },
+          }),
+        },
+      },
+      { id: 8, type: 'TaskStarted', timestamp: at(3) },
+    ],
+  });
+
+  beforeEach(() => {
+    sfn.reset();
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    sfn.on(SendTaskFailureCommand).resolves({});
+    serve(fleetWaiting());
+  });
+
+  it('shows the fleet waiting, and approves it with the token of its one gate', async () => {
+    // Act
+    const status = await runCli(['status', FLEET_ARN, '--json']);
+    const result = await runCli(['approve', FLEET_ARN, '--by', 'platform-lead']);
+
+    // Assess
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      waitingForApproval: true,
+      currentStep: 'WaitForFleetApproval',
+      next: { approve: `./bin/rekey.mjs approve ${FLEET_ARN}` },
+    });
+    expect(result.code).toBe(0);
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, {
+      taskToken: FLEET_TOKEN,
+      output: JSON.stringify({ approvedBy: 'platform-lead', approvedAt: '2026-11-22T09:31:00.000Z' }),
+    });
+    expect(result.stdout).toBe(
+      "Approved annual-2027 as platform-lead at 2026-11-22T09:31:00.000Z. The fleet's rotations start (they do not ask again).\n" +
+        `Follow it: ./bin/rekey.mjs status ${FLEET_ARN} --watch\n`,
+    );
+  });
+
+  it('rejects it with ApprovalRejected and says that no rotation starts', async () => {
+    // Act
+    const result = await runCli(['reject', FLEET_ARN, '--reason', 'change freeze']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      taskToken: FLEET_TOKEN,
+      error: 'ApprovalRejected',
+      cause: JSON.stringify({
+        reason: 'change freeze',
+        rejectedBy: 'alice',
+        rejectedAt: '2026-11-22T09:31:00.000Z',
+      }),
+    });
+    expect(result.stdout).toContain(
+      'No rotation starts: the fleet records every database NOT_STARTED and fails with FleetApprovalNotGiven.',
+    );
+  });
+
+  it('sends nothing once the fleet left its gate', async () => {
+    // Prepare
+    const fixture = fleetWaiting();
+    fixture.events.push(
+      { id: 9, type: 'TaskSucceeded', timestamp: at(9) },
+      {
+        id: 10,
+        type: 'TaskStateExited',
+        timestamp: at(9),
+        stateExitedEventDetails: { name: 'WaitForFleetApproval' },
+      },
+      {
+        id: 11,
+        type: 'MapStateEntered',
+        timestamp: at(9),
+        stateEnteredEventDetails: { name: 'RotateGroups' },
+      },
+    );
+    serve(fixture);
+
+    // Act
+    const result = await runCli(['approve', FLEET_ARN]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Execution annual-2027 is not waiting for approval');
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
   });
 });

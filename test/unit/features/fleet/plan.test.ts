@@ -78,6 +78,12 @@ describe('inputFromTags', () => {
     });
   });
 
+  it('with approval "fleet" gives the child no approval: the fleet asked once, the database does not ask again', () => {
+    const built = inputFromTags(db('orders-db', { 'rekey:cutover': 'none' }), fleet({}, 'fleet'), 'f');
+    expect(built.blockers).toEqual([]);
+    expect(built.input).not.toHaveProperty('approval');
+  });
+
   it('derives the child idempotencyKey from the fleet input’s idempotencyKey when it has one', () => {
     // A schedule's start delivered twice runs two fleet executions: both must give each database
     // the same key, so the second child finds the first one's rotation and does nothing.

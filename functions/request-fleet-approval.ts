@@ -1,0 +1,4 @@
+import { requestFleetApproval } from '#features/fleet/request-approval.js';
+import { makeHandler } from '#runtime/handler.js';
+
+export const handler = makeHandler(requestFleetApproval, { correlationIdPath: 'state.fleetId' });
