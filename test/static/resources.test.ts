@@ -95,9 +95,12 @@ describe('recording the evidence of an execution that was stopped or timed out',
 });
 
 describe('alarms', () => {
-  it('alarms on failed or timed-out executions of the state machine, to the topic', () => {
+  it.each([
+    ['RotationFailedAlarm', 'RotateInstanceStateMachine'],
+    ['FleetFailedAlarm', 'RotateFleetStateMachine'],
+  ])('%s alarms on failed or timed-out executions of %s, to the topic', (alarmId, machine) => {
     // Act
-    const alarm = props('RotationFailedAlarm');
+    const alarm = props(alarmId);
     const metrics = alarm.Metrics as Record<string, TemplateValue>[];
     const stat = (id: string) =>
       metrics.find((m) => m.Id === id)?.MetricStat as Record<string, TemplateValue>;
@@ -121,7 +124,7 @@ describe('alarms', () => {
         Metric: {
           Namespace: 'AWS/States',
           MetricName: name,
-          Dimensions: [{ Name: 'StateMachineArn', Value: machineArn }],
+          Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
         },
         Period: 300,
         Stat: 'Sum',
@@ -162,6 +165,7 @@ describe('alarms', () => {
 
     // Assess
     expect(alarms.map(([id]) => id).sort()).toEqual([
+      'FleetFailedAlarm',
       'KeyPendingDeletionUsedAlarm',
       'RecordEvidenceDeadLetterAlarm',
       'ReleaseLockDeadLetterAlarm',

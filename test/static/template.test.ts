@@ -392,6 +392,7 @@ describe('IAM (h)', () => {
     // Prepare
     const alwaysAlarms = [
       'RotationFailedAlarm',
+      'FleetFailedAlarm',
       'ReleaseLockDeadLetterAlarm',
       'RecordEvidenceDeadLetterAlarm',
       'RotationScheduleDeadLetterAlarm',
