@@ -120,6 +120,7 @@ const testPlanner =
     });
     return {
       status: 'PLANNED',
+      planOnly: false,
       fleetId,
       databases,
       groups: [...groups].map(([oldKeyArn, ids]) => ({ group: oldKeyArn, oldKeyArn, ids })),

@@ -102,6 +102,9 @@ export const FleetInputSchema = z.strictObject(
         approval: z
           .enum(['fleet', 'per-database', 'none'], { error: 'must be "fleet", "per-database" or "none"' })
           .default('none'),
+        planOnly: z
+          .boolean({ error: 'must be true or false: true plans the fleet and stops there, changing nothing' })
+          .default(false),
         approvalTimeoutMinutes: z
           .number({
             error: `must be a whole number of minutes from ${APPROVAL_MINUTES.min} to ${APPROVAL_MINUTES.max}`,

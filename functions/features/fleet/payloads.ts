@@ -90,6 +90,7 @@ export const fleetPayloads = (databases: number) => {
     onIneligible: 'skip',
     approval: 'none',
     approvalTimeoutSeconds: 4 * 60 * 60,
+    planOnly: false,
     groups: ids.map((id) => ({ group: ARN_KEY, ids: [id] })),
     planUri: `s3://${'b'.repeat(63)}/fleets/${fleetId}/plan.json`,
   };

@@ -14,6 +14,8 @@ export interface FleetPlanSummary {
   maxFailures: number;
   onIneligible: FleetPlan['onIneligible'];
   approval: FleetPlan['approval'];
+  /** The PlanOnly? Choice: true ends the execution with the plan, before any approval or start. */
+  planOnly: boolean;
   /** WaitForFleetApproval's TimeoutSecondsPath (used only with approval "fleet"). */
   approvalTimeoutSeconds: number;
   groups: { group: string; ids: string[] }[];
@@ -63,6 +65,7 @@ export const makePlanFleet =
       onIneligible: plan.onIneligible,
       approval: plan.approval,
       approvalTimeoutSeconds: plan.approvalTimeoutSeconds,
+      planOnly: plan.planOnly,
       groups: plan.groups.map(({ group, ids }) => ({ group, ids })),
       planUri,
     };

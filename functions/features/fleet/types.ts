@@ -72,6 +72,8 @@ export interface FleetPlan {
   maxFailures: number;
   onIneligible: 'fail' | 'skip';
   approval: FleetApprovalMode;
+  /** `fleet.planOnly`: the fleet machine plans, writes the plan and stops, changing nothing. */
+  planOnly: boolean;
   /** How long the fleet's one approval (`approval: "fleet"`) waits: the input's minutes, or the single rotation's default. */
   approvalTimeoutSeconds: number;
   /** Why the concurrency was capped, and other warnings for the operator. */

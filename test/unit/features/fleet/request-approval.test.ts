@@ -44,6 +44,7 @@ const planned = (id: string, overrides: Partial<PlannedDatabase> = {}): PlannedD
 
 const plan = (databases: PlannedDatabase[], onIneligible: 'fail' | 'skip' = 'skip'): FleetPlan => ({
   status: 'PLANNED',
+  planOnly: false,
   fleetId: 'annual-2027',
   databases,
   groups: [],
