@@ -3,8 +3,10 @@ import { CreateDBInstanceCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
+import type { EvidenceRecord } from '#features/evidence/schema.js';
 import { makePlanFleet } from '#features/fleet/plan-step.js';
 import type { DatabaseOutcome, FleetOutput, FleetPlan, PlannedDatabase } from '#features/fleet/types.js';
+import { readEvidence } from '../../cli/evidence-bucket.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { type RunResult, runStateMachine } from '../../cli/runner.js';
 import { useEmulator } from '../support/emulator.js';
@@ -152,6 +154,15 @@ const runFleet = (
         : invoke,
   });
 
+/** The old key's outcome in a child rotation's evidence record (what its RetireKey decided). */
+const oldKeyOutcomeOf = async (
+  outcome: DatabaseOutcome | undefined,
+): Promise<EvidenceRecord['oldKeyOutcome']> => {
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(outcome?.evidenceUri ?? '') ?? [];
+  const record = JSON.parse(await readEvidence(bucket as string, key as string)) as EvidenceRecord;
+  return record.oldKeyOutcome;
+};
+
 const byId = (output: FleetOutput) => new Map(output.databases.map((d) => [d.id, d]));
 
 const overlapping = (outcomes: DatabaseOutcome[]): number =>
@@ -217,6 +228,17 @@ describe('the fleet state machine', () => {
     const [a, b] = rotated;
     expect((b?.startedAt as string) >= (a?.finishedAt as string)).toBe(true);
     expect(b?.oldKeyArn).toBe(shared);
+    // The shared old key scheduled for deletion only after both of its databases moved: the first
+    // rotation kept it because the second database still used it, the second scheduled its deletion.
+    expect(await oldKeyOutcomeOf(a)).toMatchObject({
+      state: 'Retained',
+      reason: expect.stringContaining('db-instance:fleet-b'),
+    });
+    expect(await oldKeyOutcomeOf(b)).toMatchObject({
+      state: 'PendingDeletion',
+      deletionDate: expect.any(String),
+    });
+    expect(await keyState(shared)).toBe('PendingDeletion');
   }, 60_000);
 
   it('stops starting rotations after maxFailures failures, and fails the fleet naming the databases left', async () => {
