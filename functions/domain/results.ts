@@ -183,7 +183,7 @@ export type OldKeyOutcome =
       encryptedResources: string[];
       /**
        * True when RetireKey kept the key (something else is under it) but deleted this rotation's
-       * own source snapshot, disposable once the old database was deleted (docs/architecture.md#retirekey).
+       * own source snapshot, disposable once the old database was deleted (docs/fleet.md#shared-old-keys).
        */
       sourceSnapshotDeleted?: boolean;
     };
