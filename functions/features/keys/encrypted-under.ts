@@ -141,13 +141,13 @@ const snapshot = (
   return { kind, id: id ?? '(unnamed)', ...(detail && { detail }) };
 };
 
+const SOURCE_SNAPSHOT_ROLE: RekeyRole = 'source-snapshot';
+
 /**
  * Another rotation's source snapshot keeps the key like any other snapshot: that rotation may still
  * be running, or have failed and kept it for inspection (keepArtifactsOnFailure), and only it knows.
  * It deletes the snapshot itself once its old database is deleted (retire-key.ts); the reason says so.
  */
-const SOURCE_SNAPSHOT_ROLE: RekeyRole = 'source-snapshot';
-
 const otherRotationDetail = (tags: DBSnapshot['TagList']): string | undefined => {
   const value = (key: string) => (tags ?? []).find((tag) => tag.Key === key)?.Value;
   const rotationId = value(TAG_ROTATION_ID);
