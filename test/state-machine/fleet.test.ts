@@ -259,7 +259,7 @@ describe('the fleet state machine', () => {
     expect(nextIds).not.toContain('fleet-c');
     expect(next.notes).toContainEqual(
       expect.stringMatching(
-        /^fleet-c was not selected: Rekey rotation rk[0-9a-f]{10} copied it to fleet-c-rk/,
+        /^fleet-c was not selected: Rekey rotation rk[0-9a-f]{10} made fleet-c-rk[0-9a-f]{10} from it under a new key \(fleet-c-rk[0-9a-f]{10} carries rekey:source-db=fleet-c\)/,
       ),
     );
   }, 60_000);

@@ -62,7 +62,9 @@ export const matchesSelect = (
 /** A database a Rekey rotation made a new copy of: which rotation, and the copy. */
 export interface Supersession {
   rotationId: string;
+  /** The copy, and the identifier its `rekey:source-db` tag names. */
   by: string;
+  source: string;
 }
 
 const kindKey = (kind: TargetKind, id: string) => `${kind}:${id.toLowerCase()}`;
@@ -87,15 +89,15 @@ export const supersededDatabases = (
     // After a rename cutover the copy holds the source's identifier: it supersedes the aside name only.
     for (const id of [source, namesFor(rotationId, source).asideDbInstanceIdentifier]) {
       if (id.toLowerCase() !== copy.id.toLowerCase())
-        superseded.set(kindKey(copy.kind, id), { rotationId, by: copy.id });
+        superseded.set(kindKey(copy.kind, id), { rotationId, by: copy.id, source });
     }
   }
   return superseded;
 };
 
-const supersededNote = (id: string, { rotationId, by }: Supersession): string =>
-  `${id} was not selected: Rekey rotation ${rotationId} copied it to ${by} under a new key (${by} carries ` +
-  `${TAG_SOURCE_DB}=${id} or its aside name) and kept ${id}, which is still under the old key; ${by} is selected in its place. ` +
+const supersededNote = (id: string, { rotationId, by, source }: Supersession): string =>
+  `${id} was not selected: Rekey rotation ${rotationId} made ${by} from it under a new key (${by} carries ` +
+  `${TAG_SOURCE_DB}=${source}) and kept ${id}, still under its old key; ${by} is selected in its place. ` +
   `Once clients use ${by} (a cutover "none" leaves them on ${id}), delete ${id}. If rotation ${rotationId} did not ` +
   `succeed, delete ${by} and ${id} is selected again.`;
 

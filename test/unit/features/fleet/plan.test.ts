@@ -135,6 +135,7 @@ describe('supersededDatabases: the old database a rotation kept is not selected 
     expect(superseded.get('instance:fleet-audit-db')).toEqual({
       rotationId: 'rk0a1b2c3d4e',
       by: 'fleet-audit-db-rk0a1b2c3d4e',
+      source: 'fleet-audit-db',
     });
     expect(superseded.has('instance:fleet-audit-db-rk0a1b2c3d4e')).toBe(false);
     expect(superseded.has('instance:fleet-billing-db')).toBe(false);
@@ -155,6 +156,7 @@ describe('supersededDatabases: the old database a rotation kept is not selected 
     expect(superseded.get('instance:fleet-catalog-db-old-rk0a1b2c3d4e')).toEqual({
       rotationId: 'rk0a1b2c3d4e',
       by: 'fleet-catalog-db',
+      source: 'fleet-catalog-db',
     });
   });
 
