@@ -176,7 +176,17 @@ export interface RetireInstanceResult extends Reconciled {
 
 export type OldKeyOutcome =
   | { state: 'PendingDeletion'; keyArn: string; deletionDate: string; pendingWindowDays: number }
-  | { state: 'Retained'; keyArn: string; reason: string; encryptedResources: string[] };
+  | {
+      state: 'Retained';
+      keyArn: string;
+      reason: string;
+      encryptedResources: string[];
+      /**
+       * True when RetireKey kept the key (something else is under it) but deleted this rotation's
+       * own source snapshot, disposable once the old database was deleted (docs/fleet.md#shared-old-keys).
+       */
+      sourceSnapshotDeleted?: boolean;
+    };
 
 /** The first step's verdict: a duplicate start ends as a no-op. */
 export interface StartCheck {

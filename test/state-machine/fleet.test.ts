@@ -3,8 +3,12 @@ import { CreateDBInstanceCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
+import type { EvidenceRecord } from '#features/evidence/schema.js';
+import { parseFleetInput } from '#features/fleet/input.js';
+import { planFleet } from '#features/fleet/plan.js';
 import { makePlanFleet } from '#features/fleet/plan-step.js';
 import type { DatabaseOutcome, FleetOutput, FleetPlan, PlannedDatabase } from '#features/fleet/types.js';
+import { readEvidence } from '../../cli/evidence-bucket.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { type RunResult, runStateMachine } from '../../cli/runner.js';
 import { useEmulator } from '../support/emulator.js';
@@ -71,6 +75,8 @@ const keyState = async (arn: string) =>
 interface Member {
   id: string;
   oldKeyArn: string | null;
+  /** "none" keeps the old database in service (and so its key); cname by default. */
+  cutover?: 'none';
 }
 
 /** The test planner: one group per old key in the order given; an unencrypted database is ineligible. */
@@ -90,19 +96,21 @@ const testPlanner =
         eligible: member.oldKeyArn !== null,
         strategy: member.oldKeyArn ? 'snapshot' : null,
         strategyReason: 'test planner',
-        cutover: 'cname',
+        cutover: member.cutover ?? 'cname',
         oldKeyArn: member.oldKeyArn,
         blockers: member.oldKeyArn ? [] : [`${member.id} is not encrypted: nothing to rotate.`],
         estimatedWriterDowntimeSeconds: null,
         input: member.oldKeyArn
           ? {
               dbInstanceIdentifier: member.id,
-              cutover: {
-                type: 'cname',
-                recordName: `${member.id}.db.example.internal`,
-                hostedZoneId: zoneId,
-                ttl: 60,
-              },
+              cutover: member.cutover
+                ? { type: member.cutover }
+                : {
+                    type: 'cname',
+                    recordName: `${member.id}.db.example.internal`,
+                    hostedZoneId: zoneId,
+                    ttl: 60,
+                  },
               writeFreeze: 'stop',
               oldInstance: 'delete',
               oldKeyPendingWindowDays: 7,
@@ -154,6 +162,15 @@ const runFleet = (
         : invoke,
   });
 
+/** The old key's outcome in a child rotation's evidence record (what its RetireKey decided). */
+const oldKeyOutcomeOf = async (
+  outcome: DatabaseOutcome | undefined,
+): Promise<EvidenceRecord['oldKeyOutcome']> => {
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(outcome?.evidenceUri ?? '') ?? [];
+  const record = JSON.parse(await readEvidence(bucket as string, key as string)) as EvidenceRecord;
+  return record.oldKeyOutcome;
+};
+
 const byId = (output: FleetOutput) => new Map(output.databases.map((d) => [d.id, d]));
 
 const overlapping = (outcomes: DatabaseOutcome[]): number =>
@@ -182,7 +199,7 @@ describe('the fleet state machine', () => {
     const members: Member[] = [
       { id: 'fleet-a', oldKeyArn: shared },
       { id: 'fleet-b', oldKeyArn: shared },
-      { id: 'fleet-c', oldKeyArn: own },
+      { id: 'fleet-c', oldKeyArn: own, cutover: 'none' },
       { id: 'fleet-d', oldKeyArn: third },
       { id: 'fleet-plain', oldKeyArn: null },
     ];
@@ -219,6 +236,34 @@ describe('the fleet state machine', () => {
     const [a, b] = rotated;
     expect((b?.startedAt as string) >= (a?.finishedAt as string)).toBe(true);
     expect(b?.oldKeyArn).toBe(shared);
+    // The shared old key scheduled for deletion only after both of its databases moved: the first
+    // rotation kept it because the second database still used it, the second scheduled its deletion.
+    expect(await oldKeyOutcomeOf(a)).toMatchObject({
+      state: 'Retained',
+      reason: expect.stringContaining('db-instance:fleet-b'),
+    });
+    expect(await oldKeyOutcomeOf(b)).toMatchObject({
+      state: 'PendingDeletion',
+      deletionDate: expect.any(String),
+    });
+    expect(await keyState(shared)).toBe('PendingDeletion');
+
+    // The next run (the real planner) selects the copy of fleet-c, not the old fleet-c its cutover "none" kept.
+    const next = await planFleet(
+      parseFleetInput({
+        fleet: { select: { tags: { 'rekey:rotate': 'true' }, keyOlderThanDays: 0 } },
+        reason: 'the next annual rotation',
+      }),
+      { fleetId: 'fleet-next' },
+    );
+    const nextIds = next.databases.map((d) => d.id);
+    expect(nextIds).toContain(`fleet-c-${databases.get('fleet-c')?.rotationId}`);
+    expect(nextIds).not.toContain('fleet-c');
+    expect(next.notes).toContainEqual(
+      expect.stringMatching(
+        /^fleet-c was not selected: Rekey rotation rk[0-9a-f]{10} made fleet-c-rk[0-9a-f]{10} from it under a new key \(fleet-c-rk[0-9a-f]{10} carries rekey:source-db=fleet-c\)/,
+      ),
+    );
   }, 60_000);
 
   it('stops starting rotations after maxFailures failures, and fails the fleet naming the databases left', async () => {

@@ -39,7 +39,7 @@ export const addNewKeyResources = (
   }
 };
 
-/** The old key, and the source snapshot deleted just before its deletion was scheduled (RetireKey). */
+/** The old key, and the source snapshot RetireKey deleted (before the key's deletion was scheduled, or while it keeps the key). */
 export const addOldKeyResources = (
   state: EvidenceState,
   plan: RotationPlan,
@@ -50,19 +50,23 @@ export const addOldKeyResources = (
   const oldKey = state.oldKey;
   if (oldKey) {
     const at = stepAt('RetireKey');
+    const sourceSnapshotDeleted = (detail: string) => {
+      if (!state.sourceSnapshot) return;
+      add({
+        kind: kind.snapshotResource,
+        identifier: state.sourceSnapshot.snapshotIdentifier,
+        arn:
+          state.sourceSnapshot.snapshotArn ??
+          rdsArn(plan, kind.snapshotArnType, state.sourceSnapshot.snapshotIdentifier),
+        action: 'deleted',
+        at,
+        detail,
+      });
+    };
     if (oldKey.state === 'PendingDeletion') {
-      if (state.sourceSnapshot) {
-        add({
-          kind: kind.snapshotResource,
-          identifier: state.sourceSnapshot.snapshotIdentifier,
-          arn:
-            state.sourceSnapshot.snapshotArn ??
-            rdsArn(plan, kind.snapshotArnType, state.sourceSnapshot.snapshotIdentifier),
-          action: 'deleted',
-          at,
-          detail: 'the last thing encrypted under the old key, deleted before its deletion was scheduled',
-        });
-      }
+      sourceSnapshotDeleted(
+        'the last thing encrypted under the old key, deleted before its deletion was scheduled',
+      );
       add({
         kind: 'kms-key',
         identifier: oldKey.keyArn.split('/').pop() ?? oldKey.keyArn,
@@ -72,6 +76,11 @@ export const addOldKeyResources = (
         detail: `KMS deletes it on ${oldKey.deletionDate} (waiting period ${oldKey.pendingWindowDays} days)`,
       });
     } else {
+      if (oldKey.sourceSnapshotDeleted) {
+        sourceSnapshotDeleted(
+          'superseded by the re-encrypted copy once the old database was deleted; the old key is kept for what else is under it',
+        );
+      }
       add({
         kind: 'kms-key',
         identifier: oldKey.keyArn.split('/').pop() ?? oldKey.keyArn,

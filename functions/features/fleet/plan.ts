@@ -5,7 +5,7 @@ import { decideStrategy } from '#domain/decisions.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import type { TargetKind } from '#domain/kinds.js';
 import { APPROVAL_MINUTES } from '#domain/limits.js';
-import { isUserTagKey } from '#domain/naming.js';
+import { isUserTagKey, namesFor, TAG_ROTATION_ID, TAG_SOURCE_DB } from '#domain/naming.js';
 import type { StrategyDecision } from '#domain/plan.js';
 import {
   clusterBlueGreenIneligibility,
@@ -60,6 +60,48 @@ export const matchesSelect = (
   if (select.keyOlderThanDays !== undefined && age !== null && age < select.keyOlderThanDays) return false;
   return true;
 };
+
+/** A database a Rekey rotation made a new copy of: which rotation, and the copy. */
+export interface Supersession {
+  rotationId: string;
+  /** The copy, and the identifier its `rekey:source-db` tag names. */
+  by: string;
+  source: string;
+}
+
+const kindKey = (kind: TargetKind, id: string) => `${kind}:${id.toLowerCase()}`;
+
+/**
+ * The databases a Rekey rotation has superseded, by kind and identifier. What a rotation creates
+ * carries `rekey:rotation-id` and `rekey:source-db` (aws/ownership.ts; never copied from the user's
+ * tags), so every other database of that kind named as its source, or under the name a rename
+ * cutover moved the source to (`<source>-old-<rotation id>`), is the old database that rotation
+ * kept: with cutover "none" or oldInstance "retain" it still carries the user's `rekey:rotate` tag
+ * and its old key. The copy is in service, or is the one to move clients to, and carries the same
+ * tags, so the fleet rotates the copy and leaves the old database to the person who kept it.
+ */
+export const supersededDatabases = (
+  databases: Pick<DiscoveredDatabase, 'id' | 'kind' | 'tags'>[],
+): Map<string, Supersession> => {
+  const superseded = new Map<string, Supersession>();
+  for (const copy of databases) {
+    const rotationId = copy.tags[TAG_ROTATION_ID];
+    const source = copy.tags[TAG_SOURCE_DB];
+    if (!rotationId || !source) continue;
+    // After a rename cutover the copy holds the source's identifier: it supersedes the aside name only.
+    for (const id of [source, namesFor(rotationId, source).asideDbInstanceIdentifier]) {
+      if (id.toLowerCase() !== copy.id.toLowerCase())
+        superseded.set(kindKey(copy.kind, id), { rotationId, by: copy.id, source });
+    }
+  }
+  return superseded;
+};
+
+const supersededNote = (id: string, { rotationId, by, source }: Supersession): string =>
+  `${id} was not selected: Rekey rotation ${rotationId} made ${by} from it under a new key (${by} carries ` +
+  `${TAG_SOURCE_DB}=${source}) and kept ${id}, still under its old key; ${by} is selected in its place. ` +
+  `Once clients use ${by} (a cutover "none" leaves them on ${id}), delete ${id}. If rotation ${rotationId} did not ` +
+  `succeed, delete ${by} and ${id} is selected again.`;
 
 const CUTOVERS = ['cname', 'rename', 'none'] as const;
 const STRATEGIES = ['snapshot', 'blue-green', 'auto'] as const;
@@ -453,9 +495,14 @@ const planSelected = async (
   const calls: CallCounts = {};
   const discovery = await discover(calls);
   const notes: string[] = [];
+  // A single input names its database on purpose: it is planned as written.
+  const superseded = single ? new Map<string, Supersession>() : supersededDatabases(discovery.databases);
   const selected = discovery.databases.filter((db) => {
     const key = db.kmsKeyId ? discovery.keys.get(db.kmsKeyId) : undefined;
-    return matchesSelect(db, key, keyAgeDays(key, now), input.fleet.select);
+    if (!matchesSelect(db, key, keyAgeDays(key, now), input.fleet.select)) return false;
+    const by = superseded.get(kindKey(db.kind, db.id));
+    if (by) notes.push(supersededNote(db.id, by));
+    return !by;
   });
   const planned = selected.map((db) =>
     planDatabase(db, discovery, input, options.fleetId, notes, single?.raw),

@@ -1,4 +1,5 @@
 import {
+  type DBSnapshot,
   DescribeDBClusterAutomatedBackupsCommand,
   DescribeDBClusterSnapshotsCommand,
   DescribeDBClustersCommand,
@@ -8,7 +9,9 @@ import {
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { isSameKey } from '#aws/kms-keys.js';
+import type { RekeyRole } from '#aws/ownership.js';
 import { SCAN_BUDGETS } from '#domain/limits.js';
+import { TAG_ROLE, TAG_ROTATION_ID } from '#domain/naming.js';
 import type { RotationPlan } from '#domain/plan.js';
 import type { StepContext } from '#runtime/handler.js';
 import { logger } from '#runtime/logger.js';
@@ -99,7 +102,12 @@ const dbSnapshots = (SnapshotType: string): Source => ({
     const found = (page.DBSnapshots ?? [])
       .filter((s) => scope.under(s.KmsKeyId))
       .map((s) =>
-        snapshot('db-snapshot', s.DBSnapshotIdentifier ?? s.DBSnapshotArn, s.SnapshotType ?? SnapshotType),
+        snapshot(
+          'db-snapshot',
+          s.DBSnapshotIdentifier ?? s.DBSnapshotArn,
+          s.SnapshotType ?? SnapshotType,
+          s.TagList,
+        ),
       );
     return { found, marker: page.Marker };
   },
@@ -116,17 +124,39 @@ const clusterSnapshots = (SnapshotType: string): Source => ({
           'db-cluster-snapshot',
           s.DBClusterSnapshotIdentifier ?? s.DBClusterSnapshotArn,
           s.SnapshotType ?? SnapshotType,
+          s.TagList,
         ),
       );
     return { found, marker: page.Marker };
   },
 });
 
-const snapshot = (kind: ResourceKind, id: string | undefined, type: string): EncryptedResource => ({
-  kind,
-  id: id ?? '(unnamed)',
-  ...(type !== 'manual' && { detail: type }),
-});
+const snapshot = (
+  kind: ResourceKind,
+  id: string | undefined,
+  type: string,
+  tags: DBSnapshot['TagList'],
+): EncryptedResource => {
+  const detail = [type !== 'manual' && type, otherRotationDetail(tags)].filter(Boolean).join(', ');
+  return { kind, id: id ?? '(unnamed)', ...(detail && { detail }) };
+};
+
+const SOURCE_SNAPSHOT_ROLE: RekeyRole = 'source-snapshot';
+
+/**
+ * Another rotation's source snapshot keeps the key like any other snapshot: that rotation may still
+ * be running, or have failed and kept it for inspection (keepArtifactsOnFailure), and only it knows.
+ * It deletes the snapshot itself once its old database is deleted (retire-key.ts); the reason says so.
+ */
+const otherRotationDetail = (tags: DBSnapshot['TagList']): string | undefined => {
+  const value = (key: string) => (tags ?? []).find((tag) => tag.Key === key)?.Value;
+  const rotationId = value(TAG_ROTATION_ID);
+  if (value(TAG_ROLE) !== SOURCE_SNAPSHOT_ROLE || !rotationId) return undefined;
+  return (
+    `the source snapshot of Rekey rotation ${rotationId}, which deletes it once its old database is deleted; ` +
+    'if that rotation failed or ended, delete it when you no longer need it'
+  );
+};
 
 /**
  * Every list RDS keeps key-encrypted resources in: DB instances (storage and Performance

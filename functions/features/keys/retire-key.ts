@@ -45,12 +45,20 @@ export type OldKeyInProgress = Extract<OldKeyOutcome, { state: 'Retained' }> & {
  * in RDS. Otherwise keep it and say which resources keep it alive. Runs last, after the old
  * instance was deleted (or retained).
  *
+ * The source snapshot is deleted whenever the inventory completes, whether the key goes or stays:
+ * by then the cutover was verified and the old database deleted, so no rollback can need it (a
+ * rollback after a verified cutover undoes nothing), and its data is in the new database and in
+ * the re-encrypted copy. Left behind, it would keep the shared key alive for the rotation of the
+ * key's last database (a fleet runs the databases of one old key one after another). Only this
+ * rotation's own snapshot: another rotation's source snapshot, a user's snapshot or anything else
+ * under the key keeps the key.
+ *
  * The inventory reads every RDS resource of the account and Region, a bounded share per call
  * (encrypted-under.ts): until it is complete the step returns `{ done: false, poll }` and the state
- * machine calls it again; only a complete inventory can schedule the deletion.
+ * machine calls it again; only a complete inventory can delete the snapshot or schedule the deletion.
  *
  * Re-runnable: a key already pending deletion is reported as it is; the source snapshot is deleted
- * only when it is the last thing under the key, tolerating that an earlier attempt deleted it.
+ * tolerating that an earlier attempt deleted it.
  */
 export const retireKey = async (
   state: RotationState,
@@ -98,27 +106,30 @@ export const retireKey = async (
   });
   if (!isComplete(inventory)) return inProgress(keyArn, inventory, previous, ownLabel);
 
-  const encryptedResources = encryptedLabels(inventory, ownLabel);
-  if (inventory.blockingCount > 0) {
-    logger.warn('the old key is still in use; it is kept', {
-      keyArn,
-      encryptedResources,
-      blockingCount: inventory.blockingCount,
-    });
-    return {
-      state: 'Retained',
-      keyArn,
-      reason: blockingReason(keyArn, key.KeyId, pendingWindowDays, inventory, plan),
-      encryptedResources,
-    };
-  }
-
+  // Disposable whether the key goes or stays: the old database is gone and clients use the new one.
   if (inventory.ownArtifactAt !== null) {
     await deleteSourceSnapshot(
       rds,
       plan.names.sourceSnapshotIdentifier,
       namesOfKind(plan.kind).snapshotResource,
     );
+  }
+  if (inventory.blockingCount > 0) {
+    const encryptedResources = inventory.blocking.map(label);
+    logger.warn('the old key is still in use; it is kept', {
+      keyArn,
+      encryptedResources,
+      blockingCount: inventory.blockingCount,
+    });
+    // Made by this rotation (SnapshotSource ran): gone now, deleted above or by an earlier attempt.
+    const sourceSnapshotDeleted = state.sourceSnapshot !== undefined || inventory.ownArtifactAt !== null;
+    return {
+      state: 'Retained',
+      keyArn,
+      reason: blockingReason(keyArn, key.KeyId, pendingWindowDays, inventory, plan, sourceSnapshotDeleted),
+      encryptedResources,
+      ...(sourceSnapshotDeleted && { sourceSnapshotDeleted }),
+    };
   }
   return scheduleDeletion(keyArn, key.KeyId, pendingWindowDays);
 };
@@ -247,20 +258,21 @@ const blockingReason = (
   keyArn: string,
   keyId: string,
   pendingWindowDays: number,
-  { blocking, blockingCount, ownArtifactAt }: Inventory,
+  { blocking, blockingCount }: Inventory,
   plan: RotationPlan,
+  sourceSnapshotDeleted: boolean,
 ): string => {
   const named = blocking.slice(0, NAMED_IN_REASON).map(describe).join(', ');
   const more = blockingCount > NAMED_IN_REASON ? ` and ${blockingCount - NAMED_IN_REASON} more` : '';
   const count = blockingCount === 1 ? '1 other RDS resource is' : `${blockingCount} other RDS resources are`;
-  const kept =
-    ownArtifactAt !== null
-      ? ` This rotation's source snapshot ${plan.names.sourceSnapshotIdentifier} was kept as well; delete it once you no longer need it.`
-      : '';
+  const deleted = sourceSnapshotDeleted
+    ? ` This rotation's source snapshot ${plan.names.sourceSnapshotIdentifier} was deleted: the old database is gone ` +
+      'and its data is in the new database and in the re-encrypted copy.'
+    : '';
   return (
     `The old key ${keyArn} is kept because ${count} still encrypted under it: ${named}${more}. ` +
     'Deleting the key would make them unreadable. Re-encrypt them under another key (copy snapshots with a new ' +
     'KmsKeyId, or run Rekey for each instance) or delete those you no longer need, then schedule the deletion ' +
-    `yourself: aws kms schedule-key-deletion --key-id ${keyId} --pending-window-in-days ${pendingWindowDays}.${kept}`
+    `yourself: aws kms schedule-key-deletion --key-id ${keyId} --pending-window-in-days ${pendingWindowDays}.${deleted}`
   );
 };

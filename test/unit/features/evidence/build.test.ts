@@ -211,6 +211,35 @@ describe('buildEvidence', () => {
     expect(lines.some((line) => line.startsWith('db-instance orders-db deleted'))).toBe(true);
   });
 
+  it('records the source snapshot deleted when RetireKey kept the old key for something else under it', () => {
+    // Prepare
+    const state = stepEvent('summarize');
+    state.oldKey = {
+      state: 'Retained',
+      keyArn: state.plan.source.kmsKeyArn,
+      reason:
+        'The old key is kept because 1 other RDS resource is still encrypted under it: db-instance:invoices-db.',
+      encryptedResources: ['db-instance:invoices-db'],
+      sourceSnapshotDeleted: true,
+    };
+
+    // Act
+    const record = build(state);
+
+    // Assess
+    expect(record.oldKeyOutcome).toMatchObject({
+      state: 'Retained',
+      reason: expect.stringContaining('invoices-db'),
+    });
+    const lines = record.resources.map((r) => `${r.kind} ${r.identifier} ${r.action}`);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `db-snapshot ${state.sourceSnapshot?.snapshotIdentifier} deleted`,
+        expect.stringMatching(/^kms-key [0-9a-f-]+ retained$/),
+      ]),
+    );
+  });
+
   it('records a rename cutover as two renames and the old instance under its aside name', () => {
     // Prepare
     const base = stepEvent('summarize');

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DOWNTIME_ASSUMPTIONS, estimateWriterDowntimeSeconds } from '#features/fleet/estimate.js';
 import { parseFleetInput } from '#features/fleet/input.js';
-import { groupByKey, inputFromTags, matchesSelect, paceConcurrency } from '#features/fleet/plan.js';
+import {
+  groupByKey,
+  inputFromTags,
+  matchesSelect,
+  paceConcurrency,
+  supersededDatabases,
+} from '#features/fleet/plan.js';
 
 const fleet = (defaults: Record<string, unknown> = {}, approval = 'none') =>
   parseFleetInput({
@@ -118,6 +124,72 @@ describe('inputFromTags', () => {
         'f',
       ).blockers.join(' '),
     ).toContain('tag rekey:strategy is "fast"');
+  });
+});
+
+describe('supersededDatabases: the old database a rotation kept is not selected again', () => {
+  const user = { 'rekey:rotate': 'annual', 'rekey:cutover': 'none', team: 'platform' };
+  const rekey = (rotationId: string, source: string, role = 'new-instance') => ({
+    ...user,
+    'rekey:rotation-id': rotationId,
+    'rekey:source-db': source,
+    'rekey:role': role,
+  });
+
+  it('marks the database named as the source of a copy Rekey made (cutover "none" keeps it, with its tags)', () => {
+    // Prepare
+    const databases = [
+      db('fleet-audit-db', user),
+      db('fleet-audit-db-rk0a1b2c3d4e', rekey('rk0a1b2c3d4e', 'fleet-audit-db')),
+      db('fleet-billing-db', user),
+    ];
+
+    // Act
+    const superseded = supersededDatabases(databases);
+
+    // Assess
+    expect(superseded.get('instance:fleet-audit-db')).toEqual({
+      rotationId: 'rk0a1b2c3d4e',
+      by: 'fleet-audit-db-rk0a1b2c3d4e',
+      source: 'fleet-audit-db',
+    });
+    expect(superseded.has('instance:fleet-audit-db-rk0a1b2c3d4e')).toBe(false);
+    expect(superseded.has('instance:fleet-billing-db')).toBe(false);
+  });
+
+  it('after a rename cutover the copy holds the original name: only the source moved aside is superseded', () => {
+    // Prepare
+    const databases = [
+      db('fleet-catalog-db', rekey('rk0a1b2c3d4e', 'fleet-catalog-db', 'serving')),
+      db('fleet-catalog-db-old-rk0a1b2c3d4e', user),
+    ];
+
+    // Act
+    const superseded = supersededDatabases(databases);
+
+    // Assess
+    expect(superseded.has('instance:fleet-catalog-db')).toBe(false);
+    expect(superseded.get('instance:fleet-catalog-db-old-rk0a1b2c3d4e')).toEqual({
+      rotationId: 'rk0a1b2c3d4e',
+      by: 'fleet-catalog-db',
+      source: 'fleet-catalog-db',
+    });
+  });
+
+  it("ignores the user's own tags and keeps kinds apart: only Rekey's two tags together make a copy", () => {
+    // Prepare
+    const databases = [
+      db('reports', user, 'cluster'),
+      db('reports-rk0a1b2c3d4e', rekey('rk0a1b2c3d4e', 'reports', 'new-cluster'), 'cluster'),
+      db('orders-db', user),
+      db('orders-clone', { ...user, 'rekey:source-db': 'orders-db' }),
+    ];
+
+    // Act
+    const superseded = supersededDatabases(databases);
+
+    // Assess
+    expect([...superseded.keys()]).toEqual(['cluster:reports', 'cluster:reports-old-rk0a1b2c3d4e']);
   });
 });
 

@@ -162,7 +162,7 @@ describe('retire-key', () => {
     expect(rds.calls()).toHaveLength(0);
   });
 
-  it('keeps the key, and the source snapshot, when another snapshot is still encrypted under it', async () => {
+  it("keeps the key for a user's own manual snapshot under it, and deletes the rotation's source snapshot", async () => {
     // Prepare
     afterCutover();
     rds.on(DescribeDBSnapshotsCommand, { SnapshotType: 'manual' }).resolves({
@@ -176,19 +176,89 @@ describe('retire-key', () => {
     const result = await retireKey(stepEvent('retire-key'));
 
     // Assess
-    expect(result).toMatchObject({
+    expect(result).toEqual({
       state: 'Retained',
       keyArn: OLD_KEY_ARN,
-      reason: expect.stringContaining('db-snapshot:orders-db-before-upgrade'),
+      reason: expect.stringContaining(
+        '1 other RDS resource is still encrypted under it: db-snapshot:orders-db-before-upgrade.',
+      ),
+      encryptedResources: ['db-snapshot:orders-db-before-upgrade'],
+      sourceSnapshotDeleted: true,
     });
-    expect(result.state === 'Retained' && result.encryptedResources).toEqual([
-      `db-snapshot:${SOURCE_SNAPSHOT}`,
-      'db-snapshot:orders-db-before-upgrade',
-    ]);
     expect(result.state === 'Retained' && result.reason).toContain(
       `aws kms schedule-key-deletion --key-id ${OLD_KEY_ID} --pending-window-in-days 7`,
     );
-    expect(rds).not.toHaveReceivedCommand(DeleteDBSnapshotCommand);
+    expect(result.state === 'Retained' && result.reason).toContain(
+      `source snapshot ${SOURCE_SNAPSHOT} was deleted`,
+    );
+    expect(rds).toHaveReceivedCommandTimes(DeleteDBSnapshotCommand, 1);
+    expect(rds).toHaveReceivedCommandWith(DeleteDBSnapshotCommand, { DBSnapshotIdentifier: SOURCE_SNAPSHOT });
+    expect(kms).not.toHaveReceivedCommand(ScheduleKeyDeletionCommand);
+  });
+
+  it('a finished rotation leaves no source snapshot behind: the next rotation of the shared key schedules its deletion', async () => {
+    // Prepare: the first rotation of the key's group, while the second database is still under it.
+    afterCutover();
+    rds.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [{ DBInstanceIdentifier: 'invoices-db', KmsKeyId: OLD_KEY_ARN }],
+    });
+    const first = await retireKey(stepEvent('retire-key'));
+    // Then the second: the first's source snapshot is gone, the second's own is the last thing under the key.
+    const secondSnapshot = 'rekey-invoices-db-rk0b1111aaaa-source';
+    rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [] });
+    rds.on(DescribeDBSnapshotsCommand, { SnapshotType: 'manual' }).resolves({
+      DBSnapshots: [{ DBSnapshotIdentifier: secondSnapshot, SnapshotType: 'manual', KmsKeyId: OLD_KEY_ARN }],
+    });
+    const state = stepEvent('retire-key');
+    state.plan.names.sourceSnapshotIdentifier = secondSnapshot;
+
+    // Act
+    const second = await retireKey(state);
+
+    // Assess
+    expect(first).toMatchObject({
+      state: 'Retained',
+      encryptedResources: ['db-instance:invoices-db'],
+      sourceSnapshotDeleted: true,
+    });
+    expect(second).toMatchObject({ state: 'PendingDeletion', keyArn: OLD_KEY_ARN });
+    expect(rds).toHaveReceivedCommandWith(DeleteDBSnapshotCommand, { DBSnapshotIdentifier: SOURCE_SNAPSHOT });
+    expect(rds).toHaveReceivedCommandWith(DeleteDBSnapshotCommand, { DBSnapshotIdentifier: secondSnapshot });
+    expect(kms).toHaveReceivedCommandTimes(ScheduleKeyDeletionCommand, 1);
+  });
+
+  it('keeps the key for the source snapshot of another rotation still running or rolled back, and does not delete it', async () => {
+    // Prepare
+    afterCutover();
+    const others = 'rekey-invoices-db-rk0b2222bbbb-source';
+    rds.on(DescribeDBSnapshotsCommand, { SnapshotType: 'manual' }).resolves({
+      DBSnapshots: [
+        { DBSnapshotIdentifier: SOURCE_SNAPSHOT, SnapshotType: 'manual', KmsKeyId: OLD_KEY_ARN },
+        {
+          DBSnapshotIdentifier: others,
+          SnapshotType: 'manual',
+          KmsKeyId: OLD_KEY_ARN,
+          TagList: [
+            { Key: 'rekey:rotation-id', Value: 'rk0b2222bbbb' },
+            { Key: 'rekey:source-db', Value: 'invoices-db' },
+            { Key: 'rekey:role', Value: 'source-snapshot' },
+          ],
+        },
+      ],
+    });
+
+    // Act
+    const result = await retireKey(stepEvent('retire-key'));
+
+    // Assess
+    expect(result).toMatchObject({
+      state: 'Retained',
+      encryptedResources: [`db-snapshot:${others}`],
+      reason: expect.stringContaining(
+        `db-snapshot:${others} (the source snapshot of Rekey rotation rk0b2222bbbb`,
+      ),
+    });
+    expect(rds).not.toHaveReceivedCommandWith(DeleteDBSnapshotCommand, { DBSnapshotIdentifier: others });
     expect(kms).not.toHaveReceivedCommand(ScheduleKeyDeletionCommand);
   });
 
@@ -231,7 +301,7 @@ describe('retire-key', () => {
     expect(result).toMatchObject({
       state: 'Retained',
       reason: expect.stringContaining('db-instance:billing-db (Performance Insights)'),
-      encryptedResources: ['db-instance:billing-db', `db-snapshot:${SOURCE_SNAPSHOT}`],
+      encryptedResources: ['db-instance:billing-db'],
     });
   });
 
@@ -308,7 +378,7 @@ describe('retire-key', () => {
     expect(result.state === 'Retained' && result.reason).toContain(
       'db-cluster-snapshot:archive-4 and 3 more',
     );
-    expect(result.state === 'Retained' && result.encryptedResources).toHaveLength(9);
+    expect(result.state === 'Retained' && result.encryptedResources).toHaveLength(8);
   });
 
   it('keeps an AWS-managed old key without calling AWS: aws/rds can never be deleted', async () => {
