@@ -23,11 +23,13 @@ import {
   DEFAULT_STACK,
   executionArnFor,
   isExecutionArn,
+  isFleetExecutionArn,
   type OperatorClients,
   regionOfArn,
   stackOutput,
 } from './aws.js';
 import { readHistory } from './evidence.js';
+import { type FleetView, loadFleetView } from './fleet-view.js';
 import { APPROVAL_STATE, type ExecutionView, findApprovalRequest, summarizeExecution } from './progress.js';
 import {
   formatDuration,
@@ -303,6 +305,86 @@ const watchExecution = async (
   }
 };
 
+/** Reads a fleet execution (DescribeExecution), its plan and outcomes, and its children in flight. */
+const loadFleet = async (
+  context: OperatorContext,
+  executionArn: string,
+  bucket: string,
+): Promise<FleetView> => {
+  const described = await context.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  return loadFleetView({
+    clients: context.clients,
+    executionArn,
+    described,
+    bucket,
+    ...(context.options.stateMachineArn ? { rotationMachineArn: context.options.stateMachineArn } : {}),
+    now: context.deps.now(),
+    childState: async (childArn) => {
+      try {
+        return statusHeadline((await loadExecution(context, childArn)).view);
+      } catch (error) {
+        if ((error as { name?: string }).name === 'ExecutionDoesNotExist') return null;
+        throw error;
+      }
+    },
+  });
+};
+
+const fleetText = (context: OperatorContext, view: FleetView): string =>
+  `${view.text}\nConsole    ${consoleUrl(view.executionArn, context.region)}\n` +
+  (view.closed
+    ? `Report:    ${context.prefix} report ${view.executionArn}\n`
+    : `Follow it: ${context.next(view.executionArn).watch}\n`);
+
+const fleetDocument = (context: OperatorContext, view: FleetView) => {
+  const { text: _text, ...rest } = view;
+  return {
+    ...rest,
+    consoleUrl: consoleUrl(view.executionArn, context.region),
+    next: view.closed
+      ? { report: `${context.prefix} report ${view.executionArn}` }
+      : { watch: context.next(view.executionArn).watch },
+  };
+};
+
+/** `rekey status <fleet execution>`, once or (--watch) until it ends: a line, or a redraw, per change. */
+const showFleet = async (
+  context: OperatorContext,
+  executionArn: string,
+  options: CommonOptions & { watch?: boolean; interval: number; bucket?: string },
+): Promise<number> => {
+  const { deps } = context;
+  const bucket =
+    options.bucket ??
+    (await stackOutput(context.clients.cloudformation, options.stack, context.region, 'EvidenceBucketName'));
+  let last = '';
+  for (;;) {
+    const view = await loadFleet(context, executionArn, bucket);
+    if (!options.watch || view.closed) {
+      // After watching: a terminal's screen is redrawn a last time; a log gets the final view below its lines.
+      const before = !options.watch ? '' : deps.isTTY ? '\x1b[2J\x1b[H' : '\n';
+      if (options.json) deps.stdout(`${JSON.stringify(fleetDocument(context, view))}\n`);
+      else deps.stdout(`${before}${fleetText(context, view)}`);
+      return view.closed && view.status !== 'SUCCEEDED' ? 1 : 0;
+    }
+    const change = JSON.stringify([view.status, view.databases]);
+    if (change !== last) {
+      const counts = Object.entries(view.counts)
+        .map(([status, n]) => `${n} ${status}`)
+        .join(', ');
+      const line = `${deps.now().toISOString().slice(11, 19)}  ${view.status}  ${counts || 'planning'}  ${formatDuration(view.elapsedMs)}\n`;
+      if (options.json) deps.stderr(line);
+      else if (deps.isTTY)
+        deps.stdout(
+          `\x1b[2J\x1b[H${fleetText(context, view)}\nWatching: refreshed ${deps.now().toISOString()}, every ${options.interval}s. Ctrl-C stops watching, not the fleet.\n`,
+        );
+      else deps.stdout(line);
+    }
+    last = change;
+    await deps.sleep(options.interval * 1000);
+  }
+};
+
 const action =
   <A extends unknown[]>(deps: OperatorDeps, body: (...args: A) => Promise<number>) =>
   async (...args: A): Promise<void> => {
@@ -438,16 +520,27 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
     .description(
       'Show an execution: the current step, time per step, progress, and the cause when it failed. Exit code 1 when it failed, timed out or was stopped.',
     )
-    .argument('<execution>', 'execution ARN, or execution name on the stack’s state machine')
+    .argument(
+      '<execution>',
+      'execution ARN (a rotation’s, or a fleet’s: each database’s progress), or execution name on the stack’s state machine',
+    )
     .option('-w, --watch', 'follow the execution until it ends (exit code 0 only on success)')
-    .option('--interval <seconds>', 'seconds between polls with --watch', positiveInteger('--interval'), 15);
+    .option('--interval <seconds>', 'seconds between polls with --watch', positiveInteger('--interval'), 15)
+    .option(
+      '-b, --bucket <name>',
+      'a fleet’s evidence bucket (its plan and outcomes); default: the stack’s EvidenceBucketName output',
+    );
   withConnection(status, true);
   usageExits(status, deps).action(
     action(
       deps,
-      async (execution: string, options: CommonOptions & { watch?: boolean; interval: number }) => {
+      async (
+        execution: string,
+        options: CommonOptions & { watch?: boolean; interval: number; bucket?: string },
+      ) => {
         const context = contextFor(deps, options, execution);
         const executionArn = await resolveExecution(context, execution);
+        if (isFleetExecutionArn(executionArn)) return showFleet(context, executionArn, options);
         const view = options.watch
           ? await watchExecution(context, executionArn, options.interval, Boolean(options.json))
           : (await loadExecution(context, executionArn)).view;
