@@ -2,15 +2,13 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { InvalidInputError } from '#domain/errors.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import { isFleetInput, parseFleetInput } from '#features/fleet/input.js';
-import { fitOutput } from '#features/fleet/payloads.js';
-import { recordKey } from '#features/fleet/store.js';
-import type { FleetOutput } from '#features/fleet/types.js';
 import { deciderFromFlags } from './approval-gate.js';
 import { type CallerIdentityLookup, lookUpCaller, stsCallerIdentity } from './caller-identity.js';
 import { type Connection, resolveConnection } from './connection.js';
 import { useEndpoint } from './emulator.js';
 import { debugDetail, EXIT, exitCodeOf, explain, OperatorError, UsageError } from './errors.js';
-import { LOCAL_EVIDENCE_BUCKET, readEvidence, saveEvidence } from './evidence-bucket.js';
+import { LOCAL_EVIDENCE_BUCKET, saveEvidence } from './evidence-bucket.js';
+import { fleetOutputFromRecord, readFleetRecord } from './fleet-record.js';
 import { readJsonInput } from './input-file.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
 import { DEFAULT_STACK, type StackOutputName, stackOutput } from './operator/aws.js';
@@ -87,26 +85,6 @@ const warningsOf = (result: RunResult): string[] => {
   return [];
 };
 
-/**
- * A failed fleet's output: the fleet record FinishFleet wrote (`fleets/<fleet execution name>/record.json`),
- * fitted as the machine fits a successful one. Null when there is none: the plan failed, or the
- * record could not be written (the failure's cause then says so).
- */
-const failedFleetOutput = async (bucket: string, executionArn: string): Promise<FleetOutput | null> => {
-  const fleetId = executionArn.split(':').at(-1) ?? '';
-  const key = recordKey(fleetId);
-  let text: string;
-  try {
-    text = await readEvidence(bucket, key);
-  } catch (error) {
-    if (['NoSuchKey', 'NotFound'].includes((error as Error).name)) return null;
-    throw error;
-  }
-  const { planUri: _planUri, ...record } = JSON.parse(text) as FleetOutput & { planUri?: string };
-  const { complete: _complete, ...fitted } = fitOutput({ ...record, evidenceUri: `s3://${bucket}/${key}` });
-  return fitted;
-};
-
 export const runRotation = async (
   flags: RunFlags,
   io: RunIo = processIo,
@@ -167,7 +145,8 @@ export const runRotation = async (
             cause: result.cause,
             ...(fleet
               ? {
-                  output: await failedFleetOutput(evidenceBucket.name, result.executionArn).catch(
+                  output: await readFleetRecord(evidenceBucket.name, result.executionArn).then(
+                    (found) => (found ? fleetOutputFromRecord(found.record) : null),
                     (error: Error) => {
                       io.stderr(
                         `WARNING: the fleet record could not be read (${error.name}: ${error.message}); the outcomes are under fleets/ in ${evidenceBucket.name}.\n`,
