@@ -29,6 +29,7 @@ import {
   stackOutput,
 } from './aws.js';
 import { readHistory } from './evidence.js';
+import type { OutcomeCache } from './fleet-load.js';
 import { type FleetView, loadFleetView } from './fleet-view.js';
 import { APPROVAL_STATE, type ExecutionView, findApprovalRequest, summarizeExecution } from './progress.js';
 import {
@@ -310,6 +311,7 @@ const loadFleet = async (
   context: OperatorContext,
   executionArn: string,
   bucket: string,
+  outcomeCache: OutcomeCache,
 ): Promise<FleetView> => {
   const described = await context.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
   return loadFleetView({
@@ -319,6 +321,7 @@ const loadFleet = async (
     bucket,
     ...(context.options.stateMachineArn ? { rotationMachineArn: context.options.stateMachineArn } : {}),
     now: context.deps.now(),
+    outcomeCache,
     childState: async (childArn) => {
       try {
         return statusHeadline((await loadExecution(context, childArn)).view);
@@ -357,9 +360,25 @@ const showFleet = async (
   const bucket =
     options.bucket ??
     (await stackOutput(context.clients.cloudformation, options.stack, context.region, 'EvidenceBucketName'));
+  const cache: OutcomeCache = new Map();
   let last = '';
+  let failures = 0;
   for (;;) {
-    const view = await loadFleet(context, executionArn, bucket);
+    let view: FleetView;
+    try {
+      view = await loadFleet(context, executionArn, bucket, cache);
+      failures = 0;
+    } catch (error) {
+      // A watch survives a few failed polls, as a rotation's does; a single status does not retry.
+      failures += 1;
+      if (!options.watch || failures >= 3 || (error as { name?: string }).name === 'ExecutionDoesNotExist')
+        throw error;
+      deps.stderr(
+        `Could not read the fleet (${(error as Error).message}); trying again in ${options.interval}s.\n`,
+      );
+      await deps.sleep(options.interval * 1000);
+      continue;
+    }
     if (!options.watch || view.closed) {
       // After watching: a terminal's screen is redrawn a last time; a log gets the final view below its lines.
       const before = !options.watch ? '' : deps.isTTY ? '\x1b[2J\x1b[H' : '\n';

@@ -52,15 +52,22 @@ const getJson = async <T>(s3: S3Client, bucket: string, key: string): Promise<T 
 export const readFleetPlan = (s3: S3Client, bucket: string, fleetId: string): Promise<FleetPlan | null> =>
   getJson<FleetPlan>(s3, bucket, planKey(fleetId));
 
-/** Every outcome recorded so far: one listing of `fleets/<id>/databases/`, then only the objects listed. */
+/** Outcomes already read, by key and ETag: a watch reads each outcome once, not on every poll. */
+export type OutcomeCache = Map<string, { etag: string; outcome: DatabaseOutcome }>;
+
+/**
+ * Every outcome recorded so far: one listing of `fleets/<id>/databases/`, then only the objects
+ * listed that `cache` does not hold at that ETag.
+ */
 export const readFleetOutcomes = async (
   s3: S3Client,
   bucket: string,
   fleetId: string,
+  cache: OutcomeCache = new Map(),
 ): Promise<DatabaseOutcome[]> => {
   // `fleets/<id>/databases/`: the outcome key of an empty id, without its `.json`.
   const prefix = outcomeKey(fleetId, '').replace(/\.json$/, '');
-  const keys: string[] = [];
+  const listed: { key: string; etag: string }[] = [];
   let token: string | undefined;
   do {
     let page: ListObjectsV2CommandOutput;
@@ -71,10 +78,20 @@ export const readFleetOutcomes = async (
     } catch (error) {
       throw s3Problem(error, bucket, prefix);
     }
-    for (const object of page.Contents ?? []) if (object.Key?.endsWith('.json')) keys.push(object.Key);
+    for (const object of page.Contents ?? []) {
+      if (object.Key?.endsWith('.json')) listed.push({ key: object.Key, etag: object.ETag ?? '' });
+    }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  const outcomes = await Promise.all(keys.map((key) => getJson<DatabaseOutcome>(s3, bucket, key)));
+  const outcomes = await Promise.all(
+    listed.map(async ({ key, etag }) => {
+      const cached = cache.get(key);
+      if (cached && etag && cached.etag === etag) return cached.outcome;
+      const outcome = await getJson<DatabaseOutcome>(s3, bucket, key);
+      if (outcome && etag) cache.set(key, { etag, outcome });
+      return outcome;
+    }),
+  );
   return outcomes.filter((o): o is DatabaseOutcome => o !== null);
 };
 

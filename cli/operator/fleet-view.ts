@@ -5,6 +5,7 @@ import type { OperatorClients } from './aws.js';
 import {
   findRunningChildren,
   fleetOutputOf,
+  type OutcomeCache,
   readFleetOutcomes,
   readFleetPlan,
   rotationMachineOfFleet,
@@ -44,6 +45,8 @@ export interface FleetViewInputs {
   now: Date;
   /** A child's state (`RUNNING: CopySnapshot`), or null when there is no such execution (yet). */
   childState(executionArn: string): Promise<string | null>;
+  /** Kept across the polls of a watch. */
+  outcomeCache?: OutcomeCache;
 }
 
 export const loadFleetView = async (inputs: FleetViewInputs): Promise<FleetView> => {
@@ -54,7 +57,7 @@ export const loadFleetView = async (inputs: FleetViewInputs): Promise<FleetView>
   const started = described.startDate ?? now;
   const stopped = described.stopDate ?? null;
   const plan = await readFleetPlan(clients.s3, bucket, name);
-  const outcomes = plan ? await readFleetOutcomes(clients.s3, bucket, name) : [];
+  const outcomes = plan ? await readFleetOutcomes(clients.s3, bucket, name, inputs.outcomeCache) : [];
   // Children are read only while the fleet runs: once it ended, every database has its outcome.
   const childStates =
     plan && !closed

@@ -273,16 +273,23 @@ describe('rekey status: a fleet execution', () => {
     expect(s3).not.toHaveReceivedCommand(ListObjectsV2Command);
   });
 
-  it('--watch follows it until it ends: a line per change, then the final view', async () => {
-    // Prepare: running with nothing done, then succeeded with every outcome.
+  it('--watch follows it until it ends: a line per change, each outcome read once, a failed poll survived', async () => {
+    // Prepare: running with nothing done; a poll S3 fails; running with two done; succeeded with all three.
     serveStack();
     s3.on(GetObjectCommand, { Bucket: BUCKET, Key: `fleets/${FLEET}/plan.json` }).resolves({
       Body: body(plan),
     });
     const done = ['billing-db', 'invoices-db', 'catalog-db'].map((id) => outcome(id, 'SUCCEEDED'));
+    const listing = (n: number) => ({
+      Contents: done
+        .slice(0, n)
+        .map((o) => ({ Key: `fleets/${FLEET}/databases/${o.id}.json`, ETag: `"${o.id}"` })),
+    });
     s3.on(ListObjectsV2Command)
-      .resolvesOnce({ Contents: [] })
-      .resolves({ Contents: done.map((o) => ({ Key: `fleets/${FLEET}/databases/${o.id}.json` })) });
+      .resolvesOnce(listing(0))
+      .rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }))
+      .resolvesOnce(listing(2))
+      .resolves(listing(3));
     for (const o of done) {
       s3.on(GetObjectCommand, { Bucket: BUCKET, Key: `fleets/${FLEET}/databases/${o.id}.json` }).resolves({
         Body: body(o),
@@ -291,24 +298,34 @@ describe('rekey status: a fleet execution', () => {
     sfn
       .on(DescribeExecutionCommand, { executionArn: FLEET_ARN })
       .resolvesOnce(fleetExecution('RUNNING'))
+      .resolvesOnce(fleetExecution('RUNNING'))
+      .resolvesOnce(fleetExecution('RUNNING'))
       .resolves(fleetExecution('SUCCEEDED', { stopDate: new Date('2026-11-22T10:40:00.000Z') }));
-    sfn
-      .on(DescribeExecutionCommand, { executionArn: childArn('billing-db') })
-      .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
-    sfn
-      .on(DescribeExecutionCommand, { executionArn: childArn('catalog-db') })
-      .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
+    for (const id of ['billing-db', 'invoices-db', 'catalog-db']) {
+      sfn
+        .on(DescribeExecutionCommand, { executionArn: childArn(id) })
+        .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
+    }
 
     // Act
     const result = await runCli(['status', FLEET_ARN, '--watch', '--interval', '30']);
 
     // Assess
     expect(result.code).toBe(0);
-    expect(result.sleeps).toEqual([30_000]);
+    expect(result.sleeps).toEqual([30_000, 30_000, 30_000]);
+    expect(result.stderr).toBe(
+      'Could not read the fleet (Could not read s3://rekey-evidence-123/fleets/annual-2027/databases/: socket hang up); trying again in 30s.\n',
+    );
     expect(result.stdout).toMatch(
-      /^09:31:00 {2}RUNNING {2}3 PENDING, 1 SKIPPED {2}31m 00s\n\nFleet {6}annual-2027\n/,
+      /^09:31:00 {2}RUNNING {2}3 PENDING, 1 SKIPPED {2}31m 00s\n09:31:00 {2}RUNNING {2}2 SUCCEEDED, 1 PENDING, 1 SKIPPED {2}31m 00s\n\nFleet {6}annual-2027\n/,
     );
     expect(result.stdout).toContain('4 databases (3 SUCCEEDED, 1 SKIPPED)');
     expect(result.stdout).toContain(`Report:    ./bin/rekey.mjs report ${FLEET_ARN}\n`);
+    // Listed again on every poll, but each outcome read once.
+    for (const o of done) {
+      expect(
+        s3.commandCalls(GetObjectCommand, { Key: `fleets/${FLEET}/databases/${o.id}.json` }),
+      ).toHaveLength(1);
+    }
   });
 });

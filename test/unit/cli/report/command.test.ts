@@ -16,6 +16,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type EvidenceRecord, evidenceKey } from '#features/evidence/schema.js';
 import type { FleetOutput } from '#features/fleet/types.js';
 import { registerReportCommand, writeReport } from '../../../../cli/report.js';
+import { callsNotAllowed } from '../../../support/operator-policy.js';
 
 const s3 = mockClient(S3Client);
 const cloudformation = mockClient(CloudFormationClient);
@@ -258,6 +259,9 @@ describe('rekey report', () => {
       // A fleet record is read directly: no listing of the rotations' records.
       expect(s3).not.toHaveReceivedCommand(ListObjectsV2Command);
       expect(await s3.call(0).thisValue.config.region()).toBe('eu-west-1');
+      expect(
+        callsNotAllowed({ states: { calls: () => [] }, s3, cloudformation }, 'rekey-evidence-123'),
+      ).toEqual([]);
     });
 
     it('uses --bucket without asking CloudFormation', async () => {
