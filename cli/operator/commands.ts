@@ -27,9 +27,10 @@ import {
   type OperatorClients,
   regionOfArn,
   stackOutput,
+  stateMachineOfExecution,
 } from './aws.js';
 import { readHistory } from './evidence.js';
-import type { OutcomeCache } from './fleet-load.js';
+import { fleetMachineOfRotation, type OutcomeCache } from './fleet-load.js';
 import { type FleetView, loadFleetView } from './fleet-view.js';
 import { APPROVAL_STATE, type ExecutionView, findApprovalRequest, summarizeExecution } from './progress.js';
 import {
@@ -541,7 +542,7 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
     )
     .argument(
       '<execution>',
-      'execution ARN (a rotation’s, or a fleet’s: each database’s progress), or execution name on the stack’s state machine',
+      'execution ARN (a rotation’s, or a fleet’s: each database’s progress), or execution name (a rotation’s on the stack, else its fleet’s)',
     )
     .option('-w, --watch', 'follow the execution until it ends (exit code 0 only on success)')
     .option('--interval <seconds>', 'seconds between polls with --watch', positiveInteger('--interval'), 15)
@@ -560,9 +561,23 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
         const context = contextFor(deps, options, execution);
         const executionArn = await resolveExecution(context, execution);
         if (isFleetExecutionArn(executionArn)) return showFleet(context, executionArn, options);
-        const view = options.watch
-          ? await watchExecution(context, executionArn, options.interval, Boolean(options.json))
-          : (await loadExecution(context, executionArn)).view;
+        let view: ExecutionView;
+        try {
+          view = options.watch
+            ? await watchExecution(context, executionArn, options.interval, Boolean(options.json))
+            : (await loadExecution(context, executionArn)).view;
+        } catch (error) {
+          // A name that is no rotation's may be a fleet's: the stack's fleet machine is the rotation machine's sibling.
+          const fleetMachine = isExecutionArn(execution)
+            ? undefined
+            : fleetMachineOfRotation(stateMachineOfExecution(executionArn));
+          if ((error as { name?: string }).name !== 'ExecutionDoesNotExist' || !fleetMachine) throw error;
+          try {
+            return await showFleet(context, executionArnFor(fleetMachine, execution), options);
+          } catch (fleetError) {
+            throw (fleetError as { name?: string }).name === 'ExecutionDoesNotExist' ? error : fleetError;
+          }
+        }
         if (options.json) deps.stdout(`${JSON.stringify(statusDocument(context, view))}\n`);
         else if (!options.watch) {
           deps.stdout(

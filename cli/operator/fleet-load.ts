@@ -105,6 +105,12 @@ export const rotationMachineOfFleet = (fleetExecutionArn: string): string =>
     ROTATION_STATE_MACHINE_SUFFIX,
   );
 
+/** The fleet machine beside a rotation machine (`<stack>-rotate-instance` -> `<stack>-rotate-fleet`), if it is one. */
+export const fleetMachineOfRotation = (rotationMachineArn: string): string | undefined =>
+  rotationMachineArn.endsWith(ROTATION_STATE_MACHINE_SUFFIX)
+    ? `${rotationMachineArn.slice(0, -ROTATION_STATE_MACHINE_SUFFIX.length)}${FLEET_STATE_MACHINE_SUFFIX}`
+    : undefined;
+
 /**
  * The children that may be in flight: in each group (databases of one old key, run one after
  * another) the first database without an outcome. The Map starts the groups in order, so the

@@ -328,4 +328,45 @@ describe('rekey status: a fleet execution', () => {
       ).toHaveLength(1);
     }
   });
+
+  it('by execution name: a name that is no rotation’s is looked up on the stack’s fleet machine', async () => {
+    // Prepare
+    cloudformation.on(DescribeStacksCommand, { StackName: 'rekey' }).resolves({
+      Stacks: [
+        {
+          StackName: 'rekey',
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'StateMachineArn', OutputValue: `${ACCOUNT}:stateMachine:rekey-rotate-instance` },
+            { OutputKey: 'EvidenceBucketName', OutputValue: BUCKET },
+          ],
+        },
+      ],
+    });
+    serveBucket([outcome('billing-db', 'SUCCEEDED')]);
+    // Only the fleet execution exists: every other DescribeExecution answers ExecutionDoesNotExist.
+    const missing = new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} });
+    sfn.on(DescribeExecutionCommand).rejects(missing);
+    sfn.on(DescribeExecutionCommand, { executionArn: FLEET_ARN }).resolves(fleetExecution('RUNNING'));
+
+    // Act
+    const found = await runCli(['status', FLEET, '--region', 'eu-west-1']);
+    const unknown = await runCli(['status', 'no-such-run', '--region', 'eu-west-1']);
+
+    // Assess
+    expect(found.stderr).toBe('');
+    expect(found.code).toBe(0);
+    expect(found.stdout).toContain('Fleet      annual-2027\nStatus     RUNNING\n');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /^rekey status: Execution Does Not Exist\. Check the execution name or ARN/,
+    );
+    for (const machine of ['rekey-rotate-instance', 'rekey-rotate-fleet']) {
+      expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, {
+        executionArn: `${ACCOUNT}:execution:${machine}:no-such-run`,
+      });
+    }
+    expect(notAllowed()).toEqual([]);
+  });
 });
