@@ -30,8 +30,8 @@ import {
   stateMachineOfExecution,
 } from './aws.js';
 import { readHistory } from './evidence.js';
-import { fleetMachineOfRotation, type OutcomeCache } from './fleet-load.js';
-import { type FleetView, loadFleetView } from './fleet-view.js';
+import { showFleet } from './fleet-command.js';
+import { fleetMachineOfRotation } from './fleet-load.js';
 import { APPROVAL_STATE, type ExecutionView, findApprovalRequest, summarizeExecution } from './progress.js';
 import {
   formatDuration,
@@ -307,103 +307,17 @@ const watchExecution = async (
   }
 };
 
-/** Reads a fleet execution (DescribeExecution), its plan and outcomes, and its children in flight. */
-const loadFleet = async (
-  context: OperatorContext,
-  executionArn: string,
-  bucket: string,
-  outcomeCache: OutcomeCache,
-): Promise<FleetView> => {
-  const described = await context.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
-  return loadFleetView({
-    clients: context.clients,
-    executionArn,
-    described,
-    bucket,
-    ...(context.options.stateMachineArn ? { rotationMachineArn: context.options.stateMachineArn } : {}),
-    now: context.deps.now(),
-    outcomeCache,
-    childState: async (childArn) => {
-      try {
-        return statusHeadline((await loadExecution(context, childArn)).view);
-      } catch (error) {
-        if ((error as { name?: string }).name === 'ExecutionDoesNotExist') return null;
-        throw error;
-      }
-    },
-  });
-};
-
-const fleetText = (context: OperatorContext, view: FleetView): string =>
-  `${view.text}\nConsole    ${consoleUrl(view.executionArn, context.region)}\n` +
-  (view.closed
-    ? `Report:    ${context.prefix} report ${view.executionArn}\n`
-    : `Follow it: ${context.next(view.executionArn).watch}\n`);
-
-const fleetDocument = (context: OperatorContext, view: FleetView) => {
-  const { text: _text, ...rest } = view;
-  return {
-    ...rest,
-    consoleUrl: consoleUrl(view.executionArn, context.region),
-    next: view.closed
-      ? { report: `${context.prefix} report ${view.executionArn}` }
-      : { watch: context.next(view.executionArn).watch },
-  };
-};
-
-/** `rekey status <fleet execution>`, once or (--watch) until it ends: a line, or a redraw, per change. */
-const showFleet = async (
-  context: OperatorContext,
-  executionArn: string,
-  options: CommonOptions & { watch?: boolean; interval: number; bucket?: string },
-): Promise<number> => {
-  const { deps } = context;
-  const bucket =
-    options.bucket ??
-    (await stackOutput(context.clients.cloudformation, options.stack, context.region, 'EvidenceBucketName'));
-  const cache: OutcomeCache = new Map();
-  let last = '';
-  let failures = 0;
-  for (;;) {
-    let view: FleetView;
+/** A child rotation's state for `rekey status` of its fleet, or null when it does not exist (yet). */
+const childState =
+  (context: OperatorContext) =>
+  async (childArn: string): Promise<string | null> => {
     try {
-      view = await loadFleet(context, executionArn, bucket, cache);
-      failures = 0;
+      return statusHeadline((await loadExecution(context, childArn)).view);
     } catch (error) {
-      // A watch survives a few failed polls, as a rotation's does; a single status does not retry.
-      failures += 1;
-      if (!options.watch || failures >= 3 || (error as { name?: string }).name === 'ExecutionDoesNotExist')
-        throw error;
-      deps.stderr(
-        `Could not read the fleet (${(error as Error).message}); trying again in ${options.interval}s.\n`,
-      );
-      await deps.sleep(options.interval * 1000);
-      continue;
+      if ((error as { name?: string }).name === 'ExecutionDoesNotExist') return null;
+      throw error;
     }
-    if (!options.watch || view.closed) {
-      // After watching: a terminal's screen is redrawn a last time; a log gets the final view below its lines.
-      const before = !options.watch ? '' : deps.isTTY ? '\x1b[2J\x1b[H' : '\n';
-      if (options.json) deps.stdout(`${JSON.stringify(fleetDocument(context, view))}\n`);
-      else deps.stdout(`${before}${fleetText(context, view)}`);
-      return view.closed && view.status !== 'SUCCEEDED' ? 1 : 0;
-    }
-    const change = JSON.stringify([view.status, view.databases]);
-    if (change !== last) {
-      const counts = Object.entries(view.counts)
-        .map(([status, n]) => `${n} ${status}`)
-        .join(', ');
-      const line = `${deps.now().toISOString().slice(11, 19)}  ${view.status}  ${counts || 'planning'}  ${formatDuration(view.elapsedMs)}\n`;
-      if (options.json) deps.stderr(line);
-      else if (deps.isTTY)
-        deps.stdout(
-          `\x1b[2J\x1b[H${fleetText(context, view)}\nWatching: refreshed ${deps.now().toISOString()}, every ${options.interval}s. Ctrl-C stops watching, not the fleet.\n`,
-        );
-      else deps.stdout(line);
-    }
-    last = change;
-    await deps.sleep(options.interval * 1000);
-  }
-};
+  };
 
 const action =
   <A extends unknown[]>(deps: OperatorDeps, body: (...args: A) => Promise<number>) =>
@@ -560,7 +474,8 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
       ) => {
         const context = contextFor(deps, options, execution);
         const executionArn = await resolveExecution(context, execution);
-        if (isFleetExecutionArn(executionArn)) return showFleet(context, executionArn, options);
+        if (isFleetExecutionArn(executionArn))
+          return showFleet(context, executionArn, options, childState(context));
         let view: ExecutionView;
         try {
           view = options.watch
@@ -573,7 +488,12 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
             : fleetMachineOfRotation(stateMachineOfExecution(executionArn));
           if ((error as { name?: string }).name !== 'ExecutionDoesNotExist' || !fleetMachine) throw error;
           try {
-            return await showFleet(context, executionArnFor(fleetMachine, execution), options);
+            return await showFleet(
+              context,
+              executionArnFor(fleetMachine, execution),
+              options,
+              childState(context),
+            );
           } catch (fleetError) {
             throw (fleetError as { name?: string }).name === 'ExecutionDoesNotExist' ? error : fleetError;
           }
