@@ -4,7 +4,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { rotationIdFor } from '#domain/naming.js';
 import { EVIDENCE_SCHEMA_VERSION, type EvidenceRecord, REFUSED_PREFIX } from '#features/evidence/schema.js';
 import { OperatorError } from '../errors.js';
-import { stackOutput } from '../operator/aws.js';
+import { DEFAULT_STACK, stackOutput } from '../operator/aws.js';
 
 /**
  * Where `rekey report` finds the evidence record: a local file, an S3 object, or the evidence
@@ -28,7 +28,8 @@ export const EXECUTION_ARN_PATTERN =
   /^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):execution:[^:\s]+:[^:\s]+$/;
 const S3_URL_PATTERN = /^s3:\/\/([^/]+)\/(.+)$/;
 export const EVIDENCE_PREFIX = 'rotations/';
-export const DEFAULT_STACK = 'rekey';
+/** The operator commands' default stack, so `report` reads the same stack as `status`. */
+export { DEFAULT_STACK };
 
 /** Parse and check one record: JSON, an object, the schema version this renderer knows, the fields it needs. */
 export const parseRecord = (text: string, where: string): EvidenceRecord => {
