@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
@@ -6,14 +7,19 @@ import { getClients } from '#aws/clients.js';
 import { findInstance } from '#aws/rds.js';
 import type { RotationOutput } from '#domain/output.js';
 import type { EvidenceRecord } from '#features/evidence/schema.js';
+import type { FleetOutput } from '#features/fleet/types.js';
 import { startEmulator, useEndpoint } from './emulator.js';
-import { saveEvidence } from './evidence-bucket.js';
+import { EVIDENCE_OUTPUT_DIR, LOCAL_EVIDENCE_BUCKET, saveEvidence } from './evidence-bucket.js';
+import { fleetOutputFromRecord, readFleetRecord } from './fleet-record.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
-import { writeReport } from './report.js';
-import { runStateMachine } from './runner.js';
-import { seedSample } from './seed.js';
+import { writeFleetReport, writeReport } from './report.js';
+import { FLEET_ASL, runStateMachine } from './runner.js';
+import { seedFleetSample, seedSample } from './seed.js';
 
 const INPUT = fileURLToPath(new URL('../events/break-glass.json', import.meta.url));
+const FLEET_INPUT = fileURLToPath(new URL('../events/fleet.json', import.meta.url));
+/** The fleet demo's execution name: its children are `demo-fleet-<database>`, its record fleets/demo-fleet/. */
+export const FLEET_DEMO_NAME = 'demo-fleet';
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 /**
@@ -97,6 +103,90 @@ export const runDemo = async (): Promise<number> => {
     say();
     say(JSON.stringify({ status: result.status, output }));
     return 0;
+  } finally {
+    process.off('SIGINT', stop);
+    await emulator.stop();
+  }
+};
+
+export interface DemoIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processIo: DemoIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/**
+ * `rekey demo --fleet`: the fleet on one machine. Starts moto_server, seeds the fleet sample
+ * (docs/fleet.md: databases tagged `rekey:rotate=annual`, two sharing a key, one unencrypted),
+ * runs events/fleet.json through the fleet state machine and every child rotation, and writes the
+ * fleet record and its report (html and md) to `outDir`. Exit code 0 only when the fleet SUCCEEDED.
+ */
+export const runFleetDemo = async (options: { outDir?: string; io?: DemoIo } = {}): Promise<number> => {
+  const io = options.io ?? processIo;
+  const outDir = options.outDir ?? EVIDENCE_OUTPUT_DIR;
+  const say = (line = '') => io.stdout(`${line}\n`);
+  io.stderr('Starting the embedded AWS emulator (moto_server)...\n');
+  const emulator = await startEmulator();
+  const stop = () => void emulator.stop();
+  process.once('SIGINT', stop);
+  try {
+    useEndpoint(emulator.endpoint);
+    const sample = await seedSample();
+    const seeded = await seedFleetSample({ hostedZoneId: sample.hostedZoneId });
+    io.stderr(
+      `Seeded the fleet sample: ${seeded.selected.join(', ')} tagged rekey:rotate=annual ` +
+        `(${seeded.refused.join(', ')} not encrypted); ${seeded.notSelected.join(', ')} untagged\n\n`,
+    );
+    const result = await runStateMachine({
+      aslPath: FLEET_ASL,
+      input: JSON.parse(readFileSync(FLEET_INPUT, 'utf8')) as unknown,
+      executionName: FLEET_DEMO_NAME,
+      fastWaits: true,
+      lockTable: { name: LOCAL_LOCK_TABLE, create: true },
+      onProgress: (line) => io.stderr(`${line}\n`),
+    });
+    say();
+    const found = await readFleetRecord(LOCAL_EVIDENCE_BUCKET, result.executionArn);
+    if (!found) {
+      say(`Fleet ${FLEET_DEMO_NAME} ${result.status}: no fleet record was written.`);
+      if (result.status === 'FAILED') say(`${result.error}: ${result.cause}`);
+      return 1;
+    }
+    const { record, uri } = found;
+    mkdirSync(outDir, { recursive: true });
+    const recordPath = resolve(join(outDir, `fleet-${record.fleetId}.record.json`));
+    writeFileSync(recordPath, `${JSON.stringify(record, null, 2)}\n`);
+    const report = await writeFleetReport(record, outDir);
+    say(`Fleet ${record.fleetId} ${record.status}: ${record.reason}`);
+    const width = Math.max(...record.databases.map((d) => d.id.length));
+    for (const d of record.databases) {
+      const detail =
+        d.status === 'SUCCEEDED'
+          ? `${d.oldKeyArn} -> ${d.newKeyArn}`
+          : [d.error, d.cause].filter(Boolean).join(': ');
+      say(`  ${d.id.padEnd(width)}  ${d.status.padEnd(11)}  ${detail}`);
+    }
+    for (const warning of record.warnings) say(`WARNING: ${warning}`);
+    say();
+    say(`Fleet record: ${recordPath} (from ${uri})`);
+    say(`Report:       ${report.html}`);
+    say(`              ${report.markdown}`);
+    say();
+    // As `rekey run` prints it: the machine's output, or on a failure the record fitted the same way.
+    const output =
+      result.status === 'SUCCEEDED' ? (result.output as FleetOutput) : fleetOutputFromRecord(record);
+    say(
+      JSON.stringify(
+        result.status === 'SUCCEEDED'
+          ? { status: result.status, output }
+          : { status: result.status, error: result.error, cause: result.cause, output },
+      ),
+    );
+    return result.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
     process.off('SIGINT', stop);
     await emulator.stop();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { resolveConnection } from './connection.js';
-import { runDemo } from './demo.js';
+import { runDemo, runFleetDemo } from './demo.js';
 import { startEmulator, useEndpoint } from './emulator.js';
 import { debugDetail, EXIT, exitCodeOf, explain } from './errors.js';
 import { LOCAL_EVIDENCE_BUCKET } from './evidence-bucket.js';
@@ -98,11 +98,15 @@ program
   .description(
     'Start the embedded emulator, seed a sample database, rotate its key end to end, print a summary.',
   )
+  .option(
+    '--fleet',
+    'rotate the sample fleet instead (events/fleet.json) and write the fleet report to rekey-output/',
+  )
   .option('-v, --verbose', 'print the steps’ JSON logs, and stack traces of errors')
   .action(
-    guarded('demo', async (options: { verbose?: boolean }) => {
+    guarded('demo', async (options: { fleet?: boolean; verbose?: boolean }) => {
       quiet(options.verbose);
-      return runDemo();
+      return options.fleet ? runFleetDemo() : runDemo();
     }),
   );
 

@@ -91,7 +91,10 @@ export const registerReportCommand = (program: Command): Command =>
     .description(
       'Render a rotation’s evidence record as Markdown and a self-contained HTML page (summary, timeline, before/after, key lifecycle, events).',
     )
-    .argument('<source>', 'an evidence record: a local .json path, s3://bucket/key, or an execution ARN')
+    .argument(
+      '<source>',
+      'an evidence record: a local .json path, s3://bucket/key, or an execution ARN (a rotation’s record, or a fleet’s: fleets/<name>/record.json)',
+    )
     .option('-o, --out <dir>', 'where to write <rotationId>.md and .html', DEFAULT_REPORT_DIR)
     .addOption(
       new Option('-f, --format <format>', 'what to write').choices(['md', 'html', 'both']).default('both'),

@@ -8,6 +8,7 @@ import { type Connection, resolveConnection } from './connection.js';
 import { useEndpoint } from './emulator.js';
 import { debugDetail, EXIT, exitCodeOf, explain, OperatorError, UsageError } from './errors.js';
 import { LOCAL_EVIDENCE_BUCKET, saveEvidence } from './evidence-bucket.js';
+import { fleetOutputFromRecord, readFleetRecord } from './fleet-record.js';
 import { readJsonInput } from './input-file.js';
 import { LOCAL_LOCK_TABLE } from './lock-table.js';
 import { DEFAULT_STACK, type StackOutputName, stackOutput } from './operator/aws.js';
@@ -134,10 +135,28 @@ export const runRotation = async (
       io.stderr(`Evidence record: ${await saveEvidence(result.evidence)} (from ${result.evidence.uri})\n`);
     }
     for (const warning of warningsOf(result)) io.stderr(`${warning}\n`);
+    // A failed fleet still rotated some databases: its line carries the whole fleet output too.
     const line =
       result.status === 'SUCCEEDED'
         ? { status: result.status, output: result.output }
-        : { status: result.status, error: result.error, cause: result.cause };
+        : {
+            status: result.status,
+            error: result.error,
+            cause: result.cause,
+            ...(fleet
+              ? {
+                  output: await readFleetRecord(evidenceBucket.name, result.executionArn).then(
+                    (found) => (found ? fleetOutputFromRecord(found.record) : null),
+                    (error: Error) => {
+                      io.stderr(
+                        `WARNING: the fleet record could not be read (${error.name}: ${error.message}); the outcomes are under fleets/ in ${evidenceBucket.name}.\n`,
+                      );
+                      return null;
+                    },
+                  ),
+                }
+              : {}),
+          };
     io.stdout(`${JSON.stringify(line)}\n`);
     return result.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
   } catch (raw) {

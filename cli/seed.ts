@@ -10,8 +10,10 @@ import {
   CreateDBClusterCommand,
   CreateDBClusterParameterGroupCommand,
   CreateDBInstanceCommand,
+  type CreateDBInstanceCommandInput,
   CreateDBParameterGroupCommand,
   type DBCluster,
+  type DBInstance,
   DescribeDBClustersCommand,
   type RDSClient,
 } from '@aws-sdk/client-rds';
@@ -82,6 +84,62 @@ const createDatabase = async <T>(
   }
   return (await read()) ?? undefined;
 };
+
+/** The password of every sample database: the emulator only; nothing real is ever seeded. */
+const SAMPLE_PASSWORD = 'sample-password-not-secret';
+
+export interface SampleInstanceSpec {
+  id: string;
+  /** The key it is encrypted under; undefined: not encrypted. */
+  keyArn: string | undefined;
+  parameterGroupName: string;
+  securityGroupIds: string[];
+  tags: { Key: string; Value: string }[];
+  /** What differs between the samples (class, storage, backups, maintenance, ...). */
+  settings: Omit<
+    CreateDBInstanceCommandInput,
+    | 'DBInstanceIdentifier'
+    | 'Engine'
+    | 'EngineVersion'
+    | 'StorageType'
+    | 'MasterUserPassword'
+    | 'StorageEncrypted'
+    | 'KmsKeyId'
+    | 'DBParameterGroupName'
+    | 'VpcSecurityGroupIds'
+    | 'Tags'
+  >;
+}
+
+/**
+ * A sample PostgreSQL 16 instance (gp3): the one that exists, or one created from `spec`. Both the
+ * sample `orders-db` and the fleet sample's instances are made here, so they differ only in `spec`.
+ */
+const ensureSampleInstance = async (
+  rds: RDSClient,
+  existing: DBInstance | null | undefined,
+  spec: SampleInstanceSpec,
+): Promise<DBInstance | undefined> =>
+  existing ??
+  (await createDatabase(
+    () =>
+      rds.send(
+        new CreateDBInstanceCommand({
+          DBInstanceIdentifier: spec.id,
+          Engine: 'postgres',
+          EngineVersion: '16.3',
+          StorageType: 'gp3',
+          MasterUserPassword: SAMPLE_PASSWORD,
+          StorageEncrypted: spec.keyArn !== undefined,
+          ...(spec.keyArn ? { KmsKeyId: spec.keyArn } : {}),
+          DBParameterGroupName: spec.parameterGroupName,
+          VpcSecurityGroupIds: spec.securityGroupIds,
+          Tags: spec.tags,
+          ...spec.settings,
+        }),
+      ),
+    () => findInstance(rds, spec.id),
+  ));
 
 /** Runs a create call, treating "already exists" as done. */
 const ensure = async (create: () => Promise<unknown>, ...alreadyExists: string[]): Promise<void> => {
@@ -160,38 +218,27 @@ export const seedSample = async (options: { dbInstanceIdentifier?: string } = {}
     'DBParameterGroupAlreadyExistsFault',
     'DBParameterGroupAlreadyExists',
   );
-  const instance =
-    existing ??
-    (await createDatabase(
-      () =>
-        rds.send(
-          new CreateDBInstanceCommand({
-            DBInstanceIdentifier: dbInstanceIdentifier,
-            Engine: 'postgres',
-            EngineVersion: '16.3',
-            DBInstanceClass: 'db.t3.medium',
-            AllocatedStorage: 50,
-            MaxAllocatedStorage: 200,
-            StorageType: 'gp3',
-            MasterUsername: 'orders_admin',
-            MasterUserPassword: 'sample-password-not-secret',
-            DBName: 'orders',
-            StorageEncrypted: true,
-            KmsKeyId: oldKeyArn,
-            DBParameterGroupName: SAMPLE.parameterGroupName,
-            VpcSecurityGroupIds: [...SAMPLE.securityGroupIds],
-            DeletionProtection: true,
-            BackupRetentionPeriod: 7,
-            PreferredBackupWindow: '03:00-03:30',
-            PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-            CopyTagsToSnapshot: true,
-            EnableIAMDatabaseAuthentication: true,
-            EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
-            Tags: Object.entries(SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
-          }),
-        ),
-      () => findInstance(rds, dbInstanceIdentifier),
-    ));
+  const instance = await ensureSampleInstance(rds, existing, {
+    id: dbInstanceIdentifier,
+    keyArn: oldKeyArn,
+    parameterGroupName: SAMPLE.parameterGroupName,
+    securityGroupIds: [...SAMPLE.securityGroupIds],
+    tags: Object.entries(SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
+    settings: {
+      DBInstanceClass: 'db.t3.medium',
+      AllocatedStorage: 50,
+      MaxAllocatedStorage: 200,
+      MasterUsername: 'orders_admin',
+      DBName: 'orders',
+      DeletionProtection: true,
+      BackupRetentionPeriod: 7,
+      PreferredBackupWindow: '03:00-03:30',
+      PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
+      CopyTagsToSnapshot: true,
+      EnableIAMDatabaseAuthentication: true,
+      EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
+    },
+  });
   const endpointAddress = instance?.Endpoint?.Address as string;
   const hostedZoneId = await ensureZone(route53, `rekey-sample-${Date.now()}`);
   await pointRecords(route53, hostedZoneId, [[SAMPLE.recordName, endpointAddress]]);
@@ -277,7 +324,7 @@ export const seedClusterSample = async (
             Engine: 'aurora-postgresql',
             EngineVersion: '16.4',
             MasterUsername: 'orders_admin',
-            MasterUserPassword: 'sample-password-not-secret',
+            MasterUserPassword: SAMPLE_PASSWORD,
             DatabaseName: 'orders',
             Port: 5432,
             StorageEncrypted: true,
@@ -428,30 +475,19 @@ export const seedFleetSample = async (
         : []),
       { Key: 'team', Value: 'platform' },
     ];
-    const instance =
-      existing ??
-      (await createDatabase(
-        () =>
-          rds.send(
-            new CreateDBInstanceCommand({
-              DBInstanceIdentifier: sample.id,
-              Engine: 'postgres',
-              EngineVersion: '16.3',
-              DBInstanceClass: 'db.t3.micro',
-              AllocatedStorage: 20,
-              StorageType: 'gp3',
-              MasterUsername: 'fleet_admin',
-              MasterUserPassword: 'sample-password-not-secret',
-              StorageEncrypted: sample.encrypted,
-              ...(keyArn ? { KmsKeyId: keyArn } : {}),
-              DBParameterGroupName: FLEET_SAMPLE.parameterGroupName,
-              VpcSecurityGroupIds: [SAMPLE.securityGroupIds[0]],
-              BackupRetentionPeriod: 1,
-              Tags: tags,
-            }),
-          ),
-        () => findInstance(rds, sample.id),
-      ));
+    const instance = await ensureSampleInstance(rds, existing, {
+      id: sample.id,
+      keyArn,
+      parameterGroupName: FLEET_SAMPLE.parameterGroupName,
+      securityGroupIds: [SAMPLE.securityGroupIds[0]],
+      tags,
+      settings: {
+        DBInstanceClass: 'db.t3.micro',
+        AllocatedStorage: 20,
+        MasterUsername: 'fleet_admin',
+        BackupRetentionPeriod: 1,
+      },
+    });
     if (sample.cutover === 'cname')
       records.push([fleetRecordName(sample.id), instance?.Endpoint?.Address as string]);
   }
@@ -483,7 +519,7 @@ export const seedFleetSample = async (
             Engine: 'aurora-postgresql',
             EngineVersion: '16.4',
             MasterUsername: 'fleet_admin',
-            MasterUserPassword: 'sample-password-not-secret',
+            MasterUserPassword: SAMPLE_PASSWORD,
             Port: 5432,
             StorageEncrypted: true,
             KmsKeyId: clusterKey,

@@ -105,3 +105,18 @@ export const executionArnFor = (stateMachineArn: string, name: string): string =
 
 export const isExecutionArn = (value: string): boolean =>
   /^arn:[^:]+:states:[^:]*:[^:]*:execution:/.test(value);
+
+/** The state machine of an execution: `arn:aws:states:r:a:execution:sm:name` -> `arn:aws:states:r:a:stateMachine:sm`. */
+export const stateMachineOfExecution = (executionArn: string): string =>
+  executionArn.replace(':execution:', ':stateMachine:').split(':').slice(0, 7).join(':');
+
+/**
+ * template.yaml names the fleet state machine `${AWS::StackName}-rotate-fleet` (and the rotation's
+ * `-rotate-instance`), so an execution ARN says by itself whether it is a fleet's, whatever the
+ * stack is called and however old the execution is (test/unit/cli/operator/fleet-arn.test.ts).
+ */
+export const FLEET_STATE_MACHINE_SUFFIX = '-rotate-fleet';
+export const ROTATION_STATE_MACHINE_SUFFIX = '-rotate-instance';
+
+export const isFleetExecutionArn = (executionArn: string): boolean =>
+  isExecutionArn(executionArn) && stateMachineOfExecution(executionArn).endsWith(FLEET_STATE_MACHINE_SUFFIX);

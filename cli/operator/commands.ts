@@ -23,11 +23,15 @@ import {
   DEFAULT_STACK,
   executionArnFor,
   isExecutionArn,
+  isFleetExecutionArn,
   type OperatorClients,
   regionOfArn,
   stackOutput,
+  stateMachineOfExecution,
 } from './aws.js';
 import { readHistory } from './evidence.js';
+import { showFleet } from './fleet-command.js';
+import { fleetMachineOfRotation } from './fleet-load.js';
 import {
   APPROVAL_STATE,
   type ExecutionView,
@@ -309,6 +313,18 @@ const watchExecution = async (
   }
 };
 
+/** A child rotation's state for `rekey status` of its fleet, or null when it does not exist (yet). */
+const childState =
+  (context: OperatorContext) =>
+  async (childArn: string): Promise<string | null> => {
+    try {
+      return statusHeadline((await loadExecution(context, childArn)).view);
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ExecutionDoesNotExist') return null;
+      throw error;
+    }
+  };
+
 const action =
   <A extends unknown[]>(deps: OperatorDeps, body: (...args: A) => Promise<number>) =>
   async (...args: A): Promise<void> => {
@@ -444,19 +460,50 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
     .description(
       'Show an execution: the current step, time per step, progress, and the cause when it failed. Exit code 1 when it failed, timed out or was stopped.',
     )
-    .argument('<execution>', 'execution ARN, or execution name on the stack’s state machine')
+    .argument(
+      '<execution>',
+      'execution ARN (a rotation’s, or a fleet’s: each database’s progress), or execution name (a rotation’s on the stack, else its fleet’s)',
+    )
     .option('-w, --watch', 'follow the execution until it ends (exit code 0 only on success)')
-    .option('--interval <seconds>', 'seconds between polls with --watch', positiveInteger('--interval'), 15);
+    .option('--interval <seconds>', 'seconds between polls with --watch', positiveInteger('--interval'), 15)
+    .option(
+      '-b, --bucket <name>',
+      'a fleet’s evidence bucket (its plan and outcomes); default: the stack’s EvidenceBucketName output',
+    );
   withConnection(status, true);
   usageExits(status, deps).action(
     action(
       deps,
-      async (execution: string, options: CommonOptions & { watch?: boolean; interval: number }) => {
+      async (
+        execution: string,
+        options: CommonOptions & { watch?: boolean; interval: number; bucket?: string },
+      ) => {
         const context = contextFor(deps, options, execution);
         const executionArn = await resolveExecution(context, execution);
-        const view = options.watch
-          ? await watchExecution(context, executionArn, options.interval, Boolean(options.json))
-          : (await loadExecution(context, executionArn)).view;
+        if (isFleetExecutionArn(executionArn))
+          return showFleet(context, executionArn, options, childState(context));
+        let view: ExecutionView;
+        try {
+          view = options.watch
+            ? await watchExecution(context, executionArn, options.interval, Boolean(options.json))
+            : (await loadExecution(context, executionArn)).view;
+        } catch (error) {
+          // A name that is no rotation's may be a fleet's: the stack's fleet machine is the rotation machine's sibling.
+          const fleetMachine = isExecutionArn(execution)
+            ? undefined
+            : fleetMachineOfRotation(stateMachineOfExecution(executionArn));
+          if ((error as { name?: string }).name !== 'ExecutionDoesNotExist' || !fleetMachine) throw error;
+          try {
+            return await showFleet(
+              context,
+              executionArnFor(fleetMachine, execution),
+              options,
+              childState(context),
+            );
+          } catch (fleetError) {
+            throw (fleetError as { name?: string }).name === 'ExecutionDoesNotExist' ? error : fleetError;
+          }
+        }
         if (options.json) deps.stdout(`${JSON.stringify(statusDocument(context, view))}\n`);
         else if (!options.watch) {
           deps.stdout(

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { rotationIdFor } from '#domain/naming.js';
 import { EVIDENCE_SCHEMA_VERSION, type EvidenceRecord, REFUSED_PREFIX } from '#features/evidence/schema.js';
+import { OperatorError } from '../errors.js';
+import { DEFAULT_STACK, stackOutput } from '../operator/aws.js';
 
 /**
  * Where `rekey report` finds the evidence record: a local file, an S3 object, or the evidence
@@ -26,7 +28,8 @@ export const EXECUTION_ARN_PATTERN =
   /^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):execution:[^:\s]+:[^:\s]+$/;
 const S3_URL_PATTERN = /^s3:\/\/([^/]+)\/(.+)$/;
 export const EVIDENCE_PREFIX = 'rotations/';
-export const DEFAULT_STACK = 'rekey';
+/** The operator commands' default stack, so `report` reads the same stack as `status`. */
+export { DEFAULT_STACK };
 
 /** Parse and check one record: JSON, an object, the schema version this renderer knows, the fields it needs. */
 export const parseRecord = (text: string, where: string): EvidenceRecord => {
@@ -74,7 +77,7 @@ export const parseRecord = (text: string, where: string): EvidenceRecord => {
   return value as EvidenceRecord;
 };
 
-const clientConfig = (options: SourceOptions, region?: string) => ({
+export const clientConfig = (options: SourceOptions, region?: string) => ({
   region: options.region ?? region ?? process.env.AWS_REGION,
   endpoint: options.endpoint ?? (process.env.AWS_ENDPOINT_URL || undefined),
   // An emulator has no virtual-host buckets.
@@ -83,7 +86,13 @@ const clientConfig = (options: SourceOptions, region?: string) => ({
 
 const errorName = (error: unknown): string => (error as { name?: string })?.name ?? '';
 
-const getObjectText = async (s3: S3Client, bucket: string, key: string): Promise<string> => {
+export const getObjectText = async (
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  /** What to say when there is no such object, instead of the default. */
+  missing?: string,
+): Promise<string> => {
   const where = `s3://${bucket}/${key}`;
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -93,7 +102,9 @@ const getObjectText = async (s3: S3Client, bucket: string, key: string): Promise
     if (error instanceof ReportSourceError) throw error;
     const name = errorName(error);
     if (name === 'NoSuchKey' || name === 'NotFound') {
-      throw new ReportSourceError(`No evidence record at ${where}: the object does not exist (S3 ${name}).`);
+      throw new ReportSourceError(
+        missing ?? `No evidence record at ${where}: the object does not exist (S3 ${name}).`,
+      );
     }
     if (name === 'NoSuchBucket') {
       throw new ReportSourceError(`No evidence record at ${where}: the bucket ${bucket} does not exist.`);
@@ -107,27 +118,21 @@ const getObjectText = async (s3: S3Client, bucket: string, key: string): Promise
   }
 };
 
-const evidenceBucket = async (options: SourceOptions, region: string): Promise<string> => {
+/**
+ * The evidence bucket: --bucket, else the stack's `EvidenceBucketName` output, read as the operator
+ * commands read it (cli/operator/aws.ts stackOutput); a stack it cannot use is said as a source error.
+ */
+export const evidenceBucketOf = async (options: SourceOptions, region: string): Promise<string> => {
   if (options.bucket) return options.bucket;
-  const stack = options.stack ?? DEFAULT_STACK;
-  const cloudformation = new CloudFormationClient(clientConfig(options, region));
-  let outputs: { OutputKey?: string; OutputValue?: string }[] | undefined;
+  const { region: clientRegion, endpoint } = clientConfig(options, region);
+  const cloudformation = new CloudFormationClient({ region: clientRegion, endpoint });
   try {
-    const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: stack }));
-    outputs = Stacks?.[0]?.Outputs;
+    return await stackOutput(cloudformation, options.stack ?? DEFAULT_STACK, region, 'EvidenceBucketName');
   } catch (error) {
-    throw new ReportSourceError(
-      `Cannot find the evidence bucket: stack ${stack} in ${region} answered ${errorName(error) || 'an error'}: ` +
-        `${(error as Error).message}. Pass --bucket <name>, or --stack <name> for the stack that deployed rekey.`,
-    );
+    throw error instanceof OperatorError ? new ReportSourceError(error.message) : error;
+  } finally {
+    cloudformation.destroy();
   }
-  const bucket = outputs?.find((o) => o.OutputKey === 'EvidenceBucketName')?.OutputValue;
-  if (!bucket) {
-    throw new ReportSourceError(
-      `Stack ${stack} has no EvidenceBucketName output (deployed before evidence records existed?). Pass --bucket <name>.`,
-    );
-  }
-  return bucket;
 };
 
 /** The record key of one execution: `rotations/<target>/<startedAt>-<rotationId>.json` (or under `refused/`), found by its suffix. */
@@ -184,7 +189,7 @@ export const loadRecord = async (source: string, options: SourceOptions = {}): P
   const arn = EXECUTION_ARN_PATTERN.exec(source);
   if (arn) {
     const region = options.region ?? (arn[1] as string);
-    const bucket = await evidenceBucket(options, region);
+    const bucket = await evidenceBucketOf(options, region);
     const s3 = new S3Client(clientConfig(options, region));
     const key = await findExecutionKey(s3, bucket, source);
     const location = `s3://${bucket}/${key}`;

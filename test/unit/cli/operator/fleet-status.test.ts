@@ -39,22 +39,31 @@ const done = (id: string, status: DatabaseOutcome['status'], cause: string | nul
   }) as DatabaseOutcome;
 
 describe('rekey status: a fleet execution', () => {
-  it('shows each planned database: outcome, running child, or pending', () => {
+  it('shows each planned database: outcome, running child, refused by the plan', () => {
     const { rows, text } = renderFleetStatus(
       plan,
       [done('a', 'SUCCEEDED'), done('b', 'FAILED', 'snapshot failed')],
       new Date('2027-01-10T10:30:00Z'),
-      { 'fleet-1-c': 'RUNNING at CopySnapshot' },
+      { childStates: { 'fleet-1-c': 'RUNNING at CopySnapshot' } },
     );
     expect(rows.map((r) => [r.id, r.status])).toEqual([
       ['a', 'SUCCEEDED'],
       ['b', 'FAILED'],
       ['c', 'RUNNING'],
-      ['d', 'PENDING'],
+      ['d', 'SKIPPED'],
     ]);
     expect(text).toContain('States.TaskFailed: snapshot failed');
     expect(text).toContain('child fleet-1-c: RUNNING at CopySnapshot');
     expect(text).toContain('not encrypted');
     expect(text).toContain('2027-01-10T10:30:00.000Z');
+    expect(text).toContain('4 databases (1 SUCCEEDED, 1 FAILED, 1 RUNNING, 1 SKIPPED)');
+  });
+
+  it('a database without an outcome is PENDING while the fleet runs, NOT_STARTED once it has ended', () => {
+    const running = renderFleetStatus(plan, [done('a', 'SUCCEEDED')], new Date(0));
+    const ended = renderFleetStatus(plan, [done('a', 'SUCCEEDED')], new Date(0), { closed: true });
+    expect(running.rows.map((r) => r.status)).toEqual(['SUCCEEDED', 'PENDING', 'PENDING', 'SKIPPED']);
+    expect(ended.rows.map((r) => r.status)).toEqual(['SUCCEEDED', 'NOT_STARTED', 'NOT_STARTED', 'SKIPPED']);
+    expect(ended.counts).toEqual({ SUCCEEDED: 1, NOT_STARTED: 2, SKIPPED: 1 });
   });
 });

@@ -14,7 +14,9 @@ import { Command, CommanderError } from 'commander';
 import { parse } from 'node-html-parser';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type EvidenceRecord, evidenceKey } from '#features/evidence/schema.js';
+import type { FleetOutput } from '#features/fleet/types.js';
 import { registerReportCommand, writeReport } from '../../../../cli/report.js';
+import { callsNotAllowed } from '../../../support/operator-policy.js';
 
 const s3 = mockClient(S3Client);
 const cloudformation = mockClient(CloudFormationClient);
@@ -171,6 +173,131 @@ describe('rekey report', () => {
     expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'my-evidence', Key: KEY });
   });
 
+  describe('a fleet execution ARN', () => {
+    const FLEET_ARN = 'arn:aws:states:eu-west-1:111122223333:execution:rekey-rotate-fleet:annual-2027';
+    const FLEET_KEY = 'fleets/annual-2027/record.json';
+    const fleetRecord: FleetOutput & { planUri: string } = {
+      fleetId: 'annual-2027',
+      status: 'FAILED',
+      reason: '1 database(s) not rotated: ledger-db (FAILED).',
+      requestedBy: 'platform-team',
+      startedAt: '2027-01-10T10:00:00.000Z',
+      finishedAt: '2027-01-10T10:40:00.000Z',
+      maxConcurrency: 2,
+      maxFailures: 1,
+      onIneligible: 'skip',
+      counts: { SUCCEEDED: 1, FAILED: 1, SKIPPED: 0, NOT_STARTED: 0 },
+      databases: [
+        {
+          id: 'orders-db',
+          kind: 'instance',
+          status: 'SUCCEEDED',
+          rotationId: 'rk0123456789',
+          executionArn:
+            'arn:aws:states:eu-west-1:111122223333:execution:rekey-rotate-instance:annual-2027-orders-db',
+          startedAt: '2027-01-10T10:00:00.000Z',
+          finishedAt: '2027-01-10T10:20:00.000Z',
+          oldKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/old',
+          newKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/new',
+          evidenceUri:
+            's3://rekey-evidence-123/rotations/orders-db/2027-01-10T10:00:00.000Z-rk0123456789.json',
+          error: null,
+          cause: null,
+        },
+        {
+          id: 'ledger-db',
+          kind: 'instance',
+          status: 'FAILED',
+          rotationId: 'rk9876543210',
+          executionArn:
+            'arn:aws:states:eu-west-1:111122223333:execution:rekey-rotate-instance:annual-2027-ledger-db',
+          startedAt: '2027-01-10T10:20:00.000Z',
+          finishedAt: '2027-01-10T10:40:00.000Z',
+          oldKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/old2',
+          newKeyArn: null,
+          evidenceUri: null,
+          error: 'ValidationFailedError',
+          cause: 'StorageType: expected gp3, found io1',
+        },
+      ],
+      warnings: [],
+      evidenceUri: null,
+      planUri: 's3://rekey-evidence-123/fleets/annual-2027/plan.json',
+    };
+    const stack = () =>
+      cloudformation.on(DescribeStacksCommand, { StackName: 'rekey' }).resolves({
+        Stacks: [
+          {
+            StackName: 'rekey',
+            CreationTime: new Date(),
+            StackStatus: 'UPDATE_COMPLETE',
+            Outputs: [{ OutputKey: 'EvidenceBucketName', OutputValue: 'rekey-evidence-123' }],
+          },
+        ],
+      });
+
+    it('renders the fleet page from fleets/<execution name>/record.json in the stack’s evidence bucket', async () => {
+      // Prepare
+      stack();
+      s3.on(GetObjectCommand, { Bucket: 'rekey-evidence-123', Key: FLEET_KEY }).resolves({
+        Body: body(JSON.stringify(fleetRecord)),
+      });
+
+      // Act
+      const result = await run(FLEET_ARN, '--out', out);
+
+      // Assess
+      expect(result.error).toBeNull();
+      expect(result.stderr).toContain(`Rendered s3://rekey-evidence-123/${FLEET_KEY}`);
+      const md = join(out, 'fleet-annual-2027.md');
+      const html = join(out, 'fleet-annual-2027.html');
+      expect(result.stdout).toBe(`${md}\n${html}\n`);
+      const markdown = readFileSync(md, 'utf8');
+      expect(markdown).toContain('ledger-db');
+      expect(markdown).toContain('StorageType: expected gp3, found io1');
+      expect(parse(readFileSync(html, 'utf8')).text).toContain('orders-db');
+      // A fleet record is read directly: no listing of the rotations' records.
+      expect(s3).not.toHaveReceivedCommand(ListObjectsV2Command);
+      expect(await s3.call(0).thisValue.config.region()).toBe('eu-west-1');
+      expect(
+        callsNotAllowed({ states: { calls: () => [] }, s3, cloudformation }, 'rekey-evidence-123'),
+      ).toEqual([]);
+    });
+
+    it('uses --bucket without asking CloudFormation', async () => {
+      // Prepare
+      s3.on(GetObjectCommand, { Bucket: 'my-evidence', Key: FLEET_KEY }).resolves({
+        Body: body(JSON.stringify(fleetRecord)),
+      });
+
+      // Act
+      const result = await run(FLEET_ARN, '--bucket', 'my-evidence', '--out', out, '--json');
+
+      // Assess
+      expect(result.error).toBeNull();
+      expect(cloudformation).not.toHaveReceivedCommand(DescribeStacksCommand);
+      expect(JSON.parse(result.stdout).html).toBe(join(out, 'fleet-annual-2027.html'));
+    });
+
+    it('a fleet still running (no record yet): says so and how to follow it, exit 2', async () => {
+      // Prepare
+      stack();
+      s3.on(GetObjectCommand).rejects(
+        new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }),
+      );
+
+      // Act
+      const result = await run(FLEET_ARN, '--out', out);
+
+      // Assess
+      expect(result.error?.exitCode).toBe(2);
+      expect(result.stderr).toContain(
+        `rekey report: No fleet record at s3://rekey-evidence-123/${FLEET_KEY}: FinishFleet writes it when the fleet ends. Is it still running? See ./bin/rekey.mjs status ${FLEET_ARN}`,
+      );
+      expect(readdirSync(out)).toEqual([]);
+    });
+  });
+
   describe('errors', () => {
     const expectError = (result: Run, message: string | RegExp) => {
       expect(result.error?.exitCode).toBe(2);
@@ -236,7 +363,7 @@ describe('rekey report', () => {
       });
       expectError(
         await run(record.execution.arn, '--stack', 'old', '--out', out),
-        'Stack old has no EvidenceBucketName output',
+        'Stack "old" has no output EvidenceBucketName',
       );
     });
 
