@@ -97,10 +97,10 @@ const historyEventsOf = (events: LocalEvent[]): number => {
 
 const runProfile = async (profile: Profile, reset: () => Promise<void>): Promise<Figures> => {
   await reset();
-  const input =
-    profile.kind === 'cluster'
-      ? (await seedClusterSample(), JSON.parse(readFileSync(`${root}events/aurora-cluster.json`, 'utf8')))
-      : (await seedSample(), JSON.parse(readFileSync(`${root}events/break-glass.json`, 'utf8')));
+  if (profile.kind === 'cluster') await seedClusterSample();
+  else await seedSample();
+  const sample = profile.kind === 'cluster' ? 'aurora-cluster' : 'break-glass';
+  const input = JSON.parse(readFileSync(`${root}events/${sample}.json`, 'utf8'));
   const clock = new VirtualAws(durationsFor(profile));
   clock.install(getClients());
   const events: LocalEvent[] = [];

@@ -12,6 +12,7 @@ import {
 import { Command, InvalidArgumentError } from 'commander';
 import { InvalidInputError } from '#domain/errors.js';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
+import { isFleetInput } from '#features/fleet/input.js';
 import { checkRegion, parseEndpoint, probeEndpoint, resolveConnection } from '../connection.js';
 import { explain, OperatorError, UsageError } from '../errors.js';
 import { readJsonInput } from '../input-file.js';
@@ -32,6 +33,7 @@ import {
 import { readHistory } from './evidence.js';
 import { showFleet } from './fleet-command.js';
 import { fleetMachineOfRotation } from './fleet-load.js';
+import { startFleet } from './fleet-start.js';
 import {
   APPROVAL_STATE,
   type ExecutionView,
@@ -377,7 +379,7 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
   const start = program
     .command('start')
     .description(
-      'Start a rotation on the deployed state machine (StartExecution). The input is checked here first.',
+      'Start a rotation, or with a fleet input a fleet, on the deployed stack (StartExecution). The input is checked here first.',
     )
     .requiredOption(
       '-i, --input <file>',
@@ -388,15 +390,39 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
       'execution name, e.g. after the incident (default: <db>-<yyyymmdd-hhmm>, UTC)',
     )
     .option('-w, --watch', 'follow the execution until it ends (exit code 0 only on success)')
-    .option('--interval <seconds>', 'seconds between polls with --watch', positiveInteger('--interval'), 15);
+    .option('--interval <seconds>', 'seconds between polls with --watch', positiveInteger('--interval'), 15)
+    .option(
+      '--plan-only',
+      'a fleet input: plan it on AWS (the fleet machine writes the plan and stops; nothing is changed); with --watch, print the plan',
+    )
+    .option(
+      '-b, --bucket <name>',
+      'a fleet’s evidence bucket; default: the stack’s EvidenceBucketName output',
+    );
   withConnection(start, true);
   usageExits(start, deps).action(
     action(
       deps,
       async (
-        options: CommonOptions & { input: string; name?: string; watch?: boolean; interval: number },
+        options: CommonOptions & {
+          input: string;
+          name?: string;
+          watch?: boolean;
+          interval: number;
+          planOnly?: boolean;
+          bucket?: string;
+        },
       ) => {
         const raw = readJsonInput(options.input);
+        if (isFleetInput(raw)) {
+          const context = contextFor(deps, options);
+          return startFleet(context, raw as Record<string, unknown>, options, childState(context));
+        }
+        if (options.planOnly) {
+          throw new UsageError(
+            `--plan-only plans a fleet input ({"fleet": {...}}); for one database run ${CLI} plan --input ${options.input}, which plans it read-only from here.`,
+          );
+        }
         let target: string;
         try {
           target = rotationTarget(parseRotationInput(raw)).identifier;

@@ -96,6 +96,29 @@ const eventFor = (
   }
 };
 
+/** The calls that start a timed operation: its kind, the input field naming the resource, Aurora or not. */
+const STARTS: Record<string, [keyof Durations, string, boolean]> = {
+  StopDBInstanceCommand: ['stopSeconds', 'DBInstanceIdentifier', false],
+  StartDBInstanceCommand: ['startSeconds', 'DBInstanceIdentifier', false],
+  StopDBClusterCommand: ['stopSeconds', 'DBClusterIdentifier', true],
+  StartDBClusterCommand: ['startSeconds', 'DBClusterIdentifier', true],
+  CreateDBSnapshotCommand: ['snapshotSeconds', 'DBSnapshotIdentifier', false],
+  CreateDBClusterSnapshotCommand: ['snapshotSeconds', 'DBClusterSnapshotIdentifier', true],
+  CopyDBSnapshotCommand: ['copySeconds', 'TargetDBSnapshotIdentifier', false],
+  CopyDBClusterSnapshotCommand: ['copySeconds', 'TargetDBClusterSnapshotIdentifier', true],
+  RestoreDBInstanceFromDBSnapshotCommand: ['restoreSeconds', 'DBInstanceIdentifier', false],
+  RestoreDBClusterFromSnapshotCommand: ['restoreSeconds', 'DBClusterIdentifier', true],
+  CreateDBInstanceCommand: ['memberSeconds', 'DBInstanceIdentifier', false],
+  RebootDBInstanceCommand: ['rebootSeconds', 'DBInstanceIdentifier', false],
+};
+
+const INSTANT_MODIFY_KEYS = new Set([
+  'DBInstanceIdentifier',
+  'DBClusterIdentifier',
+  'ApplyImmediately',
+  'DeletionProtection',
+]);
+
 export class VirtualAws {
   now = 0;
   readonly operations: Operation[] = [];
@@ -129,59 +152,19 @@ export class VirtualAws {
 
   /** The operations that begin with a successful mutating call. */
   private record(command: string, input: Input, output: Output): void {
-    const text = (key: string) => String(input[key] ?? '');
-    switch (command) {
-      case 'StopDBInstanceCommand':
-        return this.begin('stopSeconds', text('DBInstanceIdentifier'));
-      case 'StartDBInstanceCommand':
-        return this.begin('startSeconds', text('DBInstanceIdentifier'));
-      case 'StopDBClusterCommand':
-        return this.begin('stopSeconds', text('DBClusterIdentifier'), true);
-      case 'StartDBClusterCommand':
-        return this.begin('startSeconds', text('DBClusterIdentifier'), true);
-      case 'CreateDBSnapshotCommand':
-        return this.begin('snapshotSeconds', text('DBSnapshotIdentifier'));
-      case 'CreateDBClusterSnapshotCommand':
-        return this.begin('snapshotSeconds', text('DBClusterSnapshotIdentifier'), true);
-      case 'CopyDBSnapshotCommand':
-        return this.begin('copySeconds', text('TargetDBSnapshotIdentifier'));
-      case 'CopyDBClusterSnapshotCommand':
-        return this.begin('copySeconds', text('TargetDBClusterSnapshotIdentifier'), true);
-      case 'RestoreDBInstanceFromDBSnapshotCommand':
-        return this.begin('restoreSeconds', text('DBInstanceIdentifier'));
-      case 'RestoreDBClusterFromSnapshotCommand':
-        return this.begin('restoreSeconds', text('DBClusterIdentifier'), true);
-      case 'CreateDBInstanceCommand':
-        return this.begin('memberSeconds', text('DBInstanceIdentifier'));
-      case 'RebootDBInstanceCommand':
-        return this.begin('rebootSeconds', text('DBInstanceIdentifier'));
-      case 'ModifyDBInstanceCommand':
-      case 'ModifyDBClusterCommand': {
-        // Lifting or setting deletion protection alone is instant on RDS.
-        const changes = Object.keys(input).filter(
-          (key) =>
-            ![
-              'DBInstanceIdentifier',
-              'DBClusterIdentifier',
-              'ApplyImmediately',
-              'DeletionProtection',
-            ].includes(key),
-        );
-        if (changes.length === 0) return;
-        const cluster = command === 'ModifyDBClusterCommand';
-        return this.begin(
-          'modifySeconds',
-          text(cluster ? 'DBClusterIdentifier' : 'DBInstanceIdentifier'),
-          cluster,
-        );
-      }
-      case 'ChangeResourceRecordSetsCommand': {
-        const id = (output.ChangeInfo as { Id?: string } | undefined)?.Id;
-        if (id) this.begin('dnsChangeSeconds', id);
-        return;
-      }
-      default:
-        return;
+    const started = STARTS[command];
+    if (started) {
+      const [kind, idKey, cluster] = started;
+      this.begin(kind, String(input[idKey] ?? ''), cluster);
+    } else if (command === 'ModifyDBInstanceCommand' || command === 'ModifyDBClusterCommand') {
+      // Lifting or setting deletion protection alone is instant on RDS.
+      const changes = Object.keys(input).filter((key) => !INSTANT_MODIFY_KEYS.has(key));
+      const cluster = command === 'ModifyDBClusterCommand';
+      const id = String(input[cluster ? 'DBClusterIdentifier' : 'DBInstanceIdentifier'] ?? '');
+      if (changes.length > 0) this.begin('modifySeconds', id, cluster);
+    } else if (command === 'ChangeResourceRecordSetsCommand') {
+      const id = (output.ChangeInfo as { Id?: string } | undefined)?.Id;
+      if (id) this.begin('dnsChangeSeconds', id);
     }
   }
 
