@@ -17,7 +17,7 @@ export interface FleetCommandContext {
   };
   readonly options: { stack: string; stateMachineArn?: string };
   readonly prefix: string;
-  next(executionArn: string): { watch: string };
+  next(executionArn: string): { watch: string; approve: string; reject: string };
 }
 
 export interface FleetStatusFlags {
@@ -58,7 +58,7 @@ const fleetText = (context: FleetCommandContext, view: FleetView): string =>
   `${view.text}\nConsole    ${consoleUrl(view.executionArn, context.region)}\n` +
   (view.closed
     ? `Report:    ${context.prefix} report ${view.executionArn}\n`
-    : `Follow it: ${context.next(view.executionArn).watch}\n`);
+    : `${view.waitingForApproval ? `Approve:   ${context.next(view.executionArn).approve}\nReject:    ${context.next(view.executionArn).reject}\n` : ''}Follow it: ${context.next(view.executionArn).watch}\n`);
 
 const fleetDocument = (context: FleetCommandContext, view: FleetView) => {
   const { text: _text, ...rest } = view;
@@ -67,7 +67,9 @@ const fleetDocument = (context: FleetCommandContext, view: FleetView) => {
     consoleUrl: consoleUrl(view.executionArn, context.region),
     next: view.closed
       ? { report: `${context.prefix} report ${view.executionArn}` }
-      : { watch: context.next(view.executionArn).watch },
+      : view.waitingForApproval
+        ? (({ watch, approve, reject }) => ({ watch, approve, reject }))(context.next(view.executionArn))
+        : { watch: context.next(view.executionArn).watch },
   };
 };
 

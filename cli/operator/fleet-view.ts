@@ -1,4 +1,8 @@
-import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import {
+  type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
 import { planKey } from '#features/fleet/store.js';
 import type { FleetOutput } from '#features/fleet/types.js';
 import type { OperatorClients } from './aws.js';
@@ -11,6 +15,7 @@ import {
   rotationMachineOfFleet,
 } from './fleet-load.js';
 import { type FleetRowStatus, type FleetStatusRow, renderFleetStatus } from './fleet-status.js';
+import { findApprovalRequest } from './progress.js';
 import { formatDuration } from './render.js';
 
 /** `rekey status` of a fleet execution: the execution, its plan and each database's progress. */
@@ -32,6 +37,10 @@ export interface FleetView {
   counts: Partial<Record<FleetRowStatus, number>>;
   /** The fleet output (FleetOutput) once the execution succeeded. */
   output: FleetOutput | null;
+  /** The fleet waits at its one approval gate (`fleet.approval: "fleet"`): nothing has started yet. */
+  waitingForApproval: boolean;
+  /** WaitForFleetApproval while it waits there, else null (the children's steps are in `databases`). */
+  currentStep: string | null;
   text: string;
 }
 
@@ -68,6 +77,10 @@ export const loadFleetView = async (inputs: FleetViewInputs): Promise<FleetView>
           inputs.childState,
         )
       : {};
+  const gate =
+    !closed && plan?.approval === 'fleet' && outcomes.length === 0
+      ? await openGate(clients, executionArn)
+      : null;
   const rendered = plan ? renderFleetStatus(plan, outcomes, now, { childStates, closed }) : null;
   const output = status === 'SUCCEEDED' ? (fleetOutputOf(described) as FleetOutput | null) : null;
   const planUri = plan ? `s3://${bucket}/${planKey(name)}` : null;
@@ -84,6 +97,11 @@ export const loadFleetView = async (inputs: FleetViewInputs): Promise<FleetView>
           : `not written yet (PlanFleet writes s3://${bucket}/${planKey(name)})`
     }`,
   ];
+  if (gate) {
+    lines.push(
+      `Waiting    for approval since ${gate.requestedAt}: no rotation starts before it (${gate.state})`,
+    );
+  }
   if (described.error) lines.push(`Error      ${described.error}: ${described.cause ?? ''}`.trimEnd());
   return {
     kind: 'fleet',
@@ -101,6 +119,19 @@ export const loadFleetView = async (inputs: FleetViewInputs): Promise<FleetView>
     databases: rendered?.rows ?? [],
     counts: rendered?.counts ?? {},
     output,
+    waitingForApproval: gate !== null,
+    currentStep: gate?.state ?? null,
     text: `${[...lines, '', ...(rendered ? [rendered.text] : [])].join('\n').trimEnd()}\n`,
   };
+};
+
+/**
+ * The fleet's open approval gate, if it waits at one: its history holds only the fleet's own
+ * states (the children have their own), so the first page is enough while no database has started.
+ */
+const openGate = async (clients: OperatorClients, executionArn: string) => {
+  const { events } = await clients.sfn.send(
+    new GetExecutionHistoryCommand({ executionArn, reverseOrder: false, maxResults: 1000 }),
+  );
+  return findApprovalRequest((events ?? []) as HistoryEvent[]) ?? null;
 };

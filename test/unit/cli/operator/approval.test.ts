@@ -1,5 +1,11 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
   type HistoryEvent,
@@ -15,6 +21,7 @@ import { findApprovalRequest } from '../../../../cli/operator/progress.js';
 import { type HistoryFixture, historyFixture, runCli } from '../../../support/operator-cli.js';
 
 const sfn = mockClient(SFNClient);
+const s3 = mockClient(S3Client);
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAfakeTokenForOrdersDb==';
 const arnOf = (fixture: HistoryFixture) => fixture.execution.executionArn as string;
 
@@ -348,22 +355,47 @@ describe('rekey approve / reject of a fleet execution (WaitForFleetApproval)', (
 
   beforeEach(() => {
     sfn.reset();
+    s3.reset();
     sfn.on(SendTaskSuccessCommand).resolves({});
     sfn.on(SendTaskFailureCommand).resolves({});
     serve(fleetWaiting());
   });
 
   it('shows the fleet waiting, and approves it with the token of its one gate', async () => {
+    // Prepare: the plan PlanFleet wrote, nothing started yet.
+    const plan = {
+      status: 'PLANNED',
+      fleetId: 'annual-2027',
+      approval: 'fleet',
+      databases: [],
+      groups: [],
+      maxConcurrency: 2,
+      maxFailures: 1,
+    };
+    s3.on(GetObjectCommand, { Bucket: 'rekey-evidence', Key: 'fleets/annual-2027/plan.json' }).resolves({
+      Body: {
+        transformToString: async () => JSON.stringify(plan),
+      } as unknown as GetObjectCommandOutput['Body'],
+    });
+    s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+
     // Act
-    const status = await runCli(['status', FLEET_ARN, '--json']);
+    const status = await runCli(['status', FLEET_ARN, '--json', '--bucket', 'rekey-evidence']);
     const result = await runCli(['approve', FLEET_ARN, '--by', 'platform-lead']);
 
     // Assess
     expect(JSON.parse(status.stdout)).toMatchObject({
+      kind: 'fleet',
+      status: 'RUNNING',
       waitingForApproval: true,
       currentStep: 'WaitForFleetApproval',
       next: { approve: `./bin/rekey.mjs approve ${FLEET_ARN}` },
     });
+    const text = await runCli(['status', FLEET_ARN, '--bucket', 'rekey-evidence']);
+    expect(text.stdout).toContain(
+      'Waiting    for approval since 2026-11-22T09:00:03.000Z: no rotation starts before it',
+    );
+    expect(text.stdout).toContain(`Approve:   ./bin/rekey.mjs approve ${FLEET_ARN}\n`);
     expect(result.code).toBe(0);
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, {
