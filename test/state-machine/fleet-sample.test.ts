@@ -1,0 +1,138 @@
+import { DescribeKeyCommand } from '@aws-sdk/client-kms';
+import {
+  type DBCluster,
+  type DBInstance,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+} from '@aws-sdk/client-rds';
+import { describe, expect, it } from 'vitest';
+import { getClients } from '#aws/clients.js';
+import type { EvidenceRecord } from '#features/evidence/schema.js';
+import type { DatabaseOutcome, FleetOutput } from '#features/fleet/types.js';
+import { readEvidence } from '../../cli/evidence-bucket.js';
+import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
+import { FLEET_ASL, runStateMachine } from '../../cli/runner.js';
+import { seedFleetSample } from '../../cli/seed.js';
+import { useEmulator } from '../support/emulator.js';
+import { executionInput } from '../support/events.js';
+
+/**
+ * The sample fleet of `rekey seed` run twice through the real fleet machine, the real planner
+ * (PlanFleet reads the tags) and every child rotation, as `rekey run --input events/fleet.json`
+ * runs it: what a platform team's annual run and next year's do.
+ */
+
+/** Every database as RDS describes it, by identifier (instances, then clusters; clock fields left out). */
+const databases = async (): Promise<Map<string, DBInstance | DBCluster>> => {
+  const { rds } = getClients();
+  const { DBInstances = [] } = await rds.send(new DescribeDBInstancesCommand({}));
+  const { DBClusters = [] } = await rds.send(new DescribeDBClustersCommand({}));
+  const found = new Map<string, DBInstance | DBCluster>();
+  for (const db of DBInstances)
+    found.set(db.DBInstanceIdentifier ?? '', { ...db, LatestRestorableTime: undefined });
+  for (const db of DBClusters)
+    found.set(db.DBClusterIdentifier ?? '', { ...db, LatestRestorableTime: undefined });
+  return found;
+};
+
+const runFleet = async (executionName: string): Promise<FleetOutput> => {
+  const result = await runStateMachine({
+    aslPath: FLEET_ASL,
+    input: executionInput('fleet'),
+    executionName,
+    fastWaits: true,
+    lockTable: { name: LOCAL_LOCK_TABLE, create: true },
+  });
+  expect(result.status, result.status === 'FAILED' ? result.cause : '').toBe('SUCCEEDED');
+  return (result as { output: FleetOutput }).output;
+};
+
+const overlapping = (outcomes: DatabaseOutcome[]): number =>
+  Math.max(
+    ...outcomes.map(
+      (one) =>
+        outcomes.filter(
+          (other) =>
+            String(other.startedAt) <= String(one.startedAt) &&
+            String(other.finishedAt) > String(one.startedAt),
+        ).length,
+    ),
+  );
+
+const oldKeyOutcome = async (
+  outcome: DatabaseOutcome | undefined,
+): Promise<EvidenceRecord['oldKeyOutcome']> => {
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(outcome?.evidenceUri ?? '') ?? [];
+  return (JSON.parse(await readEvidence(String(bucket), String(key))) as EvidenceRecord).oldKeyOutcome;
+};
+
+/** The database a rotation left in service: the rename cutover keeps the name, the others add the rotation id. */
+const successorOf = (outcome: DatabaseOutcome, cutover: string): string =>
+  cutover === 'rename' ? outcome.id : `${outcome.id}-${outcome.rotationId}`;
+
+describe('the sample fleet, rotated twice', () => {
+  useEmulator();
+
+  it('rotates every eligible database (maxConcurrency 2), leaves the refused and the untagged ones untouched, retires the shared key last; next year’s run selects the new databases and rotates them again', async () => {
+    // Prepare
+    const sample = await seedFleetSample();
+    const before = await databases();
+
+    // Act
+    const first = await runFleet('annual-2027');
+
+    // Assess: the first run.
+    const outcomes = new Map(first.databases.map((d) => [d.id, d]));
+    expect([...outcomes.keys()].sort()).toEqual([...sample.selected].sort());
+    expect(first.counts).toEqual({ SUCCEEDED: 5, FAILED: 0, SKIPPED: 1, NOT_STARTED: 0 });
+    expect(outcomes.get('fleet-legacy-db')).toMatchObject({
+      status: 'SKIPPED',
+      cause: expect.stringContaining('fleet-legacy-db is not encrypted'),
+    });
+    const after = await databases();
+    for (const untouched of [...sample.refused, ...sample.notSelected]) {
+      expect(after.get(untouched), untouched).toEqual(before.get(untouched));
+    }
+    const cutovers: Record<string, string> = {
+      'fleet-billing-db': 'cname',
+      'fleet-invoices-db': 'cname',
+      'fleet-catalog-db': 'rename',
+      'fleet-audit-db': 'none',
+      'fleet-reports-aurora': 'cname',
+    };
+    const rotated = Object.keys(cutovers).map((id) => outcomes.get(id) as DatabaseOutcome);
+    for (const outcome of rotated) {
+      expect(outcome.status, `${outcome.id}: ${outcome.cause}`).toBe('SUCCEEDED');
+      const successor = after.get(successorOf(outcome, cutovers[outcome.id] ?? ''));
+      expect(successor?.KmsKeyId, outcome.id).toBe(outcome.newKeyArn);
+      expect(outcome.newKeyArn).not.toBe(outcome.oldKeyArn);
+    }
+    expect(overlapping(rotated)).toBeLessThanOrEqual(2);
+    // The two databases on alias/fleet-shared ran one after the other; only the second retired the key.
+    const [one, two] = ['fleet-billing-db', 'fleet-invoices-db']
+      .map((id) => outcomes.get(id) as DatabaseOutcome)
+      .sort((a, b) => String(a.startedAt).localeCompare(String(b.startedAt)));
+    expect(String(two?.startedAt) >= String(one?.finishedAt)).toBe(true);
+    expect(await oldKeyOutcome(one)).toMatchObject({ state: 'Retained' });
+    expect(await oldKeyOutcome(two)).toMatchObject({ state: 'PendingDeletion' });
+    const { KeyMetadata } = await getClients().kms.send(
+      new DescribeKeyCommand({ KeyId: sample.sharedKeyArn }),
+    );
+    expect(KeyMetadata?.KeyState).toBe('PendingDeletion');
+
+    // Act: next year's run, with the same input.
+    const second = await runFleet('annual-2028');
+
+    // Assess: it selected the databases the first run left in service (and the refused one again), and
+    // moved each from the key the first run gave it to a newer one.
+    const expected = rotated.map((o) => successorOf(o, cutovers[o.id] ?? ''));
+    expect(second.databases.map((d) => d.id).sort()).toEqual([...expected, 'fleet-legacy-db'].sort());
+    expect(second.counts).toEqual({ SUCCEEDED: 5, FAILED: 0, SKIPPED: 1, NOT_STARTED: 0 });
+    const again = new Map(second.databases.map((d) => [d.id, d]));
+    for (const outcome of rotated) {
+      const next = again.get(successorOf(outcome, cutovers[outcome.id] ?? ''));
+      expect(next?.oldKeyArn, outcome.id).toBe(outcome.newKeyArn);
+      expect(next?.newKeyArn).not.toBe(outcome.newKeyArn);
+    }
+  }, 90_000);
+});
