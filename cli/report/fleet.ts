@@ -160,6 +160,7 @@ export const renderFleetHtml = (fleet: FleetOutput): string => {
 <p class="meta">${h(fleet.reason)} · requested by ${h(fleet.requestedBy ?? 'unknown')} · ${h(fleet.startedAt)} – ${h(fleet.finishedAt)} · max concurrency ${h(fleet.maxConcurrency)}, max failures ${h(fleet.maxFailures)}, ineligible: ${h(fleet.onIneligible)}</p>
 </header>
 <main>
+<section id="approval"><h2>Approval</h2><p>${h(approvalLine(fleet))}</p></section>
 <section id="counts"><h2>Counts</h2><p>${h(countsText(fleet))}</p></section>
 <section id="databases"><h2>Databases</h2>
 <table><thead><tr>${COLUMNS.map((c) => `<th>${h(c)}</th>`).join('')}</tr></thead>
@@ -174,6 +175,26 @@ ${renderFleetTimelineSvg(fleet)}</section>
 </body>
 </html>
 `;
+};
+
+/** Who approved the fleet, or why it was not approved (records before the fleet gate have no field). */
+export const approvalLine = (fleet: FleetOutput): string => {
+  const a = fleet.approval;
+  if (!a) return 'Approval: not recorded (a record written before Rekey recorded the fleet approval).';
+  switch (a.decision) {
+    case 'approved':
+      return `Approval: one approval for the fleet, approved by ${a.by ?? 'unknown'} at ${a.at ?? 'unknown'}.`;
+    case 'rejected':
+      return `Approval: rejected by ${a.by ?? 'unknown'} at ${a.at ?? 'unknown'}${a.reason ? `: ${a.reason}` : ''}. No rotation started.`;
+    case 'timed-out':
+      return `Approval: no decision within ${Math.round((a.timeoutSeconds ?? 0) / 60)} minutes. No rotation started.`;
+    case 'failed':
+      return `Approval: the request could not be made${a.reason ? ` (${a.reason})` : ''}. No rotation started.`;
+    default:
+      return a.mode === 'per-database'
+        ? 'Approval: per database; each rotation’s own record holds its decision.'
+        : 'Approval: none asked (fleet.approval "none").';
+  }
 };
 
 export const renderFleetMarkdown = (fleet: FleetOutput): string => {
@@ -196,6 +217,10 @@ export const renderFleetMarkdown = (fleet: FleetOutput): string => {
     `# Fleet rotation ${md(fleet.fleetId)}: ${md(fleet.status)}`,
     '',
     `${md(fleet.reason)} · requested by ${md(fleet.requestedBy ?? 'unknown')} · ${md(fleet.startedAt)} – ${md(fleet.finishedAt)}`,
+    '',
+    '## Approval',
+    '',
+    md(approvalLine(fleet)),
     '',
     '## Counts',
     '',

@@ -83,6 +83,36 @@ describe('rekey report: a fleet record', () => {
     expect(x('b-db')).toBeLessThan(x('a-db') + w('a-db'));
   });
 
+  it('says who approved the fleet, or why nothing started, in HTML and Markdown', () => {
+    const approved: FleetOutput = {
+      ...fleet,
+      approval: {
+        mode: 'fleet',
+        decision: 'approved',
+        by: 'platform-lead',
+        at: '2027-01-10T09:58:00Z',
+        reason: null,
+        timeoutSeconds: 14_400,
+      },
+    };
+    const rejected: FleetOutput = {
+      ...fleet,
+      approval: {
+        ...(approved.approval as NonNullable<FleetOutput['approval']>),
+        decision: 'rejected',
+        reason: 'change freeze',
+      },
+    };
+    const approvedText =
+      'Approval: one approval for the fleet, approved by platform-lead at 2027-01-10T09:58:00Z.';
+    expect(renderFleetHtml(approved)).toContain(approvedText);
+    expect(renderFleetMarkdown(approved)).toContain('approved by platform-lead at 2027-01-10T09:58:00Z');
+    expect(renderFleetHtml(rejected)).toContain(
+      'Approval: rejected by platform-lead at 2027-01-10T09:58:00Z: change freeze. No rotation started.',
+    );
+    expect(renderFleetHtml(fleet)).toContain('Approval: not recorded');
+  });
+
   it('escapes causes in HTML and Markdown', () => {
     expect(renderFleetHtml(fleet)).not.toContain('<script>');
     expect(renderFleetHtml(fleet)).toContain('&lt;script&gt;');
