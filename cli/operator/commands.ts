@@ -576,8 +576,20 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
     if (decision === 'reject' && !reason)
       throw new UsageError('--reason must say why the rotation is rejected.');
     const context = contextFor(deps, options, execution);
-    const executionArn = await resolveExecution(context, execution);
-    const { view, events } = await loadExecution(context, executionArn);
+    let executionArn = await resolveExecution(context, execution);
+    let loaded: Awaited<ReturnType<typeof loadExecution>>;
+    try {
+      loaded = await loadExecution(context, executionArn);
+    } catch (error) {
+      // A name that is no rotation's may be a fleet's (its gate is WaitForFleetApproval), as in status.
+      const fleetMachine = isExecutionArn(execution)
+        ? undefined
+        : fleetMachineOfRotation(stateMachineOfExecution(executionArn));
+      if ((error as { name?: string }).name !== 'ExecutionDoesNotExist' || !fleetMachine) throw error;
+      executionArn = executionArnFor(fleetMachine, execution);
+      loaded = await loadExecution(context, executionArn);
+    }
+    const { view, events } = loaded;
     const verb = decision === 'approve' ? 'approve' : 'reject';
     if (view.closed) {
       throw new OperatorError(

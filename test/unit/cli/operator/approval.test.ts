@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
+  ExecutionDoesNotExist,
   GetExecutionHistoryCommand,
   type HistoryEvent,
   SendTaskFailureCommand,
@@ -406,6 +407,29 @@ describe('rekey approve / reject of a fleet execution (WaitForFleetApproval)', (
       "Approved annual-2027 as platform-lead at 2026-11-22T09:31:00.000Z. The fleet's rotations start (they do not ask again).\n" +
         `Follow it: ./bin/rekey.mjs status ${FLEET_ARN} --watch\n`,
     );
+  });
+
+  it('finds the fleet by its execution name: a name no rotation has is looked up on the fleet machine', async () => {
+    // Prepare: the rotation machine has no execution of that name; the fleet machine does.
+    const rotationArn = 'arn:aws:states:eu-west-1:111122223333:execution:rekey-rotate-instance:annual-2027';
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: rotationArn })
+      .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
+
+    // Act
+    const result = await runCli([
+      'approve',
+      'annual-2027',
+      '--by',
+      'platform-lead',
+      '--state-machine-arn',
+      'arn:aws:states:eu-west-1:111122223333:stateMachine:rekey-rotate-instance',
+    ]);
+
+    // Assess
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: FLEET_TOKEN });
   });
 
   it('rejects it with ApprovalRejected and says that no rotation starts', async () => {
