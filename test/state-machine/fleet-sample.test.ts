@@ -135,4 +135,39 @@ describe('the sample fleet, rotated twice', () => {
       expect(next?.newKeyArn).not.toBe(outcome.newKeyArn);
     }
   }, 90_000);
+
+  it('with fleet.planOnly plans on the machine and stops: the plan is written, nothing is changed', async () => {
+    // Prepare
+    await seedFleetSample();
+    const before = await databases();
+    const input = executionInput('fleet');
+
+    // Act
+    const result = await runStateMachine({
+      aslPath: FLEET_ASL,
+      input: { ...input, fleet: { ...(input.fleet as object), planOnly: true } },
+      executionName: 'plan-2027',
+      fastWaits: true,
+      lockTable: { name: LOCAL_LOCK_TABLE, create: true },
+    });
+
+    // Assess
+    expect(result).toMatchObject({
+      status: 'SUCCEEDED',
+      output: {
+        status: 'PLANNED',
+        fleetId: 'plan-2027',
+        planUri: 's3://rekey-evidence/fleets/plan-2027/plan.json',
+      },
+    });
+    const groups = (result as { output: { groups: { ids: string[] }[] } }).output.groups;
+    expect(groups.flatMap((g) => g.ids).sort()).toEqual([
+      'fleet-audit-db',
+      'fleet-billing-db',
+      'fleet-catalog-db',
+      'fleet-invoices-db',
+      'fleet-reports-aurora',
+    ]);
+    expect(await databases()).toEqual(before);
+  });
 });
