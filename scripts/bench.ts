@@ -34,7 +34,7 @@ import type { LocalEvent } from '../cli/local-history.js';
 import { LOCAL_LOCK_TABLE } from '../cli/lock-table.js';
 import { runStateMachine } from '../cli/runner.js';
 import { seedClusterSample, seedSample } from '../cli/seed.js';
-import { type Durations, VirtualAws } from './bench/virtual-aws.js';
+import { type Durations, useVirtualDate, VirtualAws } from './bench/virtual-aws.js';
 
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
@@ -95,14 +95,25 @@ const historyEventsOf = (events: LocalEvent[]): number => {
   return count;
 };
 
-const runProfile = async (profile: Profile, reset: () => Promise<void>): Promise<Figures> => {
+/** The waiting policies compared: the backoff alone, and the current policy (REKEY_WAIT_POLICY unset). */
+const POLICIES = { old: 'backoff', new: undefined } as const;
+
+const runProfile = async (
+  profile: Profile,
+  policy: keyof typeof POLICIES,
+  reset: () => Promise<void>,
+): Promise<Figures> => {
   await reset();
+  const setting = POLICIES[policy];
+  if (setting) process.env.REKEY_WAIT_POLICY = setting;
+  else delete process.env.REKEY_WAIT_POLICY;
   if (profile.kind === 'cluster') await seedClusterSample();
   else await seedSample();
   const sample = profile.kind === 'cluster' ? 'aurora-cluster' : 'break-glass';
   const input = JSON.parse(readFileSync(`${root}events/${sample}.json`, 'utf8'));
   const clock = new VirtualAws(durationsFor(profile));
   clock.install(getClients());
+  const restoreDate = useVirtualDate(clock);
   const events: LocalEvent[] = [];
   let invocations = 0;
   let freezeEnd: number | null = null;
@@ -126,6 +137,7 @@ const runProfile = async (profile: Profile, reset: () => Promise<void>): Promise
       return output;
     },
   });
+  restoreDate();
   const stop = clock.operations.find((op) => op.kind === 'stopSeconds');
   const freezeStart = stop?.start ?? null;
   const frozen = freezeStart !== null && freezeEnd !== null ? freezeEnd - freezeStart : 0;
@@ -157,7 +169,11 @@ const main = async () => {
   const figures: Record<string, Record<string, Figures>> = {};
   try {
     for (const profile of PROFILES) {
-      figures[profile.name] = { old: await runProfile(profile, () => emulator.reset()) };
+      const reset = () => emulator.reset();
+      figures[profile.name] = {
+        old: await runProfile(profile, 'old', reset),
+        new: await runProfile(profile, 'new', reset),
+      };
     }
   } finally {
     await emulator.stop();

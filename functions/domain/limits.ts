@@ -31,6 +31,12 @@ export interface Poll {
   waitSeconds: number;
   /** The status seen last, for the execution history. */
   lastStatus: string;
+  /** When the loop's first check found the resource not ready (ISO 8601): the time cap counts from it. */
+  since?: string;
+  /** RDS's PercentProgress at this check, where it reports one (snapshots and their copies). */
+  percent?: number;
+  /** How many checks in a row found the same percentage (the wait backs off again meanwhile). */
+  stalls?: number;
 }
 
 /**
@@ -102,6 +108,24 @@ const MAX_WAIT_SECONDS = 300;
 
 /** How long the Wait state sleeps after the check numbered `attempt` (0-based). */
 export const waitSecondsFor = (attempt: number): number => BACKOFF_SECONDS[attempt] ?? MAX_WAIT_SECONDS;
+
+/**
+ * How long each loop may wait in all: its attempts at the backoff, which is what POLL_LIMITS were
+ * sized for. A wait predicted from PercentProgress can be longer than the backoff's, so the loop is
+ * capped by this time as well as by its attempts (the attempts still bound its history events).
+ */
+export const POLL_TIME_LIMIT_SECONDS = Object.fromEntries(
+  Object.entries(POLL_LIMITS).map(([name, attempts]) => [
+    name,
+    Array.from({ length: attempts }, (_, attempt) => waitSecondsFor(attempt)).reduce((a, b) => a + b, 0),
+  ]),
+) as Record<PollLimitName, number>;
+
+/**
+ * The wait predicted from RDS's PercentProgress (snapshots and copies): a share of the remaining
+ * time the progress so far implies, so each check lands nearer the end, within these bounds.
+ */
+export const PREDICTED_WAIT = { share: 0.9, minSeconds: 15, maxSeconds: 3_600 } as const;
 
 /**
  * The rotation state machine's `TimeoutSeconds`: 11 days, the loop caps of the longer path plus

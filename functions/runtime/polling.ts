@@ -1,5 +1,12 @@
 import { WaitTimeoutError } from '#domain/errors.js';
-import { POLL_LIMITS, type Poll, type PollLimitName, waitSecondsFor } from '#domain/limits.js';
+import {
+  POLL_LIMITS,
+  POLL_TIME_LIMIT_SECONDS,
+  type Poll,
+  type PollLimitName,
+  PREDICTED_WAIT,
+  waitSecondsFor,
+} from '#domain/limits.js';
 
 /**
  * Every long wait is a Task -> Choice -> Wait loop in the state machine. A reconciling step
@@ -9,22 +16,74 @@ import { POLL_LIMITS, type Poll, type PollLimitName, waitSecondsFor } from '#dom
  */
 
 /**
+ * What a waiting step saw of the operation's progress: RDS's PercentProgress, where it reports one.
+ * `now` is the time of this check (default: the clock).
+ */
+export interface Progress {
+  percent?: number | undefined;
+  now?: Date;
+}
+
+/**
+ * The wait until the next check, predicted from the progress, or null (use the backoff). RDS reports
+ * whole percents, so the estimate takes the fastest progress the figure allows (percent + 1 done
+ * by now) and waits a share of what that leaves: a check never lands after the end of a copy that
+ * goes at a steady rate. A percentage that stands still backs off again from 15 s (a copy can sit
+ * at 99 % while RDS finishes it). A queued copy reports 0 until it starts: the backoff then.
+ * REKEY_WAIT_POLICY=backoff turns the prediction off (npm run bench compares both).
+ */
+const predictedWait = (
+  percent: number | undefined,
+  previous: Poll | undefined,
+  elapsedSeconds: number,
+): { waitSeconds: number; stalls: number } | null => {
+  if (process.env.REKEY_WAIT_POLICY === 'backoff') return null;
+  if (percent === undefined || percent <= 0 || percent >= 100 || elapsedSeconds <= 0) return null;
+  if (previous?.percent === percent) {
+    const stalls = (previous.stalls ?? 0) + 1;
+    return { waitSeconds: waitSecondsFor(stalls - 1), stalls };
+  }
+  const fastest = percent + 1;
+  const remaining = (elapsedSeconds * (100 - fastest)) / fastest;
+  const waitSeconds = Math.min(
+    PREDICTED_WAIT.maxSeconds,
+    Math.max(PREDICTED_WAIT.minSeconds, Math.round(remaining * PREDICTED_WAIT.share)),
+  );
+  return { waitSeconds, stalls: 0 };
+};
+
+/**
  * The next poll after `previous`, or a `WaitTimeoutError` naming what was awaited once the cap
- * is reached.
+ * is reached: POLL_LIMITS attempts, or POLL_TIME_LIMIT_SECONDS since the first check.
  */
 export const nextPoll = (
   previous: Poll | undefined,
   limit: PollLimitName,
   lastStatus: string,
   what: string,
+  progress: Progress = {},
 ): Poll => {
   const attempt = (previous?.attempt ?? 0) + 1;
   const maxAttempts = POLL_LIMITS[limit];
-  if (attempt > maxAttempts) {
-    throw new WaitTimeoutError(
-      `${what} did not finish after ${maxAttempts} checks (last status "${lastStatus}"). ` +
+  const timeout = (after: string) =>
+    new WaitTimeoutError(
+      `${what} did not finish after ${after} (last status "${lastStatus}"). ` +
         'Look at the resource in the RDS console; if it is still progressing, start a new rotation once it is done.',
     );
+  if (attempt > maxAttempts) throw timeout(`${maxAttempts} checks`);
+  const now = progress.now ?? new Date();
+  const since = previous?.since ?? now.toISOString();
+  const elapsedSeconds = (now.getTime() - Date.parse(since)) / 1000;
+  if (elapsedSeconds > POLL_TIME_LIMIT_SECONDS[limit]) {
+    throw timeout(`${Math.round(POLL_TIME_LIMIT_SECONDS[limit] / 3600)} hours`);
   }
-  return { attempt, waitSeconds: waitSecondsFor(attempt - 1), lastStatus };
+  const predicted = predictedWait(progress.percent, previous, elapsedSeconds);
+  return {
+    attempt,
+    waitSeconds: predicted?.waitSeconds ?? waitSecondsFor(attempt - 1),
+    lastStatus,
+    since,
+    ...(progress.percent !== undefined ? { percent: progress.percent } : {}),
+    ...(predicted?.stalls ? { stalls: predicted.stalls } : {}),
+  };
 };

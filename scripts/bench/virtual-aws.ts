@@ -230,3 +230,28 @@ export class VirtualAws {
     return busy;
   }
 }
+
+const RealDate = Date;
+
+/**
+ * Makes `Date` (new Date(), Date.now()) read the virtual clock, so the steps' own times (when a
+ * loop started, how long a copy has run) move with it: `clock.now` seconds after the moment this
+ * is called. Returns the function that puts the real Date back.
+ */
+export const useVirtualDate = (clock: VirtualAws): (() => void) => {
+  const origin = RealDate.now();
+  const nowMs = () => origin + clock.now * 1000;
+  class VirtualDate extends RealDate {
+    constructor(...args: unknown[]) {
+      if (args.length === 0) super(nowMs());
+      else super(...(args as [string]));
+    }
+    static override now(): number {
+      return nowMs();
+    }
+  }
+  globalThis.Date = VirtualDate as DateConstructor;
+  return () => {
+    globalThis.Date = RealDate;
+  };
+};

@@ -22,7 +22,9 @@ export const snapshotCluster = async (state: ClusterState): Promise<SnapshotResu
   const id = plan.names.sourceSnapshotIdentifier;
   const waiting = (status: string, snapshot?: DBClusterSnapshot): SnapshotResult => ({
     done: false,
-    poll: nextPoll(state.sourceSnapshot?.poll, 'snapshotSource', status, `The cluster snapshot ${id}`),
+    poll: nextPoll(state.sourceSnapshot?.poll, 'snapshotSource', status, `The cluster snapshot ${id}`, {
+      percent: snapshot?.PercentProgress,
+    }),
     ...clusterSnapshotFields(id, status, snapshot),
   });
 

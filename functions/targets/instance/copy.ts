@@ -29,7 +29,9 @@ export const copyInstanceSnapshot = async (state: InstanceState): Promise<Snapsh
   const what = `The re-encrypting copy ${id} of ${sourceSnapshotId}`;
   const waiting = (status: string, snapshot?: DBSnapshot): SnapshotResult => ({
     done: false,
-    poll: nextPoll(state.copySnapshot?.poll, 'copySnapshot', status, what),
+    poll: nextPoll(state.copySnapshot?.poll, 'copySnapshot', status, what, {
+      percent: snapshot?.PercentProgress,
+    }),
     ...snapshotFields(id, status, snapshot),
   });
 

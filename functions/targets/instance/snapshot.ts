@@ -28,7 +28,9 @@ export const snapshotInstance = async (state: InstanceState): Promise<SnapshotRe
   const what = `The snapshot ${id} of ${sourceId}`;
   const waiting = (status: string, snapshot?: DBSnapshot): SnapshotResult => ({
     done: false,
-    poll: nextPoll(state.sourceSnapshot?.poll, 'snapshotSource', status, what),
+    poll: nextPoll(state.sourceSnapshot?.poll, 'snapshotSource', status, what, {
+      percent: snapshot?.PercentProgress,
+    }),
     ...snapshotFields(id, status, snapshot),
   });
 

@@ -35,7 +35,7 @@ describe('ensureInstanceStarted', () => {
       done: false,
       status: 'starting',
       started: true,
-      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'starting' },
+      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'starting', since: expect.any(String) },
     });
     expect(rds).toHaveReceivedCommandWith(StartDBInstanceCommand, { DBInstanceIdentifier: 'orders-db' });
   });
@@ -52,7 +52,7 @@ describe('ensureInstanceStarted', () => {
       done: false,
       status: 'starting',
       started: false,
-      poll: { attempt: 2, waitSeconds: 30, lastStatus: 'starting' },
+      poll: { attempt: 2, waitSeconds: 30, lastStatus: 'starting', since: expect.any(String) },
     });
     expect(rds).not.toHaveReceivedCommand(StartDBInstanceCommand);
   });

@@ -154,7 +154,12 @@ describe('blue-green steps', () => {
         status: 'PROVISIONING',
         created: true,
       });
-      expect(result.poll).toEqual({ attempt: 1, waitSeconds: 15, lastStatus: 'PROVISIONING' });
+      expect(result.poll).toEqual({
+        attempt: 1,
+        waitSeconds: 15,
+        lastStatus: 'PROVISIONING',
+        since: expect.any(String),
+      });
     });
 
     it('gives an Aurora cluster one TargetResourceConfiguration: the cluster ARN', async () => {

@@ -50,7 +50,12 @@ describe('Aurora cluster: snapshot', () => {
         ],
       });
       expect(result).toMatchObject({ done: false, snapshotIdentifier: SOURCE_SNAPSHOT, status: 'creating' });
-      expect(result.poll).toEqual({ attempt: 1, waitSeconds: 15, lastStatus: 'creating' });
+      expect(result.poll).toEqual({
+        attempt: 1,
+        waitSeconds: 15,
+        lastStatus: 'creating',
+        since: expect.any(String),
+      });
     });
 
     it('snapshots the source under its aside name after a rename cutover moved it', async () => {

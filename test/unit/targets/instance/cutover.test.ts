@@ -102,7 +102,7 @@ describe('cutover', () => {
       previousValue: SOURCE,
       newValue: NEW,
       verified: false,
-      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'PENDING' },
+      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'PENDING', since: expect.any(String) },
     });
     expect(route53).toHaveReceivedCommandWith(ListResourceRecordSetsCommand, {
       HostedZoneId: 'Z0123456789ABC',

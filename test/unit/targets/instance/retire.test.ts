@@ -75,7 +75,7 @@ describe('retire-instance', () => {
       done: false,
       outcome: 'deleted',
       status: 'deleting',
-      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'deleting' },
+      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'deleting', since: expect.any(String) },
     });
     expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
       DBInstanceIdentifier: 'orders-db',

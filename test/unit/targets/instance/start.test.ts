@@ -33,7 +33,7 @@ describe('start-source', () => {
       done: false,
       status: 'starting',
       started: true,
-      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'starting' },
+      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'starting', since: expect.any(String) },
     });
     expect(rds).toHaveReceivedCommandWith(StartDBInstanceCommand, { DBInstanceIdentifier: 'orders-db' });
   });

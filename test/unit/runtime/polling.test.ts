@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { POLL_LIMITS, POLL_TIME_LIMIT_SECONDS, type Poll, waitSecondsFor } from '#domain/limits.js';
+import { nextPoll } from '#runtime/polling.js';
+
+/**
+ * The wait loops' next check: the backoff (15, 30, 60, 120, 240, then 300 s), or, where RDS
+ * reports PercentProgress (snapshots and copies), a wait predicted from it so the check lands near
+ * the end instead of up to 300 s after it; capped by attempts and by time.
+ */
+
+const start = new Date('2027-03-09T06:00:00.000Z');
+const at = (seconds: number) => new Date(start.getTime() + seconds * 1000);
+
+/** Runs a loop on a simulated copy that advances linearly and ends at `endSeconds`: when is the end seen? */
+const simulate = (endSeconds: number, percentAt: (s: number) => number | undefined) => {
+  let now = 0;
+  let poll: Poll | undefined = nextPoll(undefined, 'copySnapshot', 'creating', 'the copy', {
+    percent: percentAt(0),
+    now: at(0),
+  });
+  let checks = 1;
+  for (;;) {
+    now += poll.waitSeconds;
+    checks += 1;
+    if (now >= endSeconds) return { seenAt: now, checks };
+    poll = nextPoll(poll, 'copySnapshot', 'creating', 'the copy', { percent: percentAt(now), now: at(now) });
+  }
+};
+
+describe('nextPoll', () => {
+  afterEach(() => {
+    delete process.env.REKEY_WAIT_POLICY;
+  });
+
+  it('backs off 15, 30, 60, 120, 240, then 300 s where no progress is reported', () => {
+    let poll: Poll | undefined;
+    const waits: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      poll = nextPoll(poll, 'restoreInstance', 'creating', 'the restore', { now: at(i) });
+      waits.push(poll.waitSeconds);
+    }
+    expect(waits).toEqual([15, 30, 60, 120, 240, 300, 300]);
+  });
+
+  it('with PercentProgress, sees a 6,000 s copy end within 30 s and with fewer checks than the backoff', () => {
+    // Act
+    const linear = (s: number) => Math.floor((100 * s) / 6000);
+    const predicted = simulate(6000, linear);
+    process.env.REKEY_WAIT_POLICY = 'backoff';
+    const backoff = simulate(6000, linear);
+
+    // Assess
+    expect(predicted.seenAt - 6000).toBeLessThanOrEqual(30);
+    expect(predicted.checks).toBeLessThan(backoff.checks);
+    expect(backoff.seenAt - 6000).toBeGreaterThan(30);
+  });
+
+  it('falls back to the backoff while the percentage stands still (a queued copy reports 0)', () => {
+    const first = nextPoll(undefined, 'copySnapshot', 'creating', 'the copy', { percent: 0, now: at(0) });
+    const second = nextPoll(first, 'copySnapshot', 'creating', 'the copy', { percent: 0, now: at(15) });
+    expect([first.waitSeconds, second.waitSeconds]).toEqual([15, 30]);
+    const moving = nextPoll(second, 'copySnapshot', 'creating', 'the copy', { percent: 10, now: at(600) });
+    // 10 % after 600 s: at the fastest (11 %) about 4,850 s left, 90 % of which, capped at an hour.
+    expect(moving.waitSeconds).toBe(3600);
+    // Standing still at 10 %: the wait backs off again from 15 s, and the stall is counted.
+    const stuck = nextPoll(moving, 'copySnapshot', 'creating', 'the copy', { percent: 10, now: at(4200) });
+    const still = nextPoll(stuck, 'copySnapshot', 'creating', 'the copy', { percent: 10, now: at(4215) });
+    expect([stuck.waitSeconds, still.waitSeconds]).toEqual([waitSecondsFor(0), waitSecondsFor(1)]);
+    expect(still.stalls).toBe(2);
+  });
+
+  it('gives up after the loop’s attempts, or after its time even when the predicted waits were long', () => {
+    // Attempts
+    let poll: Poll | undefined;
+    for (let i = 0; i < POLL_LIMITS.stopSource; i++)
+      poll = nextPoll(poll, 'stopSource', 'stopping', 'Stopping orders-db');
+    expect(() => nextPoll(poll, 'stopSource', 'stopping', 'Stopping orders-db')).toThrow(
+      expect.objectContaining({
+        name: 'WaitTimeoutError',
+        message: expect.stringContaining(
+          `Stopping orders-db did not finish after ${POLL_LIMITS.stopSource} checks`,
+        ),
+      }),
+    );
+    // Time: three checks an hour apart, past the copy's time limit.
+    const first = nextPoll(undefined, 'copySnapshot', 'creating', 'the copy', { percent: 1, now: at(0) });
+    expect(() =>
+      nextPoll(first, 'copySnapshot', 'creating', 'the copy', {
+        percent: 2,
+        now: at(POLL_TIME_LIMIT_SECONDS.copySnapshot + 1),
+      }),
+    ).toThrow(
+      expect.objectContaining({ name: 'WaitTimeoutError', message: expect.stringContaining('hours') }),
+    );
+  });
+
+  it('sizes each loop’s time limit as its attempts at the backoff (about 24.5 h for a copy)', () => {
+    expect(POLL_TIME_LIMIT_SECONDS.copySnapshot).toBe(465 + (POLL_LIMITS.copySnapshot - 5) * 300);
+    expect(Math.round(POLL_TIME_LIMIT_SECONDS.copySnapshot / 360) / 10).toBe(24.7);
+  });
+});
