@@ -79,13 +79,15 @@ export const reencryptionOf = (state: EvidenceState): ReencryptionEvidence | nul
 /** The new database (a restored instance or cluster). */
 export const restoredDetail = (state: EvidenceState): string => {
   const direct = reencryptionOf(state)?.method === 'restore';
-  const from = direct
-    ? 'restored directly from the source snapshot under the new key (no re-encrypting copy)'
-    : 'restored from the re-encrypted snapshot';
-  if (state.validation) return `${from}; validated under the new key`;
+  // Only a passed validation makes the copy "re-encrypted" (what it was read back as).
+  const from = (validated: boolean) =>
+    direct
+      ? 'restored directly from the source snapshot under the new key (no re-encrypting copy)'
+      : `restored from the ${validated ? 're-encrypted' : 'copied'} snapshot`;
+  if (state.validation) return `${from(true)}; validated under the new key`;
   const found = foundInstead(state);
-  if (found) return `${from}; validation found it under ${found}, NOT the new key`;
-  return `${from}; its key was never validated (the rotation ended before ValidateInstance passed)`;
+  if (found) return `${from(false)}; validation found it under ${found}, NOT the new key`;
+  return `${from(false)}; its key was never validated (the rotation ended before ValidateInstance passed)`;
 };
 
 /** The Blue/Green deployment's green resources. */
