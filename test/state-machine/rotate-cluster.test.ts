@@ -99,7 +99,7 @@ describe('the rotate-instance state machine on an Aurora cluster (emulator)', ()
     const before = await captureSource();
     const recorder = injectFaults([]);
     const snapshotsSeen = new Map<string, string | undefined>();
-    const watchSnapshots: NonNullable<RunOptions['wrapTask']> = (stateName, invoke) => async (input) => {
+    const watchSnapshots = (invoke: (input: unknown) => Promise<unknown>) => async (input: unknown) => {
       try {
         return await invoke(input);
       } finally {
@@ -114,8 +114,7 @@ describe('the rotate-instance state machine on an Aurora cluster (emulator)', ()
       executionName: 'cluster-happy',
       wrapTask: scopeTasks(
         (stateName, invoke) =>
-          asAwsDeletesAutomatedBackups(sample.oldKeyArn)?.(stateName, watchSnapshots(stateName, invoke)) ??
-          invoke,
+          asAwsDeletesAutomatedBackups(sample.oldKeyArn)?.(stateName, watchSnapshots(invoke)) ?? invoke,
       ),
     });
     recorder.remove();

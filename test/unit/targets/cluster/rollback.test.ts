@@ -157,7 +157,12 @@ describe('Aurora cluster: rollback', () => {
             kmsKeyId: NEW_KEY,
             status: 'available',
           },
-          restore: { done: true, dbInstanceIdentifier: NEW_CLUSTER, dbInstanceArn: null, status: 'available' },
+          restore: {
+            done: true,
+            dbInstanceIdentifier: NEW_CLUSTER,
+            dbInstanceArn: null,
+            status: 'available',
+          },
         },
       );
       current.plan.names.copySnapshotIdentifier = COPY_SNAPSHOT;
