@@ -272,6 +272,7 @@ export const summaryRows = (record: EvidenceRecord): SummaryRow[] => {
         ? `${strategy.used} (requested: ${strategy.requested}; ${strategy.reason})`
         : 'not chosen (the execution ended first)',
     },
+    ...reencryptionRows(record),
     { label: 'Old key', value: `${keyLabel(record.keys.old)}: ${oldKeyOutcomeLabel(record)}`, code: false },
     { label: 'New key', value: keyLabel(record.keys.new) },
   ];
@@ -290,6 +291,21 @@ export const summaryRows = (record: EvidenceRecord): SummaryRow[] => {
     { label: 'Record written', value: formatTime(record.generatedAt) },
   );
   return rows;
+};
+
+/**
+ * How the data reached the new key (snapshot path only): a copy under the new key, or, for an
+ * Aurora cluster, the restore itself with no copy. Records written before `reencryption` existed
+ * get no row: their resources list the snapshots.
+ */
+const reencryptionRows = (record: EvidenceRecord): SummaryRow[] => {
+  const r = record.reencryption;
+  if (!r) return [];
+  const value =
+    r.method === 'restore'
+      ? `restored directly from the source snapshot ${r.restoredFrom} under the new key; no re-encrypting copy`
+      : `copied ${r.copySnapshotIdentifier ? `to ${r.copySnapshotIdentifier} ` : ''}under the new key, then restored from the copy`;
+  return [{ label: 'Re-encryption', value }];
 };
 
 /** `Error: cause`, without repeating the error name when the cause already starts with it. */

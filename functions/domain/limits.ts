@@ -49,7 +49,7 @@ export interface Poll {
 export const POLL_LIMITS = {
   stopSource: 40, // ~3 h; a stop usually takes minutes
   snapshotSource: 300, // ~24.5 h; first snapshot of a large database
-  copySnapshot: 300, // ~24.5 h; the copy re-encrypts every block
+  copySnapshot: 300, // ~24.5 h; the copy re-encrypts every block (DB instances only: Aurora has no copy)
   restoreInstance: 150, // ~12 h
   configureInstance: 80, // ~6.5 h; modify and reboot
   cutover: 40, // ~3 h; Route 53 is INSYNC within about a minute

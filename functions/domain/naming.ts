@@ -45,15 +45,34 @@ export const rotationIdFor = (executionId: string): string =>
 
 const trimIdentifier = (value: string, max: number): string => value.slice(0, max).replace(/-+$/, '');
 
-export interface RotationNames {
+/** The names every rotation plans, whatever the kind. */
+interface NamesOfEveryKind {
   newDbInstanceIdentifier: string;
   /** Where a rename cutover moves the source: `<id>-old-<rotation id>`. */
   asideDbInstanceIdentifier: string;
+  /** The snapshot of the source, under the old key. */
   sourceSnapshotIdentifier: string;
-  copySnapshotIdentifier: string;
   keyAlias: string;
-  /** Aurora only: the new cluster, its members and where a rename cutover moves the source cluster. */
-  cluster?: ClusterNames;
+}
+
+/** A DB instance rotation's names: the instance restore takes no key, so the snapshot is copied under the new key first. */
+export interface RotationNames extends NamesOfEveryKind {
+  /** The copy of the source snapshot under the new key (`-reencrypted`), which the new instance is restored from. */
+  copySnapshotIdentifier: string;
+}
+
+/**
+ * An Aurora cluster rotation's names. No snapshot copy: RestoreDBClusterFromSnapshot takes
+ * `KmsKeyId`, so the new cluster is restored straight from the source snapshot under the new key.
+ */
+export interface ClusterRotationNames extends NamesOfEveryKind {
+  /**
+   * Only in a plan made before Aurora rotations stopped copying (an execution that ran across that
+   * deploy may have created the copy): the rollback still removes a copy of that name.
+   */
+  copySnapshotIdentifier?: string;
+  /** The new cluster, its members and where a rename cutover moves the source cluster. */
+  cluster: ClusterNames;
 }
 
 export interface ClusterNames {
@@ -78,13 +97,16 @@ export const namesFor = (rotationId: string, sourceDbInstanceIdentifier: string)
   };
 };
 
-/** Names for an Aurora cluster rotation: the snapshots are cluster snapshots with the same pattern. */
+/**
+ * Names for an Aurora cluster rotation: the source snapshot is a cluster snapshot with the same
+ * pattern, and there is no copy (see ClusterRotationNames).
+ */
 export const clusterNamesFor = (
   rotationId: string,
   sourceDbClusterIdentifier: string,
   memberIdentifiers: string[],
-): RotationNames & { cluster: ClusterNames } => {
-  const names = namesFor(rotationId, sourceDbClusterIdentifier);
+): ClusterRotationNames => {
+  const { copySnapshotIdentifier: _noCopy, ...names } = namesFor(rotationId, sourceDbClusterIdentifier);
   const suffix = `-${rotationId}`;
   const newMemberIdentifiers = Object.fromEntries(
     memberIdentifiers.map((member) => [

@@ -59,9 +59,18 @@ export interface BlueGreenRotationOutput extends OutputCommon {
 export interface ClusterRotationOutput
   extends Omit<
     RotationOutput,
-    'sourceDbInstanceIdentifier' | 'newDbInstanceIdentifier' | 'oldInstance' | 'cutover'
+    | 'sourceDbInstanceIdentifier'
+    | 'newDbInstanceIdentifier'
+    | 'oldInstance'
+    | 'cutover'
+    | 'snapshotIdentifiers'
   > {
   kind: 'cluster';
+  /**
+   * No re-encrypting copy (`reencrypted` is null): the new cluster was restored straight from the
+   * `source` snapshot with `KmsKeyId` = the new key (`restoredFrom`).
+   */
+  snapshotIdentifiers: { source: string; reencrypted: null; restoredFrom: string };
   sourceDbClusterIdentifier: string;
   newDbClusterIdentifier: string;
   newReaderEndpoint: string | null;

@@ -2,7 +2,7 @@ import type { ClusterConfig, MemberConfig } from './cluster-config.js';
 import type { ApprovalPosition, RotationInput, RotationTarget } from './input.js';
 import type { InstanceConfig, Placement } from './instance-config.js';
 import type { TargetKind } from './kinds.js';
-import type { RotationNames } from './naming.js';
+import type { ClusterRotationNames, RotationNames } from './naming.js';
 
 /**
  * The rotation plan: what preflight found and decided, written once to `$.plan` and read by every
@@ -151,7 +151,6 @@ interface PlanBase {
   request: RotationInput;
   target: RotationTarget;
   strategy: StrategyDecision;
-  names: RotationNames;
   cutover: CutoverPlan;
   decisions: Decisions;
   /** The approval gate, before any change or before the cutover (or switchover); see domain/approval.ts. Set by every preflight. */
@@ -190,11 +189,14 @@ export type ApprovalRecord = { approvedBy?: string; approvedAt?: string; approve
 export interface InstancePlan extends PlanBase {
   kind: 'instance';
   source: SourceDescription;
+  names: RotationNames;
 }
 
 export interface ClusterPlan extends PlanBase {
   kind: 'cluster';
   source: ClusterSourceDescription;
+  /** No snapshot copy: the new cluster is restored from the source snapshot under the new key. */
+  names: ClusterRotationNames;
 }
 
 export type RotationPlan = InstancePlan | ClusterPlan;

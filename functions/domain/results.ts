@@ -36,6 +36,12 @@ export interface FreezeResult extends Reconciled {
   status: string;
 }
 
+/**
+ * The `status` of a CopySnapshot result that copied nothing: an Aurora cluster needs no copy
+ * (targets/cluster/copy.ts answers an execution that started on an earlier definition with it).
+ */
+export const COPY_NOT_NEEDED = 'not-needed';
+
 export interface SnapshotResult extends Reconciled {
   snapshotIdentifier: string;
   snapshotArn: string | null;
@@ -57,6 +63,13 @@ export interface RestoreResult extends Reconciled {
   dbClusterIdentifier?: string;
   /** Aurora: the members created in the new cluster, writer first. */
   members?: RestoredMember[];
+  /**
+   * The snapshot the new database was restored from, and what re-encrypted its data: `copy` (the
+   * snapshot is the copy CopySnapshot made under the new key: a DB instance) or `restore` (the
+   * source snapshot, restored with `KmsKeyId` = the new key: an Aurora cluster). Absent in results
+   * of executions that started before it was recorded.
+   */
+  restoredFrom?: { snapshotIdentifier: string; reencryptedBy: 'copy' | 'restore' };
 }
 
 export interface RestoredMember {

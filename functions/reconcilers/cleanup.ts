@@ -76,9 +76,12 @@ export const removeArtifacts = async (state: RotationState): Promise<CleanupStep
     });
   }
 
+  // An Aurora plan has no copy (its names have no copySnapshotIdentifier).
   const created = new Map([
-    [plan.names.copySnapshotIdentifier, state.copySnapshot],
-    [plan.names.sourceSnapshotIdentifier, state.sourceSnapshot],
+    ...(plan.names.copySnapshotIdentifier
+      ? [[plan.names.copySnapshotIdentifier, state.copySnapshot] as const]
+      : []),
+    [plan.names.sourceSnapshotIdentifier, state.sourceSnapshot] as const,
   ]);
   for (const [snapshotId, createdBy] of created) {
     const snapshot = await findSnapshot(rds, snapshotId);

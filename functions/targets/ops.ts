@@ -109,6 +109,7 @@ export interface TargetOps<K extends TargetKind> {
   preflight: PreflightOps<K>;
   stopSource: Step<K, FreezeResult>;
   snapshotSource: Step<K, SnapshotResult>;
+  /** A DB instance copies its snapshot under the new key; an Aurora cluster needs no copy (targets/cluster/copy.ts). */
   copySnapshot: Step<K, SnapshotResult>;
   restoreDatabase: Step<K, RestoreResult>;
   configureDatabase: Step<K, ConfigureResult>;

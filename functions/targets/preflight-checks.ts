@@ -59,18 +59,25 @@ export interface SnapshotQuota {
   noun: '' | 'cluster ';
   /** The quota's name in Service Quotas. */
   serviceQuota: string;
+  /**
+   * How many manual snapshots a rotation takes: 2 for a DB instance (the source and its
+   * re-encrypted copy), 1 for an Aurora cluster (the source; the restore re-encrypts, no copy).
+   */
+  needed: 1 | 2;
 }
 
 /**
- * A rotation takes two manual snapshots (the source and its re-encrypted copy). Returns a note
- * when the quota cannot be read: the check is a courtesy (an exhausted quota makes the snapshot
- * call fail, and rollback then restarts the source), so it does not block.
+ * A rotation takes `needed` manual snapshots. Returns a note when the quota cannot be read: the
+ * check is a courtesy (an exhausted quota makes the snapshot call fail, and rollback then restarts
+ * the source), so it does not block.
  */
 export const checkSnapshotQuota = async ({
   name,
   noun,
   serviceQuota,
+  needed,
 }: SnapshotQuota): Promise<string | null> => {
+  const snapshots = (n: number) => `${n === 1 ? 'a' : n} free manual ${noun}snapshot${n === 1 ? '' : 's'}`;
   const { rds } = getClients();
   let quotas: AccountQuota[] | undefined;
   try {
@@ -79,12 +86,12 @@ export const checkSnapshotQuota = async ({
     logger.warn('could not read the RDS account quotas', { error });
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     const why = status ? `DescribeAccountAttributes answered HTTP ${status}` : (error as Error).name;
-    return `The manual ${noun}snapshot quota could not be checked (${why}); the rotation needs 2 free manual ${noun}snapshots.`;
+    return `The manual ${noun}snapshot quota could not be checked (${why}); the rotation needs ${snapshots(needed)}.`;
   }
   const quota = quotas?.find((q) => q.AccountQuotaName === name);
-  if (quota?.Max !== undefined && quota.Used !== undefined && quota.Max - quota.Used < 2) {
+  if (quota?.Max !== undefined && quota.Used !== undefined && quota.Max - quota.Used < needed) {
     throw new PreconditionFailedError(
-      `The Region has ${quota.Used} of ${quota.Max} manual DB ${noun}snapshots; the rotation needs 2 more. ` +
+      `The Region has ${quota.Used} of ${quota.Max} manual DB ${noun}snapshots; the rotation needs ${needed} more. ` +
         `Delete old manual ${noun}snapshots or ask for a higher quota (Service Quotas: "${serviceQuota}").`,
     );
   }

@@ -1,6 +1,6 @@
 import { clusterBlueGreen } from './cluster/blue-green.js';
 import { configureCluster } from './cluster/configure.js';
-import { copyClusterSnapshot } from './cluster/copy.js';
+import { noClusterCopy } from './cluster/copy.js';
 import { cutoverCluster } from './cluster/cutover.js';
 import { clusterPreflight } from './cluster/preflight.js';
 import { restoreCluster } from './cluster/restore.js';
@@ -48,7 +48,7 @@ export const SNAPSHOT_SOURCE = {
 } satisfies ByKind<'snapshotSource'>;
 export const COPY_SNAPSHOT = {
   instance: copyInstanceSnapshot,
-  cluster: copyClusterSnapshot,
+  cluster: noClusterCopy,
 } satisfies ByKind<'copySnapshot'>;
 export const RESTORE_DATABASE = {
   instance: restoreInstance,

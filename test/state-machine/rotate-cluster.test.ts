@@ -11,12 +11,16 @@ import { findInstance } from '#aws/rds.js';
 import { captureClusterConfig, captureMemberConfig, diffFields } from '#domain/cluster-config.js';
 import { ValidationFailedError } from '#domain/errors.js';
 import type { ClusterRotationOutput } from '#domain/output.js';
+import type { EvidenceRecord } from '#features/evidence/schema.js';
 import { findCluster } from '#targets/cluster/lookups.js';
+import { readEvidence } from '../../cli/evidence-bucket.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
+import { renderMarkdown } from '../../cli/report/render-markdown.js';
 import { type RunOptions, runStateMachine } from '../../cli/runner.js';
 import { CLUSTER_SAMPLE, type SeededClusterSample, seedClusterSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';
+import { injectFaults, scopeTasks } from '../support/faults.js';
 
 const run = (options: Omit<RunOptions, 'fastWaits' | 'lockTable'>) =>
   runStateMachine({ fastWaits: true, lockTable: { name: LOCAL_LOCK_TABLE, create: true }, ...options });
@@ -89,21 +93,50 @@ const asAwsDeletesAutomatedBackups =
 describe('the rotate-instance state machine on an Aurora cluster (emulator)', () => {
   useEmulator();
 
-  it('rotates the Aurora sample end to end, moving the writer and reader CNAMEs', async () => {
-    // Prepare
+  it('rotates the Aurora sample end to end with no snapshot copy, moving the writer and reader CNAMEs', async () => {
+    // Prepare: record every AWS call the steps make, and the rotation's cluster snapshots after each step.
     const sample = await seedClusterSample();
     const before = await captureSource();
+    const recorder = injectFaults([]);
+    const snapshotsSeen = new Map<string, string | undefined>();
+    const watchSnapshots = (invoke: (input: unknown) => Promise<unknown>) => async (input: unknown) => {
+      try {
+        return await invoke(input);
+      } finally {
+        for (const s of await rekeySnapshots())
+          snapshotsSeen.set(s.DBClusterSnapshotIdentifier ?? '', s.KmsKeyId);
+      }
+    };
 
     // Act
     const result = await run({
       input: executionInput('aurora-cluster'),
       executionName: 'cluster-happy',
-      wrapTask: asAwsDeletesAutomatedBackups(sample.oldKeyArn),
+      wrapTask: scopeTasks(
+        (stateName, invoke) =>
+          asAwsDeletesAutomatedBackups(sample.oldKeyArn)?.(stateName, watchSnapshots(invoke)) ?? invoke,
+      ),
     });
+    recorder.remove();
 
     // Assess
     expect(result).toMatchObject({ status: 'SUCCEEDED' });
     const output = (result as { output: ClusterRotationOutput }).output;
+    // One cluster snapshot, the source's under the old key, restored from directly: no copy at any point.
+    expect(recorder.calls.map((c) => c.command)).not.toContain('CopyDBClusterSnapshot');
+    expect(recorder.calls.filter((c) => c.command === 'CreateDBClusterSnapshot')).toEqual([
+      { command: 'CreateDBClusterSnapshot', task: 'SnapshotSource' },
+    ]);
+    expect(recorder.calls.filter((c) => c.command === 'RestoreDBClusterFromSnapshot')).toEqual([
+      { command: 'RestoreDBClusterFromSnapshot', task: 'RestoreInstance' },
+    ]);
+    expect([...snapshotsSeen]).toEqual([[output.snapshotIdentifiers.source, sample.oldKeyArn]]);
+    expect(output.snapshotIdentifiers).toEqual({
+      source: `rekey-orders-aurora-${output.rotationId}-source`,
+      reencrypted: null,
+      restoredFrom: output.snapshotIdentifiers.source,
+    });
+    expect(result.timings.map((t) => t.state)).not.toContain('CopySnapshot');
     expect(output).toMatchObject({
       kind: 'cluster',
       sourceDbClusterIdentifier: 'orders-aurora',
@@ -139,11 +172,30 @@ describe('the rotate-instance state machine on an Aurora cluster (emulator)', ()
     expect(await findCluster(rds, 'orders-aurora')).toBeNull();
     for (const member of sample.members) expect(await findInstance(rds, member)).toBeNull();
     expect(await keyState(sample.oldKeyArn)).toBe('PendingDeletion');
-    // The source cluster snapshot went with the old key; the re-encrypted copy stays, under the new key.
-    const snapshots = await rekeySnapshots();
-    expect(snapshots.map((s) => [s.DBClusterSnapshotIdentifier, s.KmsKeyId])).toEqual([
-      [output.snapshotIdentifiers.reencrypted, output.newKeyArn],
+    // The source cluster snapshot went with the old key; there was no copy to keep.
+    expect(await rekeySnapshots()).toEqual([]);
+    // The record and the report show the shorter path.
+    const record = JSON.parse(
+      await readEvidence(result.evidence?.bucket ?? '', result.evidence?.key ?? ''),
+    ) as EvidenceRecord;
+    expect(record.reencryption).toEqual({
+      method: 'restore',
+      restoredFrom: output.snapshotIdentifiers.source,
+      copySnapshotIdentifier: null,
+      detail: expect.stringContaining('no re-encrypting copy'),
+    });
+    expect(
+      record.resources.filter((r) => r.kind === 'db-cluster-snapshot').map((r) => [r.identifier, r.action]),
+    ).toEqual([
+      [output.snapshotIdentifiers.source, 'created'],
+      [output.snapshotIdentifiers.source, 'deleted'],
     ]);
+    expect(record.steps.map((step) => step.name)).not.toContain('CopySnapshot');
+    const report = renderMarkdown(record);
+    expect(report).toContain(
+      `restored directly from the source snapshot ${output.snapshotIdentifiers.source} under the new key; no re-encrypting copy`,
+    );
+    expect(report).not.toContain('-reencrypted');
   });
 
   it('gives the new cluster the original identifier with a rename cutover and retires the old one', async () => {
@@ -203,6 +255,9 @@ describe('the rotate-instance state machine on an Aurora cluster (emulator)', ()
     expect(cause).toContain('its parameter group differs');
     expect(cause).toMatch(/renamed the source back from orders-aurora-old-rk\w+ to orders-aurora/);
     expect(cause).toMatch(/deleted the new DB cluster orders-aurora-rk\w+/);
+    // The one cluster snapshot the rotation took, restored from directly: no copy to remove.
+    expect(cause).toMatch(/deleted the DB cluster snapshot rekey-orders-aurora-rk\w+-source/);
+    expect(cause).not.toContain('reencrypted');
     expect(cause).toContain('was not touched');
     const { rds } = getClients();
     const source = await findCluster(rds, 'orders-aurora');

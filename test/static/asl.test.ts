@@ -217,3 +217,31 @@ describe.each(aslFiles)('%s', (file) => {
       });
     });
 });
+
+describe('the snapshot path of state-machines/rotate-database.asl.json', () => {
+  const { States } = readAsl('state-machines/rotate-database.asl.json');
+  const nextAfterSnapshot = (plan: { kind: string }): string | undefined => {
+    // The Choice's rules, in order, against a done snapshot of a plan of this kind.
+    const state = { sourceSnapshot: { done: true }, plan };
+    const holds = (rule: AslState): boolean => {
+      if (Array.isArray(rule.And)) return (rule.And as AslState[]).every(holds);
+      const path = String(rule.Variable).replace(/^\$\./, '').split('.');
+      const value = path.reduce<unknown>(
+        (v, key) => (v as Record<string, unknown> | undefined)?.[key],
+        state,
+      );
+      if ('BooleanEquals' in rule) return value === rule.BooleanEquals;
+      if ('StringEquals' in rule) return value === rule.StringEquals;
+      throw new Error(`a rule this test does not read: ${JSON.stringify(rule)}`);
+    };
+    const choice = States['SnapshotSourceDone?'] as AslState;
+    return ((choice.Choices ?? []) as AslState[]).find(holds)?.Next ?? choice.Default;
+  };
+
+  it('sends an Aurora cluster from its snapshot straight to the restore, and an instance to the copy', () => {
+    expect(nextAfterSnapshot({ kind: 'cluster' })).toBe('RestoreInstance');
+    expect(nextAfterSnapshot({ kind: 'instance' })).toBe('CopySnapshot');
+    // Only the copy loop leads to CopySnapshot's result; no state runs for a cluster in its place.
+    expect(States['CopySnapshotDone?']?.Choices?.[0]?.Next).toBe('RestoreInstance');
+  });
+});

@@ -41,6 +41,7 @@ export const NEW_WRITER = `orders-aurora-1-${RID}`;
 export const NEW_READER = `orders-aurora-2-${RID}`;
 export const ASIDE = `orders-aurora-old-${RID}`;
 export const SOURCE_SNAPSHOT = `rekey-orders-aurora-${RID}-source`;
+/** The copy only plans made before Aurora stopped copying name: a cluster plan of today has none. */
 export const COPY_SNAPSHOT = `rekey-orders-aurora-${RID}-reencrypted`;
 export const SOURCE_ENDPOINT = 'orders-aurora.cluster-abc.us-east-1.rds.amazonaws.com';
 export const SOURCE_READER_ENDPOINT = 'orders-aurora.cluster-ro-abc.us-east-1.rds.amazonaws.com';

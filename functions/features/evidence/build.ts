@@ -14,6 +14,7 @@ import {
 } from './context.js';
 import { cutoverOf, stoppedNote, validationOf } from './facts.js';
 import { oldKeyEvidence, oldKeyOutcomeOf } from './key-lifecycle.js';
+import { reencryptionOf } from './new-key-claims.js';
 import { deriveResources } from './resources.js';
 import { EVIDENCE_SCHEMA_VERSION, type EvidenceRecord } from './schema.js';
 import { deriveSteps } from './steps.js';
@@ -154,6 +155,7 @@ export const buildEvidence = (options: BuildEvidenceOptions): EvidenceRecord => 
       ? { runner: 'local', services: localRun.endpoint ? 'emulator' : 'aws', endpoint: localRun.endpoint }
       : { runner: 'step-functions', services: 'aws', endpoint: null },
     refused,
+    reencryption: reencryptionOf(state),
   };
   return record;
 };

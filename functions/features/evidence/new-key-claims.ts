@@ -1,6 +1,8 @@
-import type { FailureInfo } from '#domain/results.js';
+import type { RotationPlan } from '#domain/plan.js';
+import { COPY_NOT_NEEDED, type FailureInfo } from '#domain/results.js';
 import type { EvidenceState } from './context.js';
 import { foundKeysOf } from './facts.js';
+import type { ReencryptionEvidence } from './schema.js';
 
 /**
  * Every sentence of the record that says which key a resource is under. A resource is said to be
@@ -37,12 +39,55 @@ export const copyDetail = (state: EvidenceState): string => {
     : 'copy of the source snapshot, asked to be re-encrypted under the new key (the copy reported no key)';
 };
 
+/** True when CopySnapshot made (or began) a copy; a cluster's step of an earlier definition copied nothing. */
+export const copyWasMade = (state: EvidenceState): boolean =>
+  state.copySnapshot !== undefined && state.copySnapshot.status !== COPY_NOT_NEEDED;
+
+/**
+ * How the snapshot path moved the data to the new key, or null (Blue/Green, or no plan yet): a DB
+ * instance through a copy of the source snapshot under the new key, an Aurora cluster by its
+ * restore (RestoreDBClusterFromSnapshot with KmsKeyId = the new key), with no copy. What the
+ * restore step recorded wins; an execution that started on an earlier definition may have copied
+ * a cluster's snapshot, and then says so.
+ */
+export const reencryptionOf = (state: EvidenceState): ReencryptionEvidence | null => {
+  const plan = state.plan as RotationPlan | undefined;
+  if (!plan?.names || plan.strategy?.used === 'blue-green') return null;
+  const copyId = plan.names.copySnapshotIdentifier ?? null;
+  const recorded = state.restore?.restoredFrom;
+  const byRestore = recorded
+    ? recorded.reencryptedBy === 'restore'
+    : plan.kind === 'cluster' && !copyWasMade(state);
+  if (byRestore) {
+    return {
+      method: 'restore',
+      restoredFrom: recorded?.snapshotIdentifier ?? plan.names.sourceSnapshotIdentifier,
+      copySnapshotIdentifier: null,
+      detail:
+        'restored directly from the source snapshot under the new key (RestoreDBClusterFromSnapshot with KmsKeyId); no re-encrypting copy',
+    };
+  }
+  return {
+    method: 'snapshot-copy',
+    restoredFrom: recorded?.snapshotIdentifier ?? copyId ?? plan.names.sourceSnapshotIdentifier,
+    copySnapshotIdentifier: copyId,
+    detail:
+      'the source snapshot was copied under the new key (the copy re-encrypts), and the new database restored from the copy',
+  };
+};
+
 /** The new database (a restored instance or cluster). */
 export const restoredDetail = (state: EvidenceState): string => {
-  if (state.validation) return 'restored from the re-encrypted snapshot; validated under the new key';
+  const direct = reencryptionOf(state)?.method === 'restore';
+  // Only a passed validation makes the copy "re-encrypted" (what it was read back as).
+  const from = (validated: boolean) =>
+    direct
+      ? 'restored directly from the source snapshot under the new key (no re-encrypting copy)'
+      : `restored from the ${validated ? 're-encrypted' : 'copied'} snapshot`;
+  if (state.validation) return `${from(true)}; validated under the new key`;
   const found = foundInstead(state);
-  if (found) return `restored from the copied snapshot; validation found it under ${found}, NOT the new key`;
-  return 'restored from the copied snapshot; its key was never validated (the rotation ended before ValidateInstance passed)';
+  if (found) return `${from(false)}; validation found it under ${found}, NOT the new key`;
+  return `${from(false)}; its key was never validated (the rotation ended before ValidateInstance passed)`;
 };
 
 /** The Blue/Green deployment's green resources. */

@@ -3,7 +3,7 @@ import type { RotationPlan } from '#domain/plan.js';
 import { type AddResource, type EvidenceState, rdsArn, type StepTime } from './context.js';
 import { addBlueGreenResources, addCutoverResources } from './cutover-resources.js';
 import { addNewKeyResources, addOldKeyResources } from './key-lifecycle.js';
-import { copyDetail, restoredDetail, sourceSnapshotDetail } from './new-key-claims.js';
+import { copyDetail, copyWasMade, restoredDetail, sourceSnapshotDetail } from './new-key-claims.js';
 import { addRollbackResources } from './rollback-resources.js';
 import type { ResourceEvidence, StepEvidence } from './schema.js';
 
@@ -75,6 +75,8 @@ export const deriveResources = (state: EvidenceState, steps: StepEvidence[]): Re
   ] as const) {
     const snapshot = state[key];
     if (!snapshot) continue;
+    // A cluster's CopySnapshot (of an earlier definition) that copied nothing created nothing.
+    if (key === 'copySnapshot' && !copyWasMade(state)) continue;
     add({
       kind: kind.snapshotResource,
       identifier: snapshot.snapshotIdentifier,

@@ -196,6 +196,27 @@ export interface EvidenceRecord {
   environment?: EnvironmentEvidence;
   /** Added within v1 (absent from older records): a start refused before anything changed. */
   refused?: boolean;
+  /**
+   * Added within v1 (absent from older records): how the snapshot path moved the data to the new
+   * key; null for a Blue/Green rotation and before a plan.
+   */
+  reencryption?: ReencryptionEvidence | null;
+}
+
+/**
+ * How the data reached the new key on the snapshot path. `snapshot-copy` (a DB instance):
+ * CopySnapshot copied the source snapshot with KmsKeyId = the new key and the new database was
+ * restored from that copy. `restore` (an Aurora cluster): the new cluster was restored straight
+ * from the source snapshot with KmsKeyId = the new key, which re-encrypts; no copy was made.
+ */
+export interface ReencryptionEvidence {
+  method: 'snapshot-copy' | 'restore';
+  /** The snapshot the new database is restored from. */
+  restoredFrom: string;
+  /** The re-encrypting copy; null when the restore re-encrypted (no copy). */
+  copySnapshotIdentifier: string | null;
+  /** One sentence, as the report shows it. */
+  detail: string;
 }
 
 /**

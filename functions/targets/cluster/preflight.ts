@@ -46,6 +46,8 @@ const CLUSTER_SNAPSHOTS: SnapshotQuota = {
   name: 'ManualClusterSnapshots',
   noun: 'cluster ',
   serviceQuota: 'Manual DB cluster snapshots',
+  // The source snapshot only: the restore re-encrypts, so there is no copy.
+  needed: 1,
 };
 
 const planCluster = async ({
@@ -225,11 +227,11 @@ const checkNamesAreFree = async (
     if (member && !carriesRotationId(member.TagList, rotationId))
       throw refuse(`A DB instance named ${memberId}`);
   }
-  for (const snapshotId of [names.sourceSnapshotIdentifier, names.copySnapshotIdentifier]) {
-    const snapshot = await findClusterSnapshot(rds, snapshotId);
-    if (snapshot && !carriesRotationId(snapshot.TagList, rotationId)) {
-      throw refuse(`A DB cluster snapshot named ${snapshotId}`);
-    }
+  // The source snapshot is the only snapshot a cluster rotation creates (no copy).
+  const snapshotId = names.sourceSnapshotIdentifier;
+  const snapshot = await findClusterSnapshot(rds, snapshotId);
+  if (snapshot && !carriesRotationId(snapshot.TagList, rotationId)) {
+    throw refuse(`A DB cluster snapshot named ${snapshotId}`);
   }
   await checkAliasIsFree(rotationId, names.keyAlias);
 };

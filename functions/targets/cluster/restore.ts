@@ -21,8 +21,13 @@ import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 import { assertNotBeingDeleted } from '#targets/new-database.js';
-import { assertClusterHealthy, assertMemberHealthy, assertOwned } from './checks.js';
-import { clusterNames, findCluster, membersWriterFirst } from './lookups.js';
+import {
+  assertClusterHealthy,
+  assertClusterSnapshotOwned,
+  assertMemberHealthy,
+  assertOwned,
+} from './checks.js';
+import { clusterNames, findCluster, findClusterSnapshot, membersWriterFirst } from './lookups.js';
 
 /** Faults that mean the restore or a member creation cannot succeed as asked (SDK names and wire codes). */
 const REFUSALS = [
@@ -51,7 +56,9 @@ const REFUSALS = [
 const REFUSAL_NAMES = [...REFUSALS, ...REFUSALS.map((name) => name.replace(/Fault$/, ''))];
 
 /**
- * Restore the new cluster from the re-encrypted copy, then create its members. Reconciles in phases:
+ * Restore the new cluster straight from the source cluster snapshot (under the old key) with
+ * `KmsKeyId` = the new key: the restore re-encrypts, so there is no copy (docs/aws-facts.md#restore).
+ * Reconciles in phases:
  * 1. RestoreDBClusterFromSnapshot with `KmsKeyId` = the new key and every setting it accepts; wait
  *    until the cluster is `available` (a cluster restore creates no instances: docs/aws-facts.md#restore);
  * 2. CreateDBInstance for the source writer's counterpart first (the first instance of a cluster is
@@ -65,7 +72,7 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
   const newKey = required(state, 'newKey');
   const names = clusterNames(plan);
   const id = names.newDbClusterIdentifier;
-  const snapshotId = plan.names.copySnapshotIdentifier;
+  const snapshotId = plan.names.sourceSnapshotIdentifier;
   const members: RestoredMember[] = [];
   const fields = (status: string, cluster?: DBCluster | null) => ({
     dbInstanceIdentifier: id,
@@ -73,6 +80,7 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
     dbInstanceArn: cluster?.DBClusterArn ?? null,
     status,
     members,
+    restoredFrom: { snapshotIdentifier: snapshotId, reencryptedBy: 'restore' as const },
   });
   const waiting = (status: string, cluster?: DBCluster | null): RestoreResult => ({
     done: false,
@@ -80,7 +88,7 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
       state.restore?.poll,
       'restoreInstance',
       status,
-      `Restoring the cluster ${id} from ${snapshotId}`,
+      `Restoring the cluster ${id} from ${snapshotId} under the new key`,
     ),
     ...fields(status, cluster),
   });
@@ -98,6 +106,15 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
 
   let cluster = await findCluster(rds, id);
   if (!cluster) {
+    // What CopySnapshot checked when a cluster was copied: the snapshot is still there, and ours.
+    const source = await findClusterSnapshot(rds, snapshotId);
+    if (!source) {
+      throw new PreconditionFailedError(
+        `The source cluster snapshot ${snapshotId} no longer exists, so the new cluster cannot be restored from it. ` +
+          'Someone deleted it while the rotation ran; start a new rotation.',
+      );
+    }
+    assertClusterSnapshotOwned(source, plan, 'source snapshot');
     try {
       const { DBCluster: created } = await rds.send(
         new RestoreDBClusterFromSnapshotCommand(
@@ -109,13 +126,28 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
           }),
         ),
       );
-      logger.info('restoring the new cluster', { dbClusterIdentifier: id, from: snapshotId });
+      logger.info('restoring the new cluster under the new key', {
+        dbClusterIdentifier: id,
+        from: snapshotId,
+        kmsKeyId: newKey.keyArn,
+      });
       if (!created) return waiting('creating');
       cluster = created;
     } catch (error) {
       if (isAwsError(error, ...RDS_ERRORS.cluster.alreadyExists)) return waiting('creating');
+      if (isAwsError(error, ...RDS_ERRORS.kms.keyNotAccessible)) {
+        // The restore decrypts under the old key and encrypts under the new one: RDS needs both.
+        throw refused(
+          `restore the cluster ${id} from ${snapshotId} under the new key ${newKey.keyArn} (check that the old key ` +
+            `${plan.source.kmsKeyArn} and the new key are Enabled and that their key policies let this role use them through RDS)`,
+          error,
+        );
+      }
       if (isAwsError(error, ...REFUSAL_NAMES)) {
-        throw refused(`restore the cluster ${id} from the re-encrypted snapshot ${snapshotId}`, error);
+        throw refused(
+          `restore the cluster ${id} from the source snapshot ${snapshotId} under the new key`,
+          error,
+        );
       }
       throw error;
     }

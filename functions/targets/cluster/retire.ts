@@ -17,9 +17,10 @@ import { locateSource } from './lookups.js';
  * kept. Members first (DeleteDBInstance), then the cluster (RDS refuses to delete a cluster that
  * still has instances); waits until both are gone.
  *
- * DeleteDBCluster skips the final snapshot: the data is in the new cluster and in the re-encrypted
- * cluster snapshot, and the source cluster snapshot of this rotation already holds the old data;
- * a final snapshot now would be one more copy under the old key and keep that key from being retired.
+ * DeleteDBCluster skips the final snapshot: the data is in the new cluster (restored from this
+ * rotation's source cluster snapshot under the new key; there is no copy), and that source
+ * snapshot already holds the old data until RetireKey deletes it with the old key; a final
+ * snapshot now would be one more copy under the old key and keep that key from being retired.
  * Members are found by their identifiers from the plan and deleted only when they do not carry this
  * rotation's tag (so a new member can never be taken for an old one).
  */

@@ -20,7 +20,7 @@ import {
   type RollbackFact,
 } from '#domain/facts.js';
 import { leftInPlaceSentences, oldKeySentence, undoneSentence, whatWentWrong } from '#domain/failure.js';
-import type { RollbackResult } from '#domain/results.js';
+import { COPY_NOT_NEEDED, type RollbackResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
 import { type CleanupStep, removeArtifacts } from '#reconcilers/cleanup.js';
 import { pointCnameBack } from '#reconcilers/cname.js';
@@ -42,9 +42,9 @@ import { ensureClusterStarted } from './start.js';
  *   took it; it is then kept, like an attempted cname cutover), then the source, started first if
  *   stopped (RDS cannot modify a stopped cluster), takes its original identifier back;
  * - the source is started again if Rekey stopped it, and its deletion protection restored;
- * - before any cutover: the new members, the new cluster and both cluster snapshots (each only with
- *   this rotation's tag) are deleted and the unused new key scheduled for deletion, unless
- *   `keepArtifactsOnFailure`.
+ * - before any cutover: the new members, the new cluster and the source cluster snapshot (each only
+ *   with this rotation's tag; there is no copy) are deleted and the unused new key scheduled for
+ *   deletion, unless `keepArtifactsOnFailure`.
  * A reconciling loop: the typed facts of what was undone are carried between polls.
  */
 export const rollbackCluster = async (state: ClusterState): Promise<RollbackResult> => {
@@ -214,7 +214,23 @@ const pointRecordsBack = async (state: ClusterState): Promise<RollbackFact[]> =>
   return facts;
 };
 
-/** Deletes the new members, then the new cluster, then both cluster snapshots, then schedules the new key. */
+/**
+ * The cluster snapshots this rotation may have created, each with the result of the step that
+ * created it: the source snapshot, and only in a plan made before Aurora rotations stopped copying
+ * (an execution that ran across that deploy), the copy it may have made.
+ */
+const clusterSnapshotsOf = (state: ClusterState): [string, unknown][] => {
+  const { names } = state.plan;
+  const legacyCopy = names.copySnapshotIdentifier;
+  return [
+    ...(legacyCopy && state.copySnapshot?.status !== COPY_NOT_NEEDED
+      ? [[legacyCopy, state.copySnapshot] as [string, unknown]]
+      : []),
+    [names.sourceSnapshotIdentifier, state.sourceSnapshot],
+  ];
+};
+
+/** Deletes the new members, then the new cluster, then the cluster snapshot(s), then schedules the new key. */
 const removeClusterArtifacts = async (state: ClusterState): Promise<CleanupStep> => {
   const { plan } = state;
   const { rds } = getClients();
@@ -281,10 +297,7 @@ const removeClusterArtifacts = async (state: ClusterState): Promise<CleanupStep>
   }
   if (!cluster && state.restore) removed.push(newClusterDeleted);
 
-  for (const [snapshotId, createdBy] of [
-    [plan.names.copySnapshotIdentifier, state.copySnapshot],
-    [plan.names.sourceSnapshotIdentifier, state.sourceSnapshot],
-  ] as const) {
+  for (const [snapshotId, createdBy] of clusterSnapshotsOf(state)) {
     const snapshot = await findClusterSnapshot(rds, snapshotId);
     const deleted: RollbackFact = {
       kind: 'deleted',
@@ -332,10 +345,7 @@ const artifactsOf = async (state: ClusterState, inService: boolean): Promise<Lef
       if (await findInstance(rds, memberId)) items.push({ kind: 'db-instance', identifier: memberId });
     }
   }
-  for (const snapshotId of [
-    state.plan.names.copySnapshotIdentifier,
-    state.plan.names.sourceSnapshotIdentifier,
-  ]) {
+  for (const [snapshotId] of clusterSnapshotsOf(state)) {
     if (await findClusterSnapshot(rds, snapshotId))
       items.push({ kind: 'db-cluster-snapshot', identifier: snapshotId });
   }

@@ -36,9 +36,11 @@ export const summarizeCluster = async (state: ClusterState): Promise<ClusterRota
     })),
     oldKeyArn: plan.source.kmsKeyArn,
     newKeyArn: newKey.keyArn,
+    // No copy: the restore re-encrypted the source snapshot under the new key.
     snapshotIdentifiers: {
       source: plan.names.sourceSnapshotIdentifier,
-      reencrypted: plan.names.copySnapshotIdentifier,
+      reencrypted: null,
+      restoredFrom: state.restore?.restoredFrom?.snapshotIdentifier ?? plan.names.sourceSnapshotIdentifier,
     },
     oldCluster: state.retireInstance?.outcome === 'deleted' ? 'deleted' : 'retained',
     oldKey: oldKeyOutput(oldKey),

@@ -51,6 +51,7 @@ const INSTANCE_SNAPSHOTS: SnapshotQuota = {
   name: 'ManualSnapshots',
   noun: '',
   serviceQuota: 'Manual DB instance snapshots',
+  needed: 2,
 };
 
 const planInstance = async ({

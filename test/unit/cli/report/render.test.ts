@@ -81,6 +81,42 @@ describe('renderHtml', () => {
     expect(link?.getAttribute('href')).toBe(record.execution.consoleUrl);
   });
 
+  it('says how the data reached the new key: an Aurora restore with no copy, an instance copy, nothing for an older record', () => {
+    // Prepare: the record of an Aurora rotation (restored from its source snapshot), an instance's,
+    // and one written before the field existed.
+    const cluster = fixture('success-cname');
+    cluster.target = { ...(cluster.target as NonNullable<EvidenceRecord['target']>), kind: 'cluster' };
+    cluster.reencryption = {
+      method: 'restore',
+      restoredFrom: 'rekey-orders-aurora-rk1-source',
+      copySnapshotIdentifier: null,
+      detail: 'restored directly from the source snapshot under the new key; no re-encrypting copy',
+    };
+    const instance = fixture('success-cname');
+    instance.reencryption = {
+      method: 'snapshot-copy',
+      restoredFrom: 'rekey-orders-db-rk1-reencrypted',
+      copySnapshotIdentifier: 'rekey-orders-db-rk1-reencrypted',
+      detail: 'copied',
+    };
+    const older = fixture('success-cname');
+    delete older.reencryption;
+
+    // Act
+    const summaryOf = (record: EvidenceRecord) => text(section(html(record), 'summary'));
+
+    // Assess
+    // The label and its value are adjacent cells (text() joins them).
+    expect(summaryOf(cluster)).toContain(
+      'Re-encryptionrestored directly from the source snapshot rekey-orders-aurora-rk1-source under the new key; no re-encrypting copy',
+    );
+    expect(summaryOf(instance)).toContain(
+      'Re-encryptioncopied to rekey-orders-db-rk1-reencrypted under the new key, then restored from the copy',
+    );
+    expect(summaryOf(older)).not.toContain('Re-encryption');
+    expect(renderMarkdown(cluster)).toContain('no re-encrypting copy');
+  });
+
   it('draws one bar group per step on the timeline, with wait segments distinct from active time', () => {
     // Prepare
     const record = fixture('success-cname');

@@ -351,6 +351,117 @@ describe('buildEvidence', () => {
     );
   });
 
+  describe('re-encryption (how the data reached the new key)', () => {
+    /** An Aurora rotation of the current definition: no copy, restored from the source snapshot. */
+    const clusterState = (extra: Partial<EvidenceState> = {}): EvidenceState => {
+      const base = stepEvent('summarize');
+      const { copySnapshotIdentifier: _none, ...names } = base.plan.names;
+      const plan = {
+        ...base.plan,
+        kind: 'cluster',
+        target: { kind: 'cluster', identifier: 'orders-aurora' },
+        names: {
+          ...names,
+          sourceSnapshotIdentifier: 'rekey-orders-aurora-rk1-source',
+          cluster: {
+            newDbClusterIdentifier: 'orders-aurora-rk1',
+            asideDbClusterIdentifier: 'x',
+            newMemberIdentifiers: {},
+          },
+        },
+      } as unknown as ClusterPlan;
+      return {
+        ...base,
+        plan: plan as RotationPlan,
+        sourceSnapshot: {
+          done: true,
+          snapshotIdentifier: 'rekey-orders-aurora-rk1-source',
+          snapshotArn: null,
+          kmsKeyId: base.plan.source.kmsKeyArn,
+          status: 'available',
+        },
+        copySnapshot: undefined,
+        restore: {
+          done: true,
+          dbInstanceIdentifier: 'orders-aurora-rk1',
+          dbClusterIdentifier: 'orders-aurora-rk1',
+          dbInstanceArn: null,
+          status: 'available',
+          members: [],
+          restoredFrom: { snapshotIdentifier: 'rekey-orders-aurora-rk1-source', reencryptedBy: 'restore' },
+        },
+        ...extra,
+      };
+    };
+
+    it('says an Aurora cluster was restored directly from its source snapshot, with no copy', () => {
+      // Act
+      const record = build(clusterState());
+
+      // Assess
+      expect(record.reencryption).toEqual({
+        method: 'restore',
+        restoredFrom: 'rekey-orders-aurora-rk1-source',
+        copySnapshotIdentifier: null,
+        detail: expect.stringContaining('no re-encrypting copy'),
+      });
+      const created = record.resources.filter((r) => r.action === 'created' && r.kind.endsWith('snapshot'));
+      expect(created).toEqual([
+        expect.objectContaining({
+          kind: 'db-cluster-snapshot',
+          identifier: 'rekey-orders-aurora-rk1-source',
+        }),
+      ]);
+      expect(record.resources.find((r) => r.kind === 'db-cluster' && r.action === 'created')?.detail).toBe(
+        'restored directly from the source snapshot under the new key (no re-encrypting copy); validated under the new key',
+      );
+    });
+
+    it('lists no copy for the copy step of an earlier definition that copied nothing', () => {
+      // Prepare: an execution that started before the skip passed CopySnapshot, which answered "not needed".
+      const source = clusterState().sourceSnapshot;
+      const state = clusterState({ copySnapshot: source && { ...source, status: 'not-needed' } });
+
+      // Act
+      const record = build(state);
+
+      // Assess
+      expect(record.reencryption?.method).toBe('restore');
+      const created = record.resources.filter((r) => r.action === 'created' && r.kind.endsWith('snapshot'));
+      expect(created.map((r) => r.identifier)).toEqual(['rekey-orders-aurora-rk1-source']);
+    });
+
+    it('says a DB instance was copied under the new key and restored from the copy', () => {
+      // Act
+      const record = build(stepEvent('summarize'));
+
+      // Assess
+      expect(record.reencryption).toEqual({
+        method: 'snapshot-copy',
+        restoredFrom: expect.stringMatching(/-reencrypted$/),
+        copySnapshotIdentifier: expect.stringMatching(/-reencrypted$/),
+        detail: expect.stringContaining('copied under the new key'),
+      });
+    });
+
+    it('has no re-encryption for a Blue/Green rotation', () => {
+      // Prepare
+      const base = stepEvent('summarize');
+
+      // Act
+      const record = build({
+        ...base,
+        plan: {
+          ...base.plan,
+          strategy: { requested: 'blue-green', used: 'blue-green', reason: 'asked', blueGreenIneligible: [] },
+        },
+      });
+
+      // Assess
+      expect(record.reencryption).toBeNull();
+    });
+  });
+
   it('records a Blue/Green rotation: deployment, greens, switchover, old blues deleted', () => {
     // Prepare
     const base = stepEvent('summarize');

@@ -1,6 +1,7 @@
 import {
   CreateDBInstanceCommand,
   InsufficientDBClusterCapacityFault,
+  KMSKeyNotAccessibleFault,
   RestoreDBClusterFromSnapshotCommand,
 } from '@aws-sdk/client-rds';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +9,6 @@ import { restoreCluster } from '#targets/cluster/restore.js';
 import { READER_CONFIG, WRITER_CONFIG } from '../../../support/cluster-fixtures.js';
 
 import {
-  COPY_SNAPSHOT,
   kms,
   NEW_CLUSTER,
   NEW_KEY,
@@ -16,11 +16,14 @@ import {
   NEW_WRITER,
   newCluster,
   newMember,
+  OLD_KEY,
   READER,
   RID,
   rds,
   route53,
   SOURCE,
+  SOURCE_SNAPSHOT,
+  snapshot,
   state,
   WRITER,
   world,
@@ -34,9 +37,9 @@ describe('Aurora cluster: restore', () => {
   });
 
   describe('restore', () => {
-    it("restores the new cluster from the copy with KmsKeyId = the new key and the source's configuration, creating no member yet", async () => {
-      // Prepare
-      world({});
+    it("restores the new cluster straight from the source snapshot with KmsKeyId = the new key and the source's configuration, creating no member yet", async () => {
+      // Prepare: the source snapshot is under the old key; there is no copy.
+      world({ snapshots: [snapshot(SOURCE_SNAPSHOT)] });
       rds
         .on(RestoreDBClusterFromSnapshotCommand)
         .resolves({ DBCluster: newCluster({ Status: 'creating', Endpoint: undefined }) });
@@ -48,7 +51,7 @@ describe('Aurora cluster: restore', () => {
       expect(rds).toHaveReceivedCommandTimes(RestoreDBClusterFromSnapshotCommand, 1);
       expect(rds).toHaveReceivedCommandWith(RestoreDBClusterFromSnapshotCommand, {
         DBClusterIdentifier: NEW_CLUSTER,
-        SnapshotIdentifier: COPY_SNAPSHOT,
+        SnapshotIdentifier: SOURCE_SNAPSHOT,
         KmsKeyId: NEW_KEY,
         Engine: 'aurora-postgresql',
         EngineVersion: '16.4',
@@ -77,7 +80,54 @@ describe('Aurora cluster: restore', () => {
         'BacktrackWindow',
       );
       expect(rds).not.toHaveReceivedCommand(CreateDBInstanceCommand);
-      expect(result).toMatchObject({ done: false, dbClusterIdentifier: NEW_CLUSTER, status: 'creating' });
+      expect(result).toMatchObject({
+        done: false,
+        dbClusterIdentifier: NEW_CLUSTER,
+        status: 'creating',
+        restoredFrom: { snapshotIdentifier: SOURCE_SNAPSHOT, reencryptedBy: 'restore' },
+      });
+    });
+
+    it('refuses to restore when the source snapshot is gone, and restores nothing', async () => {
+      // Prepare
+      world({});
+
+      // Act / Assess
+      await expect(restoreCluster(state({ type: 'none' }))).rejects.toMatchObject({
+        name: 'PreconditionFailedError',
+        message: expect.stringContaining(`The source cluster snapshot ${SOURCE_SNAPSHOT} no longer exists`),
+      });
+      expect(rds).not.toHaveReceivedCommand(RestoreDBClusterFromSnapshotCommand);
+    });
+
+    it('never restores from a snapshot of that name that this rotation did not take', async () => {
+      // Prepare
+      world({ snapshots: [snapshot(SOURCE_SNAPSHOT, { TagList: [] })] });
+
+      // Act / Assess
+      await expect(restoreCluster(state({ type: 'none' }))).rejects.toMatchObject({
+        name: 'PreconditionFailedError',
+        message: expect.stringContaining('Rekey never adopts a snapshot it did not create'),
+      });
+      expect(rds).not.toHaveReceivedCommand(RestoreDBClusterFromSnapshotCommand);
+    });
+
+    it('names both keys when RDS cannot use them for the restore', async () => {
+      // Prepare
+      world({ snapshots: [snapshot(SOURCE_SNAPSHOT)] });
+      rds
+        .on(RestoreDBClusterFromSnapshotCommand)
+        .rejects(new KMSKeyNotAccessibleFault({ message: 'key is disabled', $metadata: {} }));
+
+      // Act / Assess
+      await expect(restoreCluster(state({ type: 'none' }))).rejects.toMatchObject({
+        name: 'KMSKeyNotAccessibleFault',
+        message: expect.stringMatching(
+          new RegExp(
+            `under the new key ${NEW_KEY} \\(check that the old key ${OLD_KEY} and the new key are Enabled`,
+          ),
+        ),
+      });
     });
 
     it('creates the writer first, in the new cluster with its class, AZ and promotion tier, and the reader only after it', async () => {
@@ -194,7 +244,7 @@ describe('Aurora cluster: restore', () => {
 
     it('keeps the SDK error name when RDS refuses the cluster restore, and says what to do', async () => {
       // Prepare
-      world({});
+      world({ snapshots: [snapshot(SOURCE_SNAPSHOT)] });
       rds
         .on(RestoreDBClusterFromSnapshotCommand)
         .rejects(

@@ -61,14 +61,14 @@ describe('Aurora cluster: rollback', () => {
           kmsKeyId: OLD_KEY,
           status: 'available',
         },
-        copySnapshot: {
+        // No copy: the new cluster was restored straight from the source snapshot under the new key.
+        restore: {
           done: true,
-          snapshotIdentifier: COPY_SNAPSHOT,
-          snapshotArn: null,
-          kmsKeyId: NEW_KEY,
+          dbInstanceIdentifier: NEW_CLUSTER,
+          dbInstanceArn: null,
           status: 'available',
+          restoredFrom: { snapshotIdentifier: SOURCE_SNAPSHOT, reencryptedBy: 'restore' },
         },
-        restore: { done: true, dbInstanceIdentifier: NEW_CLUSTER, dbInstanceArn: null, status: 'available' },
         ...extra,
       });
 
@@ -95,8 +95,8 @@ describe('Aurora cluster: rollback', () => {
       expect(result).toMatchObject({ done: false, undone: [`deleted the new DB instance ${NEW_WRITER}`] });
     });
 
-    it('lifts the new cluster deletion protection, then deletes it, then its tagged snapshots and schedules the new key', async () => {
-      // Prepare
+    it('lifts the new cluster deletion protection, then deletes it, then its source snapshot and schedules the new key', async () => {
+      // Prepare: a snapshot of the copy's old name is not this plan's: a cluster plan names no copy.
       const current = failed({ type: 'none' });
       current.plan.decisions.stopSource = false;
       const clusters = [sourceCluster(), newCluster()];
@@ -129,9 +129,7 @@ describe('Aurora cluster: rollback', () => {
         SkipFinalSnapshot: true,
       });
       expect(rds).not.toHaveReceivedCommandWith(DeleteDBClusterCommand, { DBClusterIdentifier: SOURCE });
-      expect(rds).toHaveReceivedCommandWith(DeleteDBClusterSnapshotCommand, {
-        DBClusterSnapshotIdentifier: COPY_SNAPSHOT,
-      });
+      expect(rds).toHaveReceivedCommandTimes(DeleteDBClusterSnapshotCommand, 1);
       expect(rds).toHaveReceivedCommandWith(DeleteDBClusterSnapshotCommand, {
         DBClusterSnapshotIdentifier: SOURCE_SNAPSHOT,
       });
@@ -142,8 +140,51 @@ describe('Aurora cluster: rollback', () => {
       expect(third.done).toBe(true);
       expect(third.cause).toContain('the new cluster is wrong.');
       expect(third.cause).toContain(`deleted the new DB cluster ${NEW_CLUSTER}`);
-      expect(third.cause).toContain(`deleted the DB cluster snapshot ${COPY_SNAPSHOT}`);
+      expect(third.cause).toContain(`deleted the DB cluster snapshot ${SOURCE_SNAPSHOT}`);
+      expect(third.cause).not.toContain(COPY_SNAPSHOT);
       expect(third.cause).toContain(`The old key ${OLD_KEY} was not touched.`);
+    });
+
+    it('still deletes the copy that an execution started before Aurora stopped copying made (its plan names it)', async () => {
+      // Prepare: a plan of the earlier definition, which copied the cluster snapshot under the new key.
+      const current = failed(
+        { type: 'none' },
+        {
+          copySnapshot: {
+            done: true,
+            snapshotIdentifier: COPY_SNAPSHOT,
+            snapshotArn: null,
+            kmsKeyId: NEW_KEY,
+            status: 'available',
+          },
+          restore: {
+            done: true,
+            dbInstanceIdentifier: NEW_CLUSTER,
+            dbInstanceArn: null,
+            status: 'available',
+          },
+        },
+      );
+      current.plan.names.copySnapshotIdentifier = COPY_SNAPSHOT;
+      current.plan.decisions.stopSource = false;
+      world({ clusters: [sourceCluster()], snapshots: [snapshot(SOURCE_SNAPSHOT), snapshot(COPY_SNAPSHOT)] });
+      rds.on(DeleteDBClusterSnapshotCommand).resolves({});
+      kms.on(DescribeKeyCommand).resolves({
+        KeyMetadata: { KeyId: NEW_KEY_ID, Arn: NEW_KEY, KeyManager: 'CUSTOMER', KeyState: 'PendingDeletion' },
+      });
+      kms.on(ListResourceTagsCommand).resolves({ Tags: [{ TagKey: 'rekey:rotation-id', TagValue: RID }] });
+
+      // Act
+      const result = await rollbackCluster(current);
+
+      // Assess
+      expect(rds).toHaveReceivedCommandWith(DeleteDBClusterSnapshotCommand, {
+        DBClusterSnapshotIdentifier: COPY_SNAPSHOT,
+      });
+      expect(rds).toHaveReceivedCommandWith(DeleteDBClusterSnapshotCommand, {
+        DBClusterSnapshotIdentifier: SOURCE_SNAPSHOT,
+      });
+      expect(result.cause).toContain(`deleted the DB cluster snapshot ${COPY_SNAPSHOT}`);
     });
 
     it('does not delete a cluster snapshot of its name that another rotation took', async () => {

@@ -4,7 +4,6 @@ import { summarizeCluster } from '#targets/cluster/summarize.js';
 import {
   ASIDE,
   CNAME,
-  COPY_SNAPSHOT,
   kms,
   NEW_CLUSTER,
   NEW_ENDPOINT,
@@ -73,7 +72,8 @@ describe('Aurora cluster: summarize', () => {
         ],
         oldKeyArn: OLD_KEY,
         newKeyArn: NEW_KEY,
-        snapshotIdentifiers: { source: SOURCE_SNAPSHOT, reencrypted: COPY_SNAPSHOT },
+        // No copy: the new cluster was restored from the source snapshot under the new key.
+        snapshotIdentifiers: { source: SOURCE_SNAPSHOT, reencrypted: null, restoredFrom: SOURCE_SNAPSHOT },
         oldCluster: 'deleted',
         oldKey: { state: 'PendingDeletion', deletionDate: '2026-01-08T00:00:00.000Z' },
         cutover: {
