@@ -133,8 +133,11 @@ export const expectedSteps = (
     : seen.has('StartSource')
       ? false
       : inputField(input, 'cutover', 'type') !== 'none';
+  // An Aurora cluster restores from its own snapshot under the new key: no CopySnapshot step.
+  const copies = seen.has('CopySnapshot') || inputField(input, 'dbClusterIdentifier') === undefined;
   const middle = SNAPSHOT.filter(
     (step) =>
+      (step !== 'CopySnapshot' || copies) &&
       (step !== 'StopSource' || stopSource) &&
       (step !== 'Cutover' || switchClients) &&
       (step !== 'StartSource' || !switchClients),

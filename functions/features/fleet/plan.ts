@@ -35,8 +35,11 @@ import { FLEET_TAGS, type FleetPlan, type PlannedDatabase } from './types.js';
 
 /** Manual snapshots per Region, per kind (instances and clusters are counted apart): docs/fleet.md#pacing. */
 export const MANUAL_SNAPSHOT_QUOTA = 100;
-/** Each snapshot rotation holds 2 manual snapshots (the source and its re-encrypted copy). */
-const SNAPSHOTS_PER_ROTATION = 2;
+/**
+ * The manual snapshots one snapshot rotation holds: an instance 2 (the source and its
+ * re-encrypted copy), an Aurora cluster 1 (it restores from its source snapshot under the new key).
+ */
+const SNAPSHOTS_PER_ROTATION: Record<TargetKind, number> = { instance: 2, cluster: 1 };
 /** RDS allows 50 tags per resource; what Rekey creates carries 3 `rekey:*` tags of its own. */
 const MAX_USER_TAGS = 47;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -402,7 +405,8 @@ const planDatabase = (
 
 /**
  * The concurrency the fleet can use: the input's, at most FLEET_MAX_CONCURRENCY (snapshot copies in
- * progress per Region), and so that existing manual snapshots + 2 per running rotation stay within
+ * progress per Region), and so that existing manual snapshots + 2 per running instance rotation (1 per
+ * Aurora rotation) stay within
  * the quota of 100 per Region, counted per kind (docs/fleet.md#pacing).
  */
 export const paceConcurrency = (
@@ -422,14 +426,15 @@ export const paceConcurrency = (
   for (const kind of snapshotKinds) {
     const used = existing[kind];
     const noun = kind === 'cluster' ? 'cluster ' : '';
-    const room = Math.floor((MANUAL_SNAPSHOT_QUOTA - used) / SNAPSHOTS_PER_ROTATION);
+    const each = SNAPSHOTS_PER_ROTATION[kind];
+    const room = Math.floor((MANUAL_SNAPSHOT_QUOTA - used) / each);
     if (room < concurrency) {
       concurrency = Math.max(1, room);
       notes.push(
         room < 1
-          ? `The Region has ${used} manual DB ${noun}snapshots of the ${MANUAL_SNAPSHOT_QUOTA} allowed; a snapshot rotation needs 2 free. ` +
+          ? `The Region has ${used} manual DB ${noun}snapshots of the ${MANUAL_SNAPSHOT_QUOTA} allowed; a snapshot rotation needs ${each} free. ` +
               `Delete old manual ${noun}snapshots or ask for a higher quota before the fleet runs.`
-          : `maxConcurrency capped at ${concurrency}: the Region has ${used} manual DB ${noun}snapshots, and ${used} + 2 × ${concurrency} ` +
+          : `maxConcurrency capped at ${concurrency}: the Region has ${used} manual DB ${noun}snapshots, and ${used} + ${each} × ${concurrency} ` +
               `must stay within the quota of ${MANUAL_SNAPSHOT_QUOTA} (docs/fleet.md#pacing).`,
       );
     }

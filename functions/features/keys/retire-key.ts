@@ -241,9 +241,12 @@ const deleteSourceSnapshot = async (
   try {
     if (resource === 'db-cluster-snapshot') {
       await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshotIdentifier }));
-      logger.info('deleted the source cluster snapshot (superseded by the re-encrypted copy)', {
-        snapshotIdentifier,
-      });
+      logger.info(
+        'deleted the source cluster snapshot (the new cluster was restored from it under the new key)',
+        {
+          snapshotIdentifier,
+        },
+      );
       return;
     }
     await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshotIdentifier }));
@@ -267,7 +270,9 @@ const blockingReason = (
   const count = blockingCount === 1 ? '1 other RDS resource is' : `${blockingCount} other RDS resources are`;
   const deleted = sourceSnapshotDeleted
     ? ` This rotation's source snapshot ${plan.names.sourceSnapshotIdentifier} was deleted: the old database is gone ` +
-      'and its data is in the new database and in the re-encrypted copy.'
+      (plan.kind === 'cluster'
+        ? 'and its data is in the new cluster, restored from that snapshot under the new key.'
+        : 'and its data is in the new database and in the re-encrypted copy.')
     : '';
   return (
     `The old key ${keyArn} is kept because ${count} still encrypted under it: ${named}${more}. ` +

@@ -365,6 +365,12 @@ describe('the progress of an execution', () => {
       fixture.events.slice(0, 26),
       now,
     );
+    const { dbInstanceIdentifier: _instance, ...rest } = execution.input as Record<string, unknown>;
+    const cluster = summarizeExecution(
+      { ...execution, input: { ...rest, dbClusterIdentifier: 'orders-aurora' } },
+      fixture.events.slice(0, 26),
+      now,
+    );
 
     // Assess
     expect(without.progress.expected).toBe(15);
@@ -373,5 +379,7 @@ describe('the progress of an execution', () => {
     expect(noFreeze.pathDecided).toBe(true);
     expect(noFreeze.progress.expected).toBe(14);
     expect(auto).toMatchObject({ pathDecided: false, path: 'snapshot' });
+    // An Aurora cluster restores from its own snapshot: one step fewer (no CopySnapshot).
+    expect(cluster.progress.expected).toBe(14);
   });
 });

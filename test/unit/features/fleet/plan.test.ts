@@ -212,8 +212,11 @@ describe('paceConcurrency', () => {
     expect(paced.notes.join(' ')).toContain('capped at 5');
   });
 
-  it('keeps existing manual snapshots + 2 per rotation within 100, per kind', () => {
+  it('keeps existing manual snapshots + 2 per instance rotation (1 per Aurora rotation) within 100, per kind', () => {
     expect(paceConcurrency(4, { instance: 95, cluster: 0 }, new Set(['instance'])).maxConcurrency).toBe(2);
+    // An Aurora rotation holds only its source snapshot: 96 + 1 × 4 fits.
+    expect(paceConcurrency(4, { instance: 0, cluster: 96 }, new Set(['cluster'])).maxConcurrency).toBe(4);
+    expect(paceConcurrency(4, { instance: 96, cluster: 0 }, new Set(['instance'])).maxConcurrency).toBe(2);
     expect(paceConcurrency(4, { instance: 95, cluster: 0 }, new Set(['cluster'])).maxConcurrency).toBe(4);
     const full = paceConcurrency(2, { instance: 0, cluster: 99 }, new Set(['cluster']));
     expect(full.maxConcurrency).toBe(1);
