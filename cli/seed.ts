@@ -175,6 +175,16 @@ const pointRecords = async (route53: Route53Client, hostedZoneId: string, record
     }),
   );
 };
+/** The sample instance's and cluster's protection, backup and maintenance settings (the restore must carry them over). */
+const SAMPLE_OPERATIONS = {
+  DeletionProtection: true,
+  BackupRetentionPeriod: 7,
+  PreferredBackupWindow: '03:00-03:30',
+  PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
+  CopyTagsToSnapshot: true,
+  EnableIAMDatabaseAuthentication: true,
+} as const;
+
 export const SAMPLE = {
   dbInstanceIdentifier: 'orders-db',
   parameterGroupName: 'orders-postgres16',
@@ -230,12 +240,7 @@ export const seedSample = async (options: { dbInstanceIdentifier?: string } = {}
       MaxAllocatedStorage: 200,
       MasterUsername: 'orders_admin',
       DBName: 'orders',
-      DeletionProtection: true,
-      BackupRetentionPeriod: 7,
-      PreferredBackupWindow: '03:00-03:30',
-      PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-      CopyTagsToSnapshot: true,
-      EnableIAMDatabaseAuthentication: true,
+      ...SAMPLE_OPERATIONS,
       EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
     },
   });
@@ -331,12 +336,7 @@ export const seedClusterSample = async (
             KmsKeyId: oldKeyArn,
             DBClusterParameterGroupName: CLUSTER_SAMPLE.clusterParameterGroupName,
             VpcSecurityGroupIds: [...SAMPLE.securityGroupIds],
-            DeletionProtection: true,
-            BackupRetentionPeriod: 7,
-            PreferredBackupWindow: '03:00-03:30',
-            PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-            CopyTagsToSnapshot: true,
-            EnableIAMDatabaseAuthentication: true,
+            ...SAMPLE_OPERATIONS,
             EnableCloudwatchLogsExports: ['postgresql'],
             ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 8 },
             Tags: Object.entries(CLUSTER_SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),

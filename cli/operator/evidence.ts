@@ -65,8 +65,14 @@ export const parseEvidenceKey = (key: string): ListedRecord | undefined => {
   };
 };
 
-const s3Problem = (error: unknown, bucket: string): OperatorError => {
+/**
+ * What an S3 error of an operator command means, said so that the user can act: a missing bucket,
+ * a denied read (with the permissions it needs), or the error itself. `key` is the object or
+ * prefix read, when there is one.
+ */
+export const s3Problem = (error: unknown, bucket: string, key = ''): OperatorError => {
   const name = (error as { name?: string }).name;
+  const where = `s3://${bucket}/${key}`;
   if (name === 'NoSuchBucket') {
     return new OperatorError(
       `Bucket "${bucket}" does not exist (in this account and Region). Check --bucket, --stack and --region.`,
@@ -74,10 +80,10 @@ const s3Problem = (error: unknown, bucket: string): OperatorError => {
   }
   if (name === 'AccessDenied') {
     return new OperatorError(
-      `Access denied to bucket "${bucket}": your role needs s3:ListBucket and s3:GetObject on it.`,
+      `Access denied to ${where}: your role needs s3:ListBucket and s3:GetObject on the evidence bucket (README: Operator permissions).`,
     );
   }
-  return new OperatorError(`Could not list s3://${bucket}/: ${(error as Error).message ?? String(error)}`);
+  return new OperatorError(`Could not read ${where}: ${(error as Error).message ?? String(error)}`);
 };
 
 export const listEvidence = async (

@@ -14,29 +14,13 @@ import {
   ROTATION_STATE_MACHINE_SUFFIX,
   stateMachineOfExecution,
 } from './aws.js';
+import { s3Problem } from './evidence.js';
 
 /**
  * What `rekey status <fleet execution>` reads besides the execution itself: the plan PlanFleet
  * wrote (`fleets/<name>/plan.json`), the outcomes RecordFleetOutcome wrote so far
  * (`fleets/<name>/databases/<id>.json`), and which child rotations are in flight.
  */
-
-const s3Problem = (error: unknown, bucket: string, key: string): OperatorError => {
-  const name = (error as { name?: string }).name;
-  if (name === 'NoSuchBucket') {
-    return new OperatorError(
-      `Bucket "${bucket}" does not exist (in this account and Region). Check --bucket, --stack and --region.`,
-    );
-  }
-  if (name === 'AccessDenied') {
-    return new OperatorError(
-      `Access denied to s3://${bucket}/${key}: your role needs s3:ListBucket and s3:GetObject on the evidence bucket (README: Operator permissions).`,
-    );
-  }
-  return new OperatorError(
-    `Could not read s3://${bucket}/${key}: ${(error as Error).message ?? String(error)}`,
-  );
-};
 
 /** The JSON document, or null when there is no such object. */
 const getJson = async <T>(s3: S3Client, bucket: string, key: string): Promise<T | null> => {

@@ -15,6 +15,7 @@ import { FLEET_ASL, runStateMachine } from '../../cli/runner.js';
 import { seedFleetSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';
+import { mostAtOnce, oldKeyOutcomeOf } from '../support/fleet-outcomes.js';
 
 /**
  * The sample fleet of `rekey seed` run twice through the real fleet machine, the real planner
@@ -45,25 +46,6 @@ const runFleet = async (executionName: string): Promise<FleetOutput> => {
   });
   expect(result.status, result.status === 'FAILED' ? result.cause : '').toBe('SUCCEEDED');
   return (result as { output: FleetOutput }).output;
-};
-
-const overlapping = (outcomes: DatabaseOutcome[]): number =>
-  Math.max(
-    ...outcomes.map(
-      (one) =>
-        outcomes.filter(
-          (other) =>
-            String(other.startedAt) <= String(one.startedAt) &&
-            String(other.finishedAt) > String(one.startedAt),
-        ).length,
-    ),
-  );
-
-const oldKeyOutcome = async (
-  outcome: DatabaseOutcome | undefined,
-): Promise<EvidenceRecord['oldKeyOutcome']> => {
-  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(outcome?.evidenceUri ?? '') ?? [];
-  return (JSON.parse(await readEvidence(String(bucket), String(key))) as EvidenceRecord).oldKeyOutcome;
 };
 
 /** The database a rotation left in service: the rename cutover keeps the name, the others add the rotation id. */
@@ -107,14 +89,14 @@ describe('the sample fleet, rotated twice', () => {
       expect(successor?.KmsKeyId, outcome.id).toBe(outcome.newKeyArn);
       expect(outcome.newKeyArn).not.toBe(outcome.oldKeyArn);
     }
-    expect(overlapping(rotated)).toBeLessThanOrEqual(2);
+    expect(mostAtOnce(rotated)).toBeLessThanOrEqual(2);
     // The two databases on alias/fleet-shared ran one after the other; only the second retired the key.
     const [one, two] = ['fleet-billing-db', 'fleet-invoices-db']
       .map((id) => outcomes.get(id) as DatabaseOutcome)
       .sort((a, b) => String(a.startedAt).localeCompare(String(b.startedAt)));
     expect(String(two?.startedAt) >= String(one?.finishedAt)).toBe(true);
-    expect(await oldKeyOutcome(one)).toMatchObject({ state: 'Retained' });
-    expect(await oldKeyOutcome(two)).toMatchObject({ state: 'PendingDeletion' });
+    expect(await oldKeyOutcomeOf(one)).toMatchObject({ state: 'Retained' });
+    expect(await oldKeyOutcomeOf(two)).toMatchObject({ state: 'PendingDeletion' });
     const { KeyMetadata } = await getClients().kms.send(
       new DescribeKeyCommand({ KeyId: sample.sharedKeyArn }),
     );

@@ -12,6 +12,7 @@ import { readEvidence } from '../../cli/evidence-bucket.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { type RunResult, runStateMachine } from '../../cli/runner.js';
 import { useEmulator } from '../support/emulator.js';
+import { mostAtOnce, oldKeyOutcomeOf } from '../support/fleet-outcomes.js';
 
 /**
  * The fleet state machine over moto: PlanFleet gets a test planner (a plan built from the databases
@@ -162,28 +163,7 @@ const runFleet = (
         : invoke,
   });
 
-/** The old key's outcome in a child rotation's evidence record (what its RetireKey decided). */
-const oldKeyOutcomeOf = async (
-  outcome: DatabaseOutcome | undefined,
-): Promise<EvidenceRecord['oldKeyOutcome']> => {
-  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(outcome?.evidenceUri ?? '') ?? [];
-  const record = JSON.parse(await readEvidence(bucket as string, key as string)) as EvidenceRecord;
-  return record.oldKeyOutcome;
-};
-
 const byId = (output: FleetOutput) => new Map(output.databases.map((d) => [d.id, d]));
-
-const overlapping = (outcomes: DatabaseOutcome[]): number =>
-  Math.max(
-    ...outcomes.map(
-      (one) =>
-        outcomes.filter(
-          (other) =>
-            (other.startedAt as string) <= (one.startedAt as string) &&
-            (other.finishedAt as string) > (one.startedAt as string),
-        ).length,
-    ),
-  );
 
 describe('the fleet state machine', () => {
   useEmulator();
@@ -231,7 +211,7 @@ describe('the fleet state machine', () => {
       expect(outcome.newKeyArn).not.toBe(outcome.oldKeyArn);
       expect(outcome.evidenceUri).toMatch(/^s3:\/\/rekey-evidence\//);
     }
-    expect(overlapping(rotated)).toBeLessThanOrEqual(2);
+    expect(mostAtOnce(rotated)).toBeLessThanOrEqual(2);
     // The shared key's databases ran one after another, and the first one kept the key for the second.
     const [a, b] = rotated;
     expect((b?.startedAt as string) >= (a?.finishedAt as string)).toBe(true);
