@@ -84,6 +84,8 @@ export interface Figures {
   lambdaGbSeconds: number;
   historyEvents: number;
   costUsd: number;
+  /** The added freeze by the operation whose end it followed (what each wait cost). */
+  addedAfter: Record<string, number>;
 }
 
 const historyEventsOf = (events: LocalEvent[]): number => {
@@ -160,6 +162,10 @@ const runProfile = async (
       transitions * PRICE.transition + invocations * PRICE.request + gbSeconds * PRICE.gbSecond,
       5,
     ),
+    addedAfter:
+      freezeStart !== null && freezeEnd !== null
+        ? (clock.idleAfter(freezeStart, freezeEnd) as Record<string, number>)
+        : {},
   };
 };
 
@@ -208,6 +214,10 @@ const main = async () => {
         ].join('\t'),
       );
       if (f.status !== 'SUCCEEDED') say(`  ${name}: ${f.status}`);
+      const after = Object.entries(f.addedAfter)
+        .map(([kind, seconds]) => `${kind.replace(/Seconds$/, '')} ${seconds}`)
+        .join(', ');
+      say(`    added after: ${after}`);
     }
   }
   say();

@@ -214,6 +214,27 @@ export class VirtualAws {
     }
   }
 
+  /**
+   * Where the freeze [from, to] was idle, by the operation whose end the idle time followed (the
+   * wait that had not yet noticed it, plus the step time before the next operation began).
+   */
+  idleAfter(from: number, to: number): Partial<Record<keyof Durations | 'start', number>> {
+    const ops = this.operations
+      .filter((op) => op.end > from && op.start < to)
+      .sort((a, b) => a.start - b.start);
+    const idle: Partial<Record<keyof Durations | 'start', number>> = {};
+    let reach = from;
+    let last: keyof Durations | 'start' = 'start';
+    for (const op of [...ops, { kind: 'end' as const, start: to, end: to }]) {
+      if (op.start > reach) idle[last] = (idle[last] ?? 0) + Math.round(op.start - reach);
+      if (op.end > reach) {
+        reach = Math.min(op.end, to);
+        if (op.kind !== 'end') last = op.kind;
+      }
+    }
+    return idle;
+  }
+
   /** Seconds of [from, to] during which at least one AWS operation was running: AWS's own time. */
   busySeconds(from: number, to: number): number {
     const spans = this.operations
