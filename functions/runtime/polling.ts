@@ -28,8 +28,8 @@ export interface Progress {
  * The wait until the next check, predicted from the progress, or null (use the backoff). RDS reports
  * whole percents, so the estimate takes the fastest progress the figure allows (percent + 1 done
  * by now) and waits a share of what that leaves: a check never lands after the end of a copy that
- * goes at a steady rate. A percentage that stands still backs off again from 15 s (a copy can sit
- * at 99 % while RDS finishes it). A queued copy reports 0 until it starts: the backoff then.
+ * goes at a steady rate. A percentage that stands still backs off again from 15 s, never past a
+ * quarter of the time one percent has taken (a copy can sit at 99 % while RDS finishes it). A queued copy reports 0 until it starts: the backoff then.
  * REKEY_WAIT_POLICY=backoff turns the prediction off (npm run bench compares both).
  */
 const predictedWait = (
@@ -40,8 +40,10 @@ const predictedWait = (
   if (process.env.REKEY_WAIT_POLICY === 'backoff') return null;
   if (percent === undefined || percent <= 0 || percent >= 100 || elapsedSeconds <= 0) return null;
   if (previous?.percent === percent) {
+    // Backing off again, but never past a quarter of the time one percent has taken so far.
     const stalls = (previous.stalls ?? 0) + 1;
-    return { waitSeconds: waitSecondsFor(stalls - 1), stalls };
+    const quarterPercent = Math.max(PREDICTED_WAIT.minSeconds, Math.round(elapsedSeconds / percent / 4));
+    return { waitSeconds: Math.min(waitSecondsFor(stalls - 1), quarterPercent), stalls };
   }
   const fastest = percent + 1;
   const remaining = (elapsedSeconds * (100 - fastest)) / fastest;

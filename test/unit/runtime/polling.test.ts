@@ -67,6 +67,11 @@ describe('nextPoll', () => {
     const still = nextPoll(stuck, 'copySnapshot', 'creating', 'the copy', { percent: 10, now: at(4215) });
     expect([stuck.waitSeconds, still.waitSeconds]).toEqual([waitSecondsFor(0), waitSecondsFor(1)]);
     expect(still.stalls).toBe(2);
+    // A long copy at 99 %: the backoff never waits past a quarter of one percent's time (10,000 s / 99 / 4).
+    let poll = nextPoll(undefined, 'copySnapshot', 'creating', 'the copy', { percent: 98, now: at(0) });
+    for (let i = 1; i <= 8; i++)
+      poll = nextPoll(poll, 'copySnapshot', 'creating', 'the copy', { percent: 99, now: at(10_000 + i) });
+    expect(poll.waitSeconds).toBe(25);
   });
 
   it('gives up after the loop’s attempts, or after its time even when the predicted waits were long', () => {
