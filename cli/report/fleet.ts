@@ -157,9 +157,10 @@ export const renderFleetHtml = (fleet: FleetOutput): string => {
 <body>
 <header>
 <h1>Fleet rotation ${h(fleet.fleetId)}: <span class="status status-${h(fleet.status)}">${h(fleet.status)}</span></h1>
-<p class="meta">${h(fleet.reason)} · requested by ${h(fleet.requestedBy ?? 'unknown')} · ${h(fleet.startedAt)} – ${h(fleet.finishedAt)} · max concurrency ${h(fleet.maxConcurrency)}, max failures ${h(fleet.maxFailures)}, ineligible: ${h(fleet.onIneligible)}</p>
+<p class="meta">${h(fleet.requestReason ?? 'reason not recorded')} · requested by ${h(fleet.requestedBy ?? 'unknown')} · ${h(fleet.startedAt)} – ${h(fleet.finishedAt)} · max concurrency ${h(fleet.maxConcurrency)}, max failures ${h(fleet.maxFailures)}, ineligible: ${h(fleet.onIneligible)}</p>
 </header>
 <main>
+<section id="outcome"><h2>Outcome</h2><p>${h(fleet.reason)}</p></section>
 <section id="approval"><h2>Approval</h2><p>${h(approvalLine(fleet))}</p></section>
 <section id="counts"><h2>Counts</h2><p>${h(countsText(fleet))}</p></section>
 <section id="databases"><h2>Databases</h2>
@@ -216,7 +217,11 @@ export const renderFleetMarkdown = (fleet: FleetOutput): string => {
   return [
     `# Fleet rotation ${md(fleet.fleetId)}: ${md(fleet.status)}`,
     '',
-    `${md(fleet.reason)} · requested by ${md(fleet.requestedBy ?? 'unknown')} · ${md(fleet.startedAt)} – ${md(fleet.finishedAt)}`,
+    `${md(fleet.requestReason ?? 'reason not recorded')} · requested by ${md(fleet.requestedBy ?? 'unknown')} · ${md(fleet.startedAt)} – ${md(fleet.finishedAt)}`,
+    '',
+    '## Outcome',
+    '',
+    md(fleet.reason),
     '',
     '## Approval',
     '',

@@ -67,6 +67,12 @@ describe('the sample fleet, rotated twice', () => {
     const outcomes = new Map(first.databases.map((d) => [d.id, d]));
     expect([...outcomes.keys()].sort()).toEqual([...sample.selected].sort());
     expect(first.counts).toEqual({ SUCCEEDED: 5, FAILED: 0, SKIPPED: 1, NOT_STARTED: 0 });
+    // Why it ran (the input's reason, kept as evidence) and how it ended, apart.
+    expect(first).toMatchObject({
+      requestReason: 'annual rotation 2027',
+      requestedBy: 'platform-team',
+      reason: '5 database(s) rotated, 1 skipped.',
+    });
     expect(outcomes.get('fleet-legacy-db')).toMatchObject({
       status: 'SKIPPED',
       cause: expect.stringContaining('fleet-legacy-db is not encrypted'),

@@ -155,6 +155,7 @@ export const finishFleet = async (summary: FinishFleetInput): Promise<FleetOutpu
     fleetId: summary.fleetId,
     status: succeeded && !notGiven ? 'SUCCEEDED' : 'FAILED',
     reason,
+    requestReason: summary.reason ?? null,
     requestedBy: summary.requestedBy ?? null,
     startedAt: summary.startedAt,
     finishedAt: new Date().toISOString(),

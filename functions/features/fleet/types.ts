@@ -104,7 +104,10 @@ export interface DatabaseOutcome {
 export interface FleetOutput {
   fleetId: string;
   status: 'SUCCEEDED' | 'FAILED';
+  /** The outcome in one sentence: how many rotated, or which databases were left and why. */
   reason: string;
+  /** Why the fleet ran: the fleet input's `reason`, kept as evidence (absent from older records). */
+  requestReason?: string | null;
   requestedBy: string | null;
   startedAt: string;
   finishedAt: string;

@@ -26,7 +26,8 @@ const outcome = (id: string, over: Partial<DatabaseOutcome>): DatabaseOutcome =>
 const fleet: FleetOutput = {
   fleetId: 'fleet-2027',
   status: 'FAILED',
-  reason: 'annual rotation 2027',
+  reason: '1 database(s) not rotated: c-db (FAILED).',
+  requestReason: 'annual rotation 2027',
   requestedBy: 'platform-team',
   startedAt: '2027-01-10T10:00:00Z',
   finishedAt: '2027-01-10T10:40:00Z',
@@ -111,6 +112,15 @@ describe('rekey report: a fleet record', () => {
       'Approval: rejected by platform-lead at 2027-01-10T09:58:00Z: change freeze. No rotation started.',
     );
     expect(renderFleetHtml(fleet)).toContain('Approval: not recorded');
+  });
+
+  it('shows why the fleet ran and how it ended apart', () => {
+    const html = renderFleetHtml(fleet);
+    expect(html).toContain('<p class="meta">annual rotation 2027 · requested by platform-team');
+    expect(html).toContain(
+      '<section id="outcome"><h2>Outcome</h2><p>1 database(s) not rotated: c-db (FAILED).</p>',
+    );
+    expect(renderFleetMarkdown(fleet)).toContain('## Outcome\n\n1 database(s) not rotated: c-db (FAILED).');
   });
 
   it('escapes causes in HTML and Markdown', () => {
