@@ -17,8 +17,9 @@ import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
 import { getEvidenceClients } from '#aws/evidence-clients.js';
 import { parseFleetInput } from '#features/fleet/input.js';
-import { inventory, planFleet, planSingleInput } from '#features/fleet/plan.js';
+import { type InventoryRow, inventory, planFleet, planSingleInput } from '#features/fleet/plan.js';
 import { registerFleetCommands } from '../../cli/fleet-commands.js';
+import { seedFleetSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
 
 const ROTATE = { Key: 'rekey:rotate', Value: 'annual' };
@@ -256,6 +257,41 @@ describe('the fleet planner on the emulator', () => {
       'cutover.recordName: there is no record missing.db.example.internal',
     );
     expect(plan.calls['route53:ListResourceRecordSets']).toBeGreaterThanOrEqual(3);
+  });
+
+  it('on the fleet `rekey seed` makes: rekey plan events/fleet.json changes nothing and names each blocker; inventory --json lists every database with its key age', async () => {
+    // Prepare
+    const sample = await seedFleetSample();
+    const before = await snapshotOfAccount();
+
+    // Act
+    const planned = await rekey(
+      'plan',
+      '--input',
+      new URL('../../events/fleet.json', import.meta.url).pathname,
+    );
+    const listed = await rekey('inventory', '--json');
+
+    // Assess
+    expect(planned.code).toBe(0);
+    expect(await snapshotOfAccount()).toBe(before);
+    const plan = JSON.parse(planned.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      status: string;
+      databases: { id: string; eligible: boolean; blockers: string[] }[];
+    };
+    expect(plan.status).toBe('PLANNED');
+    expect(plan.databases.map((d) => d.id).sort()).toEqual([...sample.selected].sort());
+    expect(plan.databases.filter((d) => !d.eligible).map((d) => [d.id, d.blockers])).toEqual([
+      ['fleet-legacy-db', [expect.stringContaining('fleet-legacy-db is not encrypted')]],
+    ]);
+    expect(planned.stderr).toContain('fleet-legacy-db');
+    const rows = (JSON.parse(listed.stdout) as { databases: InventoryRow[] }).databases;
+    expect(rows.map((r) => r.identifier).sort()).toEqual([...sample.selected, ...sample.notSelected].sort());
+    for (const row of rows.filter((r) => r.encrypted)) expect(row.keyAgeDays, row.identifier).toBe(0);
+    expect(rows.find((r) => r.identifier === 'fleet-legacy-db')).toMatchObject({
+      encrypted: false,
+      keyAgeDays: null,
+    });
   });
 
   it('caps the concurrency at 5 and says why', async () => {

@@ -8,13 +8,13 @@ import { seedFleetSample, seedSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
 
 /**
- * `rekey run` with a fleet input that fails: the last stdout line is the whole fleet output, as a
- * successful run prints it, plus the error and the cause of the fleet's Fail state.
+ * `rekey run` with a fleet input: exit 0 only when the fleet succeeded, and the last stdout line is
+ * the whole fleet output; when it failed, with the error and the cause of the fleet's Fail state.
  */
 const { endpoint } = useEmulator();
 const dir = mkdtempSync(join(tmpdir(), 'rekey-fleet-run-'));
 
-describe('rekey run: a fleet that fails', () => {
+describe('rekey run: a fleet input', () => {
   it('prints the fleet output with status FAILED, the error and the cause naming the databases left', async () => {
     // Prepare: one database that rotates, one the plan refuses, and onIneligible "fail".
     const sample = await seedSample();
@@ -71,5 +71,31 @@ describe('rekey run: a fleet that fails', () => {
     );
     expect(last.output).not.toHaveProperty('planUri');
     expect(err.join('')).not.toMatch(/WARNING: the fleet record/);
+  });
+
+  it('exits 0 when the fleet succeeded, and its last stdout line is the fleet output', async () => {
+    // Prepare
+    const sample = await seedSample();
+    await seedFleetSample({ hostedZoneId: sample.hostedZoneId });
+    const out: string[] = [];
+
+    // Act
+    const code = await runRotation(
+      { input: new URL('../../events/fleet.json', import.meta.url).pathname, endpoint, name: 'fleet-ok-1' },
+      { stdout: (t) => out.push(t), stderr: () => undefined },
+    );
+
+    // Assess
+    expect(code).toBe(0);
+    const last = JSON.parse(out.join('').trim().split('\n').at(-1) ?? '{}') as {
+      status: string;
+      output: FleetOutput;
+    };
+    expect(last.status).toBe('SUCCEEDED');
+    expect(last.output).toMatchObject({
+      fleetId: 'fleet-ok-1',
+      status: 'SUCCEEDED',
+      counts: { SUCCEEDED: 5, FAILED: 0, SKIPPED: 1, NOT_STARTED: 0 },
+    });
   });
 });
