@@ -154,6 +154,14 @@ const RotationInputObject = z.strictObject(
       .max(128, 'must be at most 128 characters')
       .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces, e.g. a scheduled time')
       .optional(),
+    /**
+     * Set by the fleet machine: the execution that started this one (Step Functions reads this
+     * name to link a nested execution to its parent in the console). Nothing else uses it.
+     */
+    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z
+      .string({ error: 'must be the ARN of the execution that started this one (the fleet sets it)' })
+      .regex(/^arn:[a-z-]+:states:[a-z0-9-]+:\d{12}:execution:\S+$/, 'must be a Step Functions execution ARN')
+      .optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object' : undefined) },
 );

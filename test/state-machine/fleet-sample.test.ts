@@ -15,7 +15,7 @@ import { FLEET_ASL, runStateMachine } from '../../cli/runner.js';
 import { seedFleetSample } from '../../cli/seed.js';
 import { useEmulator } from '../support/emulator.js';
 import { executionInput } from '../support/events.js';
-import { mostAtOnce, oldKeyOutcomeOf } from '../support/fleet-outcomes.js';
+import { evidenceOf, mostAtOnce, oldKeyOutcomeOf } from '../support/fleet-outcomes.js';
 
 /**
  * The sample fleet of `rekey seed` run twice through the real fleet machine, the real planner
@@ -96,6 +96,12 @@ describe('the sample fleet, rotated twice', () => {
       expect(outcome.newKeyArn).not.toBe(outcome.oldKeyArn);
     }
     expect(mostAtOnce(rotated)).toBeLessThanOrEqual(2);
+    // Each child names the fleet execution that started it (the console links the two), and its own
+    // record links back to it through its input.
+    const child = await evidenceOf(outcomes.get('fleet-billing-db'));
+    expect(child.input).toMatchObject({
+      AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: expect.stringMatching(/:execution:[^:]+:annual-2027$/),
+    });
     // The two databases on alias/fleet-shared ran one after the other; only the second retired the key.
     const [one, two] = ['fleet-billing-db', 'fleet-invoices-db']
       .map((id) => outcomes.get(id) as DatabaseOutcome)

@@ -17,10 +17,13 @@ export const mostAtOnce = (outcomes: DatabaseOutcome[]): number =>
     ),
   );
 
+/** A child rotation's evidence record, from the link in its outcome. */
+export const evidenceOf = async (outcome: DatabaseOutcome | undefined): Promise<EvidenceRecord> => {
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(outcome?.evidenceUri ?? '') ?? [];
+  return JSON.parse(await readEvidence(String(bucket), String(key))) as EvidenceRecord;
+};
+
 /** What a child rotation's RetireKey decided about the old key, from its evidence record. */
 export const oldKeyOutcomeOf = async (
   outcome: DatabaseOutcome | undefined,
-): Promise<EvidenceRecord['oldKeyOutcome']> => {
-  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(outcome?.evidenceUri ?? '') ?? [];
-  return (JSON.parse(await readEvidence(String(bucket), String(key))) as EvidenceRecord).oldKeyOutcome;
-};
+): Promise<EvidenceRecord['oldKeyOutcome']> => (await evidenceOf(outcome)).oldKeyOutcome;

@@ -66,6 +66,7 @@ const {
   requestedBy: _requestedBy,
   idempotencyKey,
   approval: _approval,
+  AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: _startedBy,
   cutover,
   ...defaultFields
 } = RotationInputSchema.shape;

@@ -5,6 +5,8 @@ export interface FleetItem {
   id: string;
   fleetId: string;
   maxFailures: number;
+  /** `$$.Execution.Id` of the Map child that starts the rotation: the console links the two. */
+  parentExecutionId?: string;
 }
 
 export type StartDecision =
@@ -28,5 +30,8 @@ export const startFleetDatabase = async (item: FleetItem): Promise<StartDecision
       reason: `not started: the fleet already had ${failures} failed rotation(s), its maxFailures is ${item.maxFailures}.`,
     };
   }
-  return { status: 'START', executionName: database.executionName, input: database.input };
+  const input = item.parentExecutionId
+    ? { ...database.input, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: item.parentExecutionId }
+    : database.input;
+  return { status: 'START', executionName: database.executionName, input };
 };

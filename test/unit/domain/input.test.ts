@@ -70,6 +70,11 @@ describe('parseRotationInput', () => {
       { ...base(), keepArtifactsOnFailure: 'true' },
       /keepArtifactsOnFailure: must be true or false/,
     ],
+    [
+      'a parent execution that is no execution ARN',
+      { ...base(), AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: 'fleet-2027' },
+      /AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: must be a Step Functions execution ARN/,
+    ],
   ])('refuses %s with one message naming the field', (_case, input, message) => {
     // Act
     const attempt = () => parseRotationInput(input);
