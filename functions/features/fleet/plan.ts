@@ -92,7 +92,12 @@ export const supersededDatabases = (
     const source = copy.tags[TAG_SOURCE_DB];
     if (!rotationId || !source) continue;
     // After a rename cutover the copy holds the source's identifier: it supersedes the aside name only.
-    for (const id of [source, namesFor(rotationId, source).asideDbInstanceIdentifier]) {
+    // After a Blue/Green switchover the green holds it and RDS renamed the old blue <id>-old<n>.
+    const blueRenamed = databases
+      .filter((db) => db.kind === copy.kind && db.id.toLowerCase().startsWith(`${source.toLowerCase()}-old`))
+      .map((db) => db.id)
+      .filter((id) => /^\d+$/.test(id.slice(source.length + 4)));
+    for (const id of [source, namesFor(rotationId, source).asideDbInstanceIdentifier, ...blueRenamed]) {
       if (id.toLowerCase() !== copy.id.toLowerCase())
         superseded.set(kindKey(copy.kind, id), { rotationId, by: copy.id, source });
     }

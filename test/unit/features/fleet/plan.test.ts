@@ -157,6 +157,23 @@ describe('supersededDatabases: the old database a rotation kept is not selected 
     expect(superseded.has('instance:fleet-billing-db')).toBe(false);
   });
 
+  it('after a Blue/Green switchover the green holds the name: the old blue RDS renamed -old1 is superseded', () => {
+    // Prepare
+    const databases = [
+      db('fleet-ledger-db', rekey('rk0a1b2c3d4e', 'fleet-ledger-db', 'green')),
+      db('fleet-ledger-db-old1', user),
+      db('fleet-ledger-db-oldest', user),
+    ];
+
+    // Act
+    const superseded = supersededDatabases(databases);
+
+    // Assess
+    expect(superseded.has('instance:fleet-ledger-db')).toBe(false);
+    expect(superseded.get('instance:fleet-ledger-db-old1')).toMatchObject({ by: 'fleet-ledger-db' });
+    expect(superseded.has('instance:fleet-ledger-db-oldest')).toBe(false);
+  });
+
   it('after a rename cutover the copy holds the original name: only the source moved aside is superseded', () => {
     // Prepare
     const databases = [
