@@ -214,4 +214,23 @@ describe('the fleet approval gate (fleet.approval "fleet")', () => {
       SELECTED.map((id) => `[Rekey] ${id}: waiting for approval`),
     );
   }, 60_000);
+
+  it('with "per-database" a rejected database is left unrotated without spending maxFailures: the next one still starts', async () => {
+    // Prepare: the two databases share a key, so they run one after the other; maxFailures is 1.
+    await seedFleetSample();
+
+    // Act: reject the first database asked, approve the second.
+    let asked = 0;
+    const { result } = await runFleet('per-database', 'fleet-one-rejected', async () =>
+      asked++ === 0 ? { reject: 'not this one yet', by: 'dave' } : { approve: true, by: 'dave' },
+    );
+
+    // Assess
+    expect(result).toMatchObject({ status: 'FAILED', error: 'FleetIncomplete' });
+    const record = (await getJson<FleetOutput>(recordKey('fleet-one-rejected'))) as FleetOutput;
+    const statuses = Object.fromEntries(record.databases.map((d) => [d.id, [d.status, d.error]]));
+    const [first, second] = [...SELECTED].sort();
+    expect(statuses[first as string]).toEqual(['FAILED', 'ApprovalRejected']);
+    expect(statuses[second as string]).toEqual(['SUCCEEDED', null]);
+  }, 60_000);
 });

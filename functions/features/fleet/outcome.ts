@@ -1,5 +1,6 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { getEvidenceClients } from '#aws/evidence-clients.js';
+import { APPROVAL_REJECTED } from '#domain/approval.js';
 import { readPlan } from './documents-read.js';
 import { putJson } from './documents-write.js';
 import { addFailure } from './failures-add.js';
@@ -121,7 +122,10 @@ export const recordFleetOutcome = async (
       error: succeeded ? null : (child?.Error ?? event.error?.Error ?? 'States.TaskFailed'),
       cause: succeeded ? null : (child?.Cause ?? event.error?.Cause ?? null),
     };
-    if (!succeeded) await addFailure(event.fleetId);
+    // A person's rejection at the database's own gate (per-database approval) is a decision, not a
+    // failure: it leaves that database unrotated (the fleet still fails) but does not spend the
+    // failure budget, so the rest of the fleet still starts.
+    if (!succeeded && outcome.error !== APPROVAL_REJECTED) await addFailure(event.fleetId);
   }
   await putJson(outcomeKey(event.fleetId, event.id), outcome);
   return { id: event.id, status: outcome.status };
