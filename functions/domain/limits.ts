@@ -37,6 +37,23 @@ export interface Poll {
   percent?: number;
   /** How many checks in a row found the same percentage (the wait backs off again meanwhile). */
   stalls?: number;
+  /**
+   * The RDS event that says the awaited operation finished, where RDS publishes one: the wait
+   * then ends at the event (AwaitRdsEvent, docs/waits.md), `waitSeconds` being only the fallback.
+   */
+  awaits?: AwaitedEvent;
+  /** When this check ran (ISO 8601), with `awaits`: only an event after it wakes the wait. */
+  checkedAt?: string;
+}
+
+/** RDS event source types (EventBridge `detail.SourceType`) a wait can await. */
+export type RdsEventSourceType = 'DB_INSTANCE' | 'CLUSTER' | 'SNAPSHOT' | 'CLUSTER_SNAPSHOT';
+
+/** An RDS event a wait awaits: any of `eventIds` from `sourceType` `sourceIdentifier`. */
+export interface AwaitedEvent {
+  sourceType: RdsEventSourceType;
+  sourceIdentifier: string;
+  eventIds: string[];
 }
 
 /**

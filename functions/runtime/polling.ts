@@ -1,5 +1,6 @@
 import { WaitTimeoutError } from '#domain/errors.js';
 import {
+  type AwaitedEvent,
   POLL_LIMITS,
   POLL_TIME_LIMIT_SECONDS,
   type Poll,
@@ -22,6 +23,8 @@ import {
 export interface Progress {
   percent?: number | undefined;
   now?: Date;
+  /** The RDS event that ends this wait, where RDS publishes one (features/waits/events.ts). */
+  awaits?: AwaitedEvent | undefined;
 }
 
 /**
@@ -87,5 +90,6 @@ export const nextPoll = (
     since,
     ...(progress.percent !== undefined ? { percent: progress.percent } : {}),
     ...(predicted?.stalls ? { stalls: predicted.stalls } : {}),
+    ...(progress.awaits ? { awaits: progress.awaits, checkedAt: now.toISOString() } : {}),
   };
 };

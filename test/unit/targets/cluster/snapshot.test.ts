@@ -55,6 +55,13 @@ describe('Aurora cluster: snapshot', () => {
         waitSeconds: 15,
         lastStatus: 'creating',
         since: expect.any(String),
+        // The wait ends at RDS's "cluster snapshot created" for this snapshot.
+        awaits: {
+          sourceType: 'CLUSTER_SNAPSHOT',
+          sourceIdentifier: SOURCE_SNAPSHOT,
+          eventIds: ['RDS-EVENT-0075'],
+        },
+        checkedAt: expect.any(String),
       });
     });
 
