@@ -139,6 +139,13 @@ export const POLL_TIME_LIMIT_SECONDS = Object.fromEntries(
 ) as Record<PollLimitName, number>;
 
 /**
+ * Where a wait awaits an RDS event (Poll.awaits), the event ends it, so its fallback backoff starts
+ * this many steps further up the ladder (at 60 s, not 15 s): fewer checks and history events, and a
+ * lost event costs up to one longer fallback interval (docs/waits.md has the bench's figures).
+ */
+export const EVENT_FALLBACK_BACKOFF_SKIP = 2;
+
+/**
  * The wait predicted from RDS's PercentProgress (snapshots and copies): a share of the remaining
  * time the progress so far implies, so each check lands nearer the end, within these bounds.
  */

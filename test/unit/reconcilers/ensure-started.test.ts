@@ -37,7 +37,7 @@ describe('ensureInstanceStarted', () => {
       started: true,
       poll: {
         attempt: 1,
-        waitSeconds: 15,
+        waitSeconds: 60,
         lastStatus: 'starting',
         since: expect.any(String),
         awaits: { sourceType: 'DB_INSTANCE', sourceIdentifier: 'orders-db', eventIds: ['RDS-EVENT-0088'] },
@@ -61,7 +61,7 @@ describe('ensureInstanceStarted', () => {
       started: false,
       poll: {
         attempt: 2,
-        waitSeconds: 30,
+        waitSeconds: 120,
         lastStatus: 'starting',
         since: expect.any(String),
         awaits: { sourceType: 'DB_INSTANCE', sourceIdentifier: 'orders-db', eventIds: ['RDS-EVENT-0088'] },

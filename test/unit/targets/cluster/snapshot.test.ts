@@ -52,7 +52,7 @@ describe('Aurora cluster: snapshot', () => {
       expect(result).toMatchObject({ done: false, snapshotIdentifier: SOURCE_SNAPSHOT, status: 'creating' });
       expect(result.poll).toEqual({
         attempt: 1,
-        waitSeconds: 15,
+        waitSeconds: 60,
         lastStatus: 'creating',
         since: expect.any(String),
         // The wait ends at RDS's "cluster snapshot created" for this snapshot.

@@ -35,7 +35,7 @@ describe('start-source', () => {
       started: true,
       poll: {
         attempt: 1,
-        waitSeconds: 15,
+        waitSeconds: 60,
         lastStatus: 'starting',
         since: expect.any(String),
         awaits: { sourceType: 'DB_INSTANCE', sourceIdentifier: 'orders-db', eventIds: ['RDS-EVENT-0088'] },
