@@ -12,7 +12,7 @@ import { parseRotationInput, rotationTarget } from '#domain/input.js';
 import type { Poll, RdsEventSourceType } from '#domain/limits.js';
 import type { LocalRun } from '#features/evidence/context.js';
 import { registerLocalHistory } from '#features/evidence/local-history.js';
-import { registerLocalCompleter } from '#features/waits/tokens.js';
+import { registerLocalCompleter } from '#features/waits/local-completer.js';
 import { type ApprovalDecider, approvalUnavailable, completeGate, localTaskToken } from './approval-gate.js';
 import { ensureEvidenceBucket, LOCAL_EVIDENCE_BUCKET } from './evidence-bucket.js';
 import { historyFromLocalEvents, type LocalEvent } from './local-history.js';

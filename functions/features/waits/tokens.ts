@@ -1,6 +1,7 @@
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { clientTarget } from '#aws/clients.js';
 import { logger } from '#runtime/logger.js';
+import { localCompleters } from './local-completer.js';
 
 /**
  * Completing a wait's task token: the one place that calls SendTaskSuccess. A token that is no
@@ -8,28 +9,10 @@ import { logger } from '#runtime/logger.js';
  * completed it first) is "stale": Step Functions answers TaskTimedOut, InvalidToken or
  * TaskDoesNotExist, which is logged and ignored, never an error (events are best effort).
  *
- * The local runner (cli/runner.ts) has no Step Functions: it registers a local completer here
- * (kept on globalThis, like features/evidence/local-history.ts), which gets every token instead.
+ * The local runner (cli/runner.ts) has no Step Functions: it registers a local completer
+ * (local-completer.ts), which then gets every token instead.
  */
 export type Completion = 'completed' | 'stale';
-
-/** Completes a local token; false when nothing waits on it (stale). */
-export type LocalCompleter = (taskToken: string, output: unknown) => boolean;
-
-const REGISTRY = Symbol.for('rekey.localTaskCompleters');
-const completers = (): Set<LocalCompleter> => {
-  const holder = globalThis as { [REGISTRY]?: Set<LocalCompleter> };
-  holder[REGISTRY] ??= new Set();
-  return holder[REGISTRY];
-};
-
-/** A local run (and each of a fleet's child runs) registers one; the returned function removes it. */
-export const registerLocalCompleter = (completer: LocalCompleter): (() => void) => {
-  completers().add(completer);
-  return () => {
-    completers().delete(completer);
-  };
-};
 
 const STALE_TOKEN_ERRORS = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
 
@@ -45,7 +28,7 @@ const sfn = (): SFNClient => {
 };
 
 export const completeTask = async (taskToken: string, output: unknown): Promise<Completion> => {
-  const local = [...completers()];
+  const local = localCompleters();
   if (local.length > 0) return local.some((complete) => complete(taskToken, output)) ? 'completed' : 'stale';
   try {
     await sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
