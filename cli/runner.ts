@@ -9,13 +9,21 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import { parseRotationInput, rotationTarget } from '#domain/input.js';
+import type { Poll, RdsEventSourceType } from '#domain/limits.js';
 import type { LocalRun } from '#features/evidence/context.js';
 import { registerLocalHistory } from '#features/evidence/local-history.js';
+import { registerLocalCompleter } from '#features/waits/local-completer.js';
 import { type ApprovalDecider, approvalUnavailable, completeGate, localTaskToken } from './approval-gate.js';
 import { ensureEvidenceBucket, LOCAL_EVIDENCE_BUCKET } from './evidence-bucket.js';
 import { historyFromLocalEvents, type LocalEvent } from './local-history.js';
 import { ensureLockTable } from './lock-table.js';
-import { parseTemplate, type Template, taskHandlers } from './template.js';
+import {
+  type FunctionHandler,
+  functionHandlers,
+  parseTemplate,
+  type Template,
+  taskHandlers,
+} from './template.js';
 
 /**
  * Runs the real ASL file with the real step handlers, in this process, with
@@ -83,11 +91,76 @@ export interface RunOptions {
   caller?: LocalRun['caller'];
   /** Wrap a Task's handler by state name (tests use it to inject faults). */
   wrapTask?: (stateName: string, invoke: TaskFn) => TaskFn;
+  /**
+   * Called in each event-driven wait (an AwaitRdsEvent Task), once AwaitRdsEvent has registered
+   * the wait: `deliver` hands a simulated RDS event to the real OnRdsEvent handler, as the
+   * EventBridge rule would. If that (or an event that came before) completed the wait's token, the
+   * Task succeeds; otherwise it times out (at once with fastWaits, else after poll.waitSeconds or
+   * at a later completion) and the check runs.
+   */
+  onEventWait?: (wait: EventWait) => Promise<void> | void;
   /** Every state event of the run, as aws-local-stepfunctions reports it (`npm run bench` counts them). */
   onEvent?: (event: LocalEvent) => void;
   aslPath?: string;
   templatePath?: string;
 }
+
+/** An RDS event as the local run delivers it (EventBridge source aws.rds, detail.EventID). */
+export interface SimulatedRdsEvent {
+  eventId: string;
+  sourceType: RdsEventSourceType;
+  sourceIdentifier: string;
+  /** When RDS published it (default: now). */
+  time?: Date;
+}
+
+export interface EventWait {
+  /** The AwaitRdsEvent Task, e.g. AwaitStopSource. */
+  stateName: string;
+  /** The check step's poll: what it awaits (`awaits`), when it checked, the fallback (`waitSeconds`). */
+  poll: Poll;
+  /** Delivers an RDS event through the real OnRdsEvent handler; resolves to its result. */
+  deliver: (event: SimulatedRdsEvent) => Promise<unknown>;
+}
+
+const DETAIL_TYPES: Record<RdsEventSourceType, string> = {
+  DB_INSTANCE: 'RDS DB Instance Event',
+  CLUSTER: 'RDS DB Cluster Event',
+  SNAPSHOT: 'RDS DB Snapshot Event',
+  CLUSTER_SNAPSHOT: 'RDS DB Cluster Snapshot Event',
+};
+
+/** The EventBridge event the rule on aws.rds hands to OnRdsEvent. */
+export const eventBridgeRdsEvent = (event: SimulatedRdsEvent, region: string): Record<string, unknown> => {
+  const date = (event.time ?? new Date()).toISOString();
+  const time = date.replace(/\.\d{3}Z$/, 'Z');
+  const kind = {
+    DB_INSTANCE: 'db',
+    CLUSTER: 'cluster',
+    SNAPSHOT: 'snapshot',
+    CLUSTER_SNAPSHOT: 'cluster-snapshot',
+  }[event.sourceType];
+  const arn = `arn:aws:rds:${region}:000000000000:${kind}:${event.sourceIdentifier}`;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': DETAIL_TYPES[event.sourceType],
+    source: 'aws.rds',
+    account: '000000000000',
+    time,
+    region,
+    resources: [arn],
+    detail: {
+      EventCategories: [],
+      SourceType: event.sourceType,
+      SourceArn: arn,
+      Date: date,
+      Message: '',
+      SourceIdentifier: event.sourceIdentifier,
+      EventID: event.eventId,
+    },
+  };
+};
 
 export interface StepTiming {
   state: string;
@@ -151,17 +224,23 @@ const substitute = (text: string, values: Record<string, string>): string =>
 
 /**
  * aws-local-stepfunctions evaluates a Task's TimeoutSecondsPath against the input after Parameters;
- * Step Functions evaluates it against the state's input. For a Task that passes its whole input
- * under a Payload key (`"state.$": "$"`, as WaitForApproval does), point the path there, so the
- * same value is read as on AWS.
+ * Step Functions evaluates it against the state's input. For a Task that passes the part of its
+ * input the path reads under a Payload key (`"state.$": "$"`, as WaitForApproval does, or
+ * `"poll.$": "$.freeze.poll"`, as an event-driven wait does), point the path there, so the same
+ * value is read as on AWS.
  */
 const adaptTimeoutPaths = (definition: StateMachineDefinition): void => {
   for (const state of Object.values(definition.States) as unknown as Record<string, unknown>[]) {
     const path = state.TimeoutSecondsPath;
     const payload = (state.Parameters as { Payload?: Record<string, unknown> } | undefined)?.Payload;
     if (typeof path !== 'string' || !path.startsWith('$.') || !payload) continue;
-    const whole = Object.entries(payload).find(([key, value]) => key.endsWith('.$') && value === '$')?.[0];
-    if (whole) state.TimeoutSecondsPath = `$.Payload.${whole.slice(0, -2)}${path.slice(1)}`;
+    const found = Object.entries(payload).find(
+      ([key, value]) =>
+        key.endsWith('.$') && typeof value === 'string' && (value === '$' || path.startsWith(`${value}.`)),
+    );
+    if (!found) continue;
+    const [key, value] = found as [string, string];
+    state.TimeoutSecondsPath = `$.Payload.${key.slice(0, -2)}${path.slice(value.length)}`;
   }
 };
 
@@ -188,6 +267,8 @@ const adaptRetryCounts = (definition: StateMachineDefinition): void => {
 
 interface Built {
   handlers: ReturnType<typeof taskHandlers>;
+  /** The target of the rule on RDS events (template.yaml OnRdsEventFunction), for `deliver`. */
+  onRdsEvent: FunctionHandler | undefined;
   rawDefinition: StateMachineDefinition;
   machine: StateMachine;
 }
@@ -232,7 +313,8 @@ const build = (
   adaptTimeoutPaths(definition);
   adaptRetryCounts(definition);
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
-  const built = { handlers, rawDefinition, machine };
+  const onRdsEvent = functionHandlers(template).find((fn) => fn.logicalId === 'OnRdsEventFunction');
+  const built = { handlers, onRdsEvent, rawDefinition, machine };
   builtCache.set(cacheKey, built);
   return built;
 };
@@ -313,7 +395,7 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     if (evidenceBucket.create) await ensureEvidenceBucket(evidenceBucket.name);
   }
   let evidence: EvidenceLocation | undefined;
-  const { handlers, rawDefinition, machine } = build(
+  const { handlers, onRdsEvent, rawDefinition, machine } = build(
     readFileSync(options.aslPath ?? DEFAULT_ASL, 'utf8'),
     readFileSync(options.templatePath ?? DEFAULT_TEMPLATE, 'utf8'),
     options.templatePath ?? DEFAULT_TEMPLATE,
@@ -321,7 +403,30 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     options.aslPath ?? DEFAULT_ASL,
   );
 
+  // Event-driven waits: each AwaitRdsEvent Task gets its own token (Step Functions gives every
+  // Task its own; aws-local-stepfunctions one per execution), completed here by OnRdsEvent or
+  // AwaitRdsEvent through features/waits/tokens.ts. A token nobody waits on any more is stale.
+  const waiting = new Map<string, (output: unknown) => void>();
+  let waitCount = 0;
+  const unregisterCompleter = registerLocalCompleter((token, output) => {
+    const resolve = waiting.get(token);
+    if (!resolve) return false;
+    waiting.delete(token);
+    resolve(output);
+    return true;
+  });
+  const deliver = async (event: SimulatedRdsEvent): Promise<unknown> => {
+    if (!onRdsEvent) throw new Error('template.yaml has no OnRdsEventFunction to deliver an RDS event to.');
+    const module = (await import(pathToFileURL(`${root}${onRdsEvent.handlerFile}`).href)) as Record<
+      string,
+      unknown
+    >;
+    const handler = module[onRdsEvent.exportName] as (event: unknown, context: Context) => Promise<unknown>;
+    return handler(eventBridgeRdsEvent(event, region), lambdaContext(onRdsEvent.logicalId, region));
+  };
+
   const resultKeys: Record<string, string> = {};
+  const eventWaits = new Set<string>();
   const taskResourceLocalHandlers: LocalHandlers = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
@@ -374,7 +479,39 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
       });
       return completeGate(decision);
     };
-    const task = waitsForToken ? gate : invoke;
+    const eventWait: TaskFn = async (input) => {
+      const { Payload } = input as { Payload: { taskToken: string; poll: Poll } };
+      const token = `${Payload.taskToken}#${++waitCount}`;
+      let woken: { output: unknown } | undefined;
+      const completion = new Promise<void>((resolve) => {
+        waiting.set(token, (output) => {
+          woken = { output };
+          resolve();
+        });
+      });
+      try {
+        await invoke({ ...Payload, taskToken: token });
+        await options.onEventWait?.({ stateName, poll: Payload.poll, deliver });
+        if (!woken && !options.fastWaits) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            completion,
+            new Promise((resolve) => {
+              timer = setTimeout(resolve, Payload.poll.waitSeconds * 1000);
+            }),
+          ]);
+          clearTimeout(timer);
+        }
+      } finally {
+        waiting.delete(token);
+      }
+      if (woken) return woken.output;
+      const timeout = new Error('Task timed out.');
+      timeout.name = 'States.Timeout';
+      throw timeout;
+    };
+    if (substitution === 'AwaitRdsEventFunctionArn') eventWaits.add(stateName);
+    const task = substitution === 'AwaitRdsEventFunctionArn' ? eventWait : waitsForToken ? gate : invoke;
     const wrapped = options.wrapTask ? options.wrapTask(stateName, task) : task;
     const retryKey = retryCountKey(state);
     // A Task runs again right after it failed only when its Retry fires (a Catch leaves the state).
@@ -496,6 +633,9 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
           durationMs: event.timestamp - start,
           outcome: 'caught',
         });
+        // An event-driven wait that timed out is the polling fallback, not a failure: the
+        // "waiting" line of its check already said a check follows.
+        if (eventWaits.has(event.state.name) && lastError.get(event.state.name) === 'States.Timeout') break;
         progress(
           `${elapsed(event.timestamp)}  FAILED ${event.state.name}: ${lastError.get(event.state.name) ?? 'error'}`,
         );
@@ -525,6 +665,7 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
     failure = failure ?? { error: (error as Error).name, cause: (error as Error).message };
   } finally {
     unregisterHistory();
+    unregisterCompleter();
   }
   const location = evidence ? { evidence } : {};
   return failure

@@ -98,8 +98,11 @@ export interface ExecutionView {
   cause: string | null;
 }
 
+const EVENT_WAIT = /^Await(?=[A-Z])/;
+
 const stepOf = (type: string, stateName: string): string | null => {
-  if (type === 'TaskStateEntered' || type === 'TaskStateExited') return stateName;
+  // An event-driven wait (AwaitX, docs/waits.md) is part of its step, like the step's Wait.
+  if (type === 'TaskStateEntered' || type === 'TaskStateExited') return stateName.replace(EVENT_WAIT, '');
   if (type.startsWith('WaitState')) return stateName.replace(/^WaitFor/, '');
   if (type.startsWith('ChoiceState')) {
     const match = /^(.+)Done\?$/.exec(stateName);
@@ -177,7 +180,9 @@ export const summarizeExecution = (
 
   for (const event of events) {
     const type = event.type ?? '';
-    if (FAILURE_EVENT.test(type) && current) current.failedAttempts += 1;
+    // An event wait that times out falls back to polling: not a failed attempt of its step.
+    const inEventWait = lastEnteredState !== null && EVENT_WAIT.test(lastEnteredState);
+    if (FAILURE_EVENT.test(type) && current && !inEventWait) current.failedAttempts += 1;
     const entered = event.stateEnteredEventDetails?.name;
     const exited = event.stateExitedEventDetails?.name;
     const stateName = entered ?? exited;

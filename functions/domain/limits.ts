@@ -37,6 +37,23 @@ export interface Poll {
   percent?: number;
   /** How many checks in a row found the same percentage (the wait backs off again meanwhile). */
   stalls?: number;
+  /**
+   * The RDS event that says the awaited operation finished, where RDS publishes one: the wait
+   * then ends at the event (AwaitRdsEvent, docs/waits.md), `waitSeconds` being only the fallback.
+   */
+  awaits?: AwaitedEvent;
+  /** When this check ran (ISO 8601), with `awaits`: only an event after it wakes the wait. */
+  checkedAt?: string;
+}
+
+/** RDS event source types (EventBridge `detail.SourceType`) a wait can await. */
+export type RdsEventSourceType = 'DB_INSTANCE' | 'CLUSTER' | 'SNAPSHOT' | 'CLUSTER_SNAPSHOT';
+
+/** An RDS event a wait awaits: any of `eventIds` from `sourceType` `sourceIdentifier`. */
+export interface AwaitedEvent {
+  sourceType: RdsEventSourceType;
+  sourceIdentifier: string;
+  eventIds: string[];
 }
 
 /**
@@ -120,6 +137,13 @@ export const POLL_TIME_LIMIT_SECONDS = Object.fromEntries(
     Array.from({ length: attempts }, (_, attempt) => waitSecondsFor(attempt)).reduce((a, b) => a + b, 0),
   ]),
 ) as Record<PollLimitName, number>;
+
+/**
+ * Where a wait awaits an RDS event (Poll.awaits), the event ends it, so its fallback backoff starts
+ * this many steps further up the ladder (at 60 s, not 15 s): fewer checks and history events, and a
+ * lost event costs up to one longer fallback interval (docs/waits.md has the bench's figures).
+ */
+export const EVENT_FALLBACK_BACKOFF_SKIP = 2;
 
 /**
  * The wait predicted from RDS's PercentProgress (snapshots and copies): a share of the remaining

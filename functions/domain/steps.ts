@@ -56,6 +56,12 @@ export const STEPS = {
   SnapshotSource: step('snapshot-source', 'SnapshotSourceFunction', 'sourceSnapshot', 'snapshotSource'),
   CopySnapshot: step('copy-snapshot', 'CopySnapshotFunction', 'copySnapshot', 'copySnapshot'),
   RestoreInstance: step('restore-database', 'RestoreInstanceFunction', 'restore', 'restoreInstance'),
+  // Event-driven waits (docs/waits.md): each waits for its check step's RDS event or times out.
+  AwaitStopSource: step('await-rds-event', 'AwaitRdsEventFunction', null),
+  AwaitSnapshotSource: step('await-rds-event', 'AwaitRdsEventFunction', null),
+  AwaitCopySnapshot: step('await-rds-event', 'AwaitRdsEventFunction', null),
+  AwaitRestoreInstance: step('await-rds-event', 'AwaitRdsEventFunction', null),
+  AwaitStartSource: step('await-rds-event', 'AwaitRdsEventFunction', null),
   ConfigureInstance: step(
     'configure-database',
     'ConfigureInstanceFunction',

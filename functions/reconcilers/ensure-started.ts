@@ -3,6 +3,7 @@ import { findInstance, isTerminalInstanceStatus } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError, ResourceFailedError } from '#domain/errors.js';
 import type { Poll, PollLimitName } from '#domain/limits.js';
+import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import { logger } from '#runtime/logger.js';
 import { nextPoll } from '#runtime/polling.js';
 
@@ -64,7 +65,11 @@ export const ensureStarted = async <R>(
   adapter.assertRecoverable(resource, identifier, what);
   const status = adapter.statusOf(resource) ?? 'unknown';
   if (status === 'available') return { done: true, status, started: false };
-  const poll = (seen: string) => nextPoll(target.previousPoll, target.limitName, seen, what);
+  const awaits =
+    adapter.errors === 'cluster'
+      ? awaiting('CLUSTER', identifier, RDS_EVENTS.clusterStarted)
+      : awaiting('DB_INSTANCE', identifier, RDS_EVENTS.instanceStarted);
+  const poll = (seen: string) => nextPoll(target.previousPoll, target.limitName, seen, what, { awaits });
   if (status !== 'stopped') return { done: false, status, started: false, poll: poll(status) };
   let started = false;
   try {

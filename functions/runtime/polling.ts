@@ -1,5 +1,7 @@
 import { WaitTimeoutError } from '#domain/errors.js';
 import {
+  type AwaitedEvent,
+  EVENT_FALLBACK_BACKOFF_SKIP,
   POLL_LIMITS,
   POLL_TIME_LIMIT_SECONDS,
   type Poll,
@@ -22,6 +24,8 @@ import {
 export interface Progress {
   percent?: number | undefined;
   now?: Date;
+  /** The RDS event that ends this wait, where RDS publishes one (features/waits/events.ts). */
+  awaits?: AwaitedEvent | undefined;
 }
 
 /**
@@ -54,6 +58,10 @@ const predictedWait = (
   return { waitSeconds, stalls: 0 };
 };
 
+/** An awaited event ends the wait, so its fallback starts further up the backoff (not with the old policy). */
+const fallbackSkip = (awaits: AwaitedEvent | undefined): number =>
+  awaits && process.env.REKEY_WAIT_POLICY !== 'backoff' ? EVENT_FALLBACK_BACKOFF_SKIP : 0;
+
 /**
  * The next poll after `previous`, or a `WaitTimeoutError` naming what was awaited once the cap
  * is reached: POLL_LIMITS attempts, or POLL_TIME_LIMIT_SECONDS since the first check.
@@ -82,10 +90,11 @@ export const nextPoll = (
   const predicted = predictedWait(progress.percent, previous, elapsedSeconds);
   return {
     attempt,
-    waitSeconds: predicted?.waitSeconds ?? waitSecondsFor(attempt - 1),
+    waitSeconds: predicted?.waitSeconds ?? waitSecondsFor(attempt - 1 + fallbackSkip(progress.awaits)),
     lastStatus,
     since,
     ...(progress.percent !== undefined ? { percent: progress.percent } : {}),
     ...(predicted?.stalls ? { stalls: predicted.stalls } : {}),
+    ...(progress.awaits ? { awaits: progress.awaits, checkedAt: now.toISOString() } : {}),
   };
 };

@@ -40,7 +40,10 @@ const MUTATING_CALLS_OF_A_ROTATION = [
   'CreateKey/CreateKey#1',
   'CreateKey/CreateAlias#1',
   'StopSource/ModifyDBInstance#1',
+  // The event-driven wait registers its token (docs/waits.md) after each check that is not done.
+  'AwaitStopSource/PutItem#1',
   'StopSource/StopDBInstance#1',
+  'AwaitStopSource/PutItem#2',
   'SnapshotSource/CreateDBSnapshot#1',
   'CopySnapshot/CopyDBSnapshot#1',
   'RestoreInstance/RestoreDBInstanceFromDBSnapshot#1',
@@ -147,7 +150,9 @@ describe('lost answers', () => {
     it('loses the first answer of every mutating call in one execution', async () => {
       // Prepare
       const sample = await seedSample();
-      const firsts = MUTATING_CALLS_OF_A_ROTATION.filter((l) => l.endsWith('#1'));
+      // Not the event waits' registrations: a wait happens only where a check finds the resource
+      // not ready, and with every first answer lost the checks meet the stop in other phases.
+      const firsts = MUTATING_CALLS_OF_A_ROTATION.filter((l) => l.endsWith('#1') && !l.startsWith('Await'));
       const faults = injectFaults([...firsts.map(ruleFor), ...EMULATOR_GAPS]);
 
       // Act

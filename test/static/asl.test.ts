@@ -40,6 +40,12 @@ const SHARED_LOOPS = ['CreateKey', 'RetireKey', 'Rollback'];
  * TaskSucceeded, TaskStateExited), Choice (entered, exited), Wait (entered, exited) = 9; rounded up.
  */
 const EVENTS_PER_ITERATION = 10;
+/**
+ * An event-driven wait replaces the Wait (2 events) by a waitForTaskToken Task: TaskStateEntered,
+ * TaskScheduled, TaskStarted, TaskSubmitted, TaskSucceeded or TaskTimedOut, TaskStateExited = 6,
+ * so its iteration has 13 events; rounded up.
+ */
+const EVENTS_PER_EVENT_ITERATION = 14;
 /** Events of a state passed once (a Task: 5; Choice/Pass/Wait: 2). */
 const EVENTS_PER_STATE = 5;
 /** Events of one retry of a Task (TaskFailed, TaskScheduled, TaskStarted, and the outcome). */
@@ -51,6 +57,19 @@ const pollLoops = (definition: AslDefinition): string[] =>
   Object.values(definition.States)
     .filter((state) => state.Type === 'Wait' && definition.States[state.Next]?.Type === 'Task')
     .map((wait) => wait.Next as string);
+
+/** The loops whose wait is an event-driven Task (AwaitRdsEvent) leading back to the check. */
+const eventLoops = (definition: AslDefinition): Set<string> =>
+  new Set(
+    Object.values(definition.States)
+      .filter(
+        (state) =>
+          state.Type === 'Task' &&
+          state.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken' &&
+          definition.States[state.Next]?.Type === 'Task',
+      )
+      .map((wait) => wait.Next as string),
+  );
 
 /** The loop's cap, from the step table (functions/domain/steps.ts). */
 const capOf = (task: string): { key: PollLimitName; cap: number } | undefined => {
@@ -136,6 +155,29 @@ describe.each(aslFiles)('%s', (file) => {
     describe('wait loops (f)', () => {
       const loops = pollLoops(definition);
 
+      it('waits for an RDS event in the loops on an operation RDS announces, falling back to the Wait', () => {
+        // Prepare
+        const awaited = [...eventLoops(definition)].sort();
+
+        // Assess: the event wait times out back into the check, and any other failure into the Wait.
+        expect(awaited).toEqual(
+          file.endsWith('rotate-database.asl.json')
+            ? ['CopySnapshot', 'RestoreInstance', 'SnapshotSource', 'StartSource', 'StopSource']
+            : [],
+        );
+        for (const task of awaited) {
+          const wait = definition.States[`Await${task}`] as AslState;
+          expect(wait.TimeoutSecondsPath).toMatch(/^\$\.\w+\.poll\.waitSeconds$/);
+          expect(wait.ResultPath).toBeNull();
+          const catches = (wait.Catch ?? []) as AslState[];
+          expect(catches.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+            [['States.Timeout'], task],
+            [['States.ALL'], `WaitFor${task}`],
+          ]);
+          expect(definition.States[`WaitFor${task}`]?.Next).toBe(task);
+        }
+      });
+
       it('has an iteration cap in POLL_LIMITS for every loop, and every cap is used', () => {
         // Act
         const uncapped = loops.filter((task) => !capOf(task));
@@ -155,8 +197,11 @@ describe.each(aslFiles)('%s', (file) => {
         // Prepare: every loop once to its cap (including both the cutover and the no-cutover
         // branch, and the rollback: more than any one execution can do), every state once, and the
         // worst retry run of every Task.
+        const awaited = eventLoops(definition);
         const loopEvents = loops.reduce(
-          (sum, task) => sum + (capOf(task)?.cap ?? 0) * EVENTS_PER_ITERATION,
+          (sum, task) =>
+            sum +
+            (capOf(task)?.cap ?? 0) * (awaited.has(task) ? EVENTS_PER_EVENT_ITERATION : EVENTS_PER_ITERATION),
           0,
         );
         const stateEvents = states.length * EVENTS_PER_STATE;

@@ -76,6 +76,8 @@ describe('the step table (functions/domain/steps.ts)', () => {
       'start-fleet-database',
       'record-fleet-outcome',
       'finish-fleet',
+      // The target of the rule on RDS events, not a state (docs/waits.md).
+      'on-rds-event',
     ].map((name) => `events/steps/${name}.json`);
     const named = new Set([...entries.map(([, step]) => step.sampleEvent), ...fleetSamples]);
     expect(samples.sort()).toEqual([...named].sort());

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { APPROVAL_MINUTES } from '#domain/limits.js';
+import { AWAITED_EVENT_IDS } from '#domain/rds-events.js';
 import { functionHandlers, type TemplateValue, taskHandlers } from '../../cli/template.js';
 import {
   actionMatches,
@@ -53,6 +54,10 @@ const WILDCARD_EXCEPTIONS: Record<string, string> = {
     'CloudWatch Logs delivery APIs (CreateLogDelivery, ...) have no resource type; Step Functions documents Resource "*".',
   'RotateFleetStateMachineRole/WriteTraces':
     'xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules and GetSamplingTargets have no resource type (X-Ray tracing of the executions).',
+  'AwaitRdsEventFunction/CompleteWaitToken':
+    'states:SendTaskSuccess has no resource type: a task token is not a resource, so it cannot be scoped to a state machine.',
+  'OnRdsEventFunction/CompleteWaitToken':
+    'states:SendTaskSuccess has no resource type: a task token is not a resource, so it cannot be scoped to a state machine.',
   'NotificationKey/AccountAdministers':
     'Key policy: "*" is this key; the account root keeps kms:* so the key can never become unmanageable.',
   'NotificationKey/EventBridgePublishesToTopic': 'Key policy: "*" is this key.',
@@ -340,7 +345,8 @@ describe('IAM (h)', () => {
     );
     const allIds = functionHandlers(template).map(({ logicalId }) => logicalId);
     const fleetIds = allIds.filter((id) => id.includes('Fleet'));
-    const functionIds = allIds.filter((id) => !fleetIds.includes(id));
+    // OnRdsEvent runs only as the target of the rule on RDS events (docs/waits.md).
+    const functionIds = allIds.filter((id) => !fleetIds.includes(id) && id !== 'OnRdsEventFunction');
     const fleetInvoke = statements.filter(
       ({ logicalId, statement }) =>
         logicalId === 'RotateFleetStateMachineRole' && actionsOf(statement).includes('lambda:InvokeFunction'),
@@ -355,6 +361,21 @@ describe('IAM (h)', () => {
     expect(resourcesOf(fleetInvoke[0]?.statement ?? { Effect: 'Allow' })).toEqual(
       fleetIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
     );
+  });
+
+  it('sends OnRdsEvent exactly the RDS events a wait can await (functions/domain/rds-events.ts)', () => {
+    // Prepare
+    const rule = template.Resources.RdsEventRule?.Properties as {
+      EventPattern: { source: string[]; detail: { EventID: string[] } };
+      Targets: { Arn: unknown }[];
+    };
+
+    // Assess
+    expect(rule.EventPattern.source).toEqual(['aws.rds']);
+    expect([...rule.EventPattern.detail.EventID].sort()).toEqual(AWAITED_EVENT_IDS);
+    expect(rule.Targets.map((target) => target.Arn)).toEqual([
+      { 'Fn::GetAtt': ['OnRdsEventFunction', 'Arn'] },
+    ]);
   });
 
   it("lets only this stack's rule invoke a function from EventBridge (Lambda permissions pin source ARN and account)", () => {
@@ -383,6 +404,16 @@ describe('IAM (h)', () => {
           Principal: 'events.amazonaws.com',
           SourceAccount: { Ref: 'AWS::AccountId' },
           SourceArn: { 'Fn::GetAtt': ['RecordEvidenceOnStopRule', 'Arn'] },
+        },
+      ],
+      [
+        'RdsEventPermission',
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: { 'Fn::GetAtt': ['OnRdsEventFunction', 'Arn'] },
+          Principal: 'events.amazonaws.com',
+          SourceAccount: { Ref: 'AWS::AccountId' },
+          SourceArn: { 'Fn::GetAtt': ['RdsEventRule', 'Arn'] },
         },
       ],
     ]);
@@ -510,6 +541,9 @@ describe('IAM of the lock and of compensation', () => {
             // The fleet's failure counter (one item per fleet): read before a start, added to on a failure.
             'StartFleetDatabaseFunction',
             'RecordFleetOutcomeFunction',
+            // The event-driven waits: wait#* and event#* items only (dynamodb:LeadingKeys).
+            'AwaitRdsEventFunction',
+            'OnRdsEventFunction',
           ].includes(id),
       );
     const withTable = functionHandlers(template)
@@ -522,7 +556,9 @@ describe('IAM of the lock and of compensation', () => {
     expect(others).toEqual([]);
     expect(withTable.sort()).toEqual([
       'AcquireLockFunction',
+      'AwaitRdsEventFunction',
       'CheckStartFunction',
+      'OnRdsEventFunction',
       'RecordFleetOutcomeFunction',
       'ReleaseLockFunction',
       'StartFleetDatabaseFunction',

@@ -11,7 +11,11 @@ const INVOCATION_FAILED = /^(LambdaFunction|Task)(Failed|TimedOut|StartFailed|Sc
  * (waits included), the invocations (polls and retries), and the seconds its loop's Wait states
  * slept. A Wait state counts for the Task entered last before it (the loops are Task -> Choice ->
  * Wait -> Task). Events after the last exit of a Task that failed are what its Catch did.
+ * An event-driven wait (`Await<Step>`, a waitForTaskToken Task, docs/waits.md) counts like a Wait
+ * for <Step>: its time is waited time, and its timeout is the polling fallback, not a failure.
  */
+const EVENT_WAIT = /^Await([A-Z]\w*)$/;
+
 export const deriveSteps = (events: HistoryEventEvidence[]): StepEvidence[] => {
   interface Acc {
     step: StepEvidence;
@@ -23,8 +27,27 @@ export const deriveSteps = (events: HistoryEventEvidence[]): StepEvidence[] => {
   const waitEntered = new Map<string, number>();
   const time = (event: HistoryEventEvidence) => Date.parse(event.timestamp);
 
+  let eventWait: { name: string; check: string; enteredAt: number } | null = null;
+  const endEventWait = (event: HistoryEventEvidence) => {
+    const acc = eventWait ? steps.get(eventWait.check) : undefined;
+    if (eventWait && acc) acc.step.waitedSeconds += Math.max(0, (time(event) - eventWait.enteredAt) / 1000);
+    eventWait = null;
+  };
+
   for (const event of events) {
     const name = event.stateName;
+    if (eventWait) {
+      const ends =
+        event.type.endsWith('StateEntered') || (event.type === 'TaskStateExited' && name === eventWait.name);
+      if (!ends) continue;
+      endEventWait(event);
+      if (event.type === 'TaskStateExited') continue;
+    }
+    const awaited: string | undefined = name ? EVENT_WAIT.exec(name)?.[1] : undefined;
+    if (event.type === 'TaskStateEntered' && name && awaited && steps.has(awaited)) {
+      eventWait = { name, check: awaited, enteredAt: time(event) };
+      continue;
+    }
     if (event.type === 'TaskStateEntered' && name) {
       currentTask = name;
       const acc = steps.get(name);

@@ -16,6 +16,8 @@ import {
   restoreClusterParameters,
 } from '#domain/cluster-config.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import type { AwaitedEvent } from '#domain/limits.js';
+import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import type { RestoredMember, RestoreResult } from '#domain/results.js';
 import { type ClusterState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
@@ -82,13 +84,20 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
     members,
     restoredFrom: { snapshotIdentifier: snapshotId, reencryptedBy: 'restore' as const },
   });
-  const waiting = (status: string, cluster?: DBCluster | null): RestoreResult => ({
+  // Phase 1 awaits the restored cluster's "created" event; the member phases the first member
+  // still being created ("instance created"); a member waiting for the writer has no event yet.
+  const waiting = (
+    status: string,
+    cluster?: DBCluster | null,
+    awaits: AwaitedEvent = awaiting('CLUSTER', id, RDS_EVENTS.clusterCreated),
+  ): RestoreResult => ({
     done: false,
     poll: nextPoll(
       state.restore?.poll,
       'restoreInstance',
       status,
       `Restoring the cluster ${id} from ${snapshotId} under the new key`,
+      { awaits },
     ),
     ...fields(status, cluster),
   });
@@ -215,8 +224,14 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
     });
   }
   const pending = members.filter((m) => m.status !== 'available');
-  if (pending.length > 0)
-    return waiting(pending.map((m) => `${m.dbInstanceIdentifier}:${m.status}`).join(','), cluster);
+  if (pending.length > 0) {
+    const creating = pending.find((m) => m.status !== 'waiting-for-writer') ?? pending[0];
+    return waiting(
+      pending.map((m) => `${m.dbInstanceIdentifier}:${m.status}`).join(','),
+      cluster,
+      awaiting('DB_INSTANCE', creating?.dbInstanceIdentifier ?? id, RDS_EVENTS.instanceCreated),
+    );
+  }
 
   logger.info('the new cluster and its members are available', { dbClusterIdentifier: id });
   // Read once, before ConfigureInstance changes anything, so a re-run gives the same list.

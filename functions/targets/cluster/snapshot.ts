@@ -3,6 +3,7 @@ import { getClients } from '#aws/clients.js';
 import { rotationTags } from '#aws/ownership.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import type { SnapshotResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
@@ -24,6 +25,7 @@ export const snapshotCluster = async (state: ClusterState): Promise<SnapshotResu
     done: false,
     poll: nextPoll(state.sourceSnapshot?.poll, 'snapshotSource', status, `The cluster snapshot ${id}`, {
       percent: snapshot?.PercentProgress,
+      awaits: awaiting('CLUSTER_SNAPSHOT', id, RDS_EVENTS.clusterSnapshotCreated),
     }),
     ...clusterSnapshotFields(id, status, snapshot),
   });

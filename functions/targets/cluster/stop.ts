@@ -2,6 +2,7 @@ import { StopDBClusterCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import type { FreezeResult } from '#domain/results.js';
 import type { ClusterState } from '#domain/state.js';
 import { setDeletionProtection } from '#reconcilers/deletion-protection.js';
@@ -41,7 +42,9 @@ export const stopCluster = async (state: ClusterState): Promise<FreezeResult> =>
     deletionProtectionLifted: lifted,
     renamedAside,
     status: seen,
-    poll: nextPoll(previous?.poll, 'stopSource', seen, `Stopping the cluster ${identifier}`),
+    poll: nextPoll(previous?.poll, 'stopSource', seen, `Stopping the cluster ${identifier}`, {
+      awaits: awaiting('CLUSTER', identifier, RDS_EVENTS.clusterStopped),
+    }),
     ...fields,
   });
 

@@ -6,6 +6,7 @@ import { assertSnapshotHealthy, findSnapshot } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from '#domain/errors.js';
 import { userTags } from '#domain/instance-config.js';
+import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import type { SnapshotResult } from '#domain/results.js';
 import { type InstanceState, required } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
@@ -31,6 +32,7 @@ export const copyInstanceSnapshot = async (state: InstanceState): Promise<Snapsh
     done: false,
     poll: nextPoll(state.copySnapshot?.poll, 'copySnapshot', status, what, {
       percent: snapshot?.PercentProgress,
+      awaits: awaiting('SNAPSHOT', id, RDS_EVENTS.snapshotCopied),
     }),
     ...snapshotFields(id, status, snapshot),
   });

@@ -5,6 +5,7 @@ import { assertInstanceHealthy, findInstance } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError } from '#domain/errors.js';
 import { captureInstanceConfig, diffConfig, restoreParameters } from '#domain/instance-config.js';
+import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import type { RestoreResult } from '#domain/results.js';
 import type { InstanceState } from '#domain/state.js';
 import { logger } from '#runtime/logger.js';
@@ -64,7 +65,9 @@ export const restoreInstance = async (state: InstanceState): Promise<RestoreResu
   const snapshotId = state.copySnapshot?.snapshotIdentifier ?? plan.names.copySnapshotIdentifier;
   const waiting = (status: string, db?: DBInstance): RestoreResult => ({
     done: false,
-    poll: nextPoll(state.restore?.poll, 'restoreInstance', status, `Restoring ${id} from ${snapshotId}`),
+    poll: nextPoll(state.restore?.poll, 'restoreInstance', status, `Restoring ${id} from ${snapshotId}`, {
+      awaits: awaiting('DB_INSTANCE', id, RDS_EVENTS.instanceRestored),
+    }),
     ...instanceFields(id, status, db),
   });
 

@@ -4,6 +4,7 @@ import { assertSnapshotOwned, rotationTags } from '#aws/ownership.js';
 import { assertSnapshotHealthy, findSnapshot } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import type { SnapshotResult } from '#domain/results.js';
 import type { InstanceState } from '#domain/state.js';
 import { frozenSourceIdentifier } from '#reconcilers/rename.js';
@@ -30,6 +31,7 @@ export const snapshotInstance = async (state: InstanceState): Promise<SnapshotRe
     done: false,
     poll: nextPoll(state.sourceSnapshot?.poll, 'snapshotSource', status, what, {
       percent: snapshot?.PercentProgress,
+      awaits: awaiting('SNAPSHOT', id, RDS_EVENTS.snapshotCreated),
     }),
     ...snapshotFields(id, status, snapshot),
   });

@@ -3,6 +3,7 @@ import { getClients } from '#aws/clients.js';
 import { assertInstanceHealthy, findInstance } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
+import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import type { FreezeResult } from '#domain/results.js';
 import type { InstanceState } from '#domain/state.js';
 import { frozenSourceIdentifier, reconcileRename } from '#reconcilers/rename.js';
@@ -46,7 +47,9 @@ export const stopInstance = async (state: InstanceState): Promise<FreezeResult> 
     deletionProtectionLifted,
     ...(movedAside !== undefined && { movedAside }),
     status: seen,
-    poll: nextPoll(previous?.poll, 'stopSource', seen, `Stopping ${id}`),
+    poll: nextPoll(previous?.poll, 'stopSource', seen, `Stopping ${id}`, {
+      awaits: awaiting('DB_INSTANCE', id, RDS_EVENTS.instanceStopped),
+    }),
   });
 
   if (status === 'stopped') {

@@ -35,7 +35,14 @@ describe('ensureInstanceStarted', () => {
       done: false,
       status: 'starting',
       started: true,
-      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'starting', since: expect.any(String) },
+      poll: {
+        attempt: 1,
+        waitSeconds: 60,
+        lastStatus: 'starting',
+        since: expect.any(String),
+        awaits: { sourceType: 'DB_INSTANCE', sourceIdentifier: 'orders-db', eventIds: ['RDS-EVENT-0088'] },
+        checkedAt: expect.any(String),
+      },
     });
     expect(rds).toHaveReceivedCommandWith(StartDBInstanceCommand, { DBInstanceIdentifier: 'orders-db' });
   });
@@ -52,7 +59,14 @@ describe('ensureInstanceStarted', () => {
       done: false,
       status: 'starting',
       started: false,
-      poll: { attempt: 2, waitSeconds: 30, lastStatus: 'starting', since: expect.any(String) },
+      poll: {
+        attempt: 2,
+        waitSeconds: 120,
+        lastStatus: 'starting',
+        since: expect.any(String),
+        awaits: { sourceType: 'DB_INSTANCE', sourceIdentifier: 'orders-db', eventIds: ['RDS-EVENT-0088'] },
+        checkedAt: expect.any(String),
+      },
     });
     expect(rds).not.toHaveReceivedCommand(StartDBInstanceCommand);
   });

@@ -103,4 +103,36 @@ describe('nextPoll', () => {
     expect(POLL_TIME_LIMIT_SECONDS.copySnapshot).toBe(465 + (POLL_LIMITS.copySnapshot - 5) * 300);
     expect(Math.round(POLL_TIME_LIMIT_SECONDS.copySnapshot / 360) / 10).toBe(24.7);
   });
+
+  it('names the awaited RDS event and when it checked, and starts that fallback at 60 s (the event ends it sooner)', () => {
+    // Prepare
+    const awaits = {
+      sourceType: 'DB_INSTANCE' as const,
+      sourceIdentifier: 'orders-db',
+      eventIds: ['RDS-EVENT-0087'],
+    };
+
+    // Act
+    const first = nextPoll(undefined, 'stopSource', 'stopping', 'Stopping orders-db', { awaits, now: at(0) });
+    const second = nextPoll(first, 'stopSource', 'stopping', 'Stopping orders-db', { awaits, now: at(60) });
+    const plain = nextPoll(undefined, 'stopSource', 'stopping', 'Stopping orders-db', { now: at(0) });
+
+    // Assess
+    expect(first).toMatchObject({ waitSeconds: 60, awaits, checkedAt: at(0).toISOString() });
+    expect(second).toMatchObject({ waitSeconds: 120, checkedAt: at(60).toISOString() });
+    expect(plain.waitSeconds).toBe(15);
+    expect(plain).not.toHaveProperty('awaits');
+  });
+
+  it('keeps the plain backoff for an awaited wait under the old policy (REKEY_WAIT_POLICY=backoff)', () => {
+    process.env.REKEY_WAIT_POLICY = 'backoff';
+    try {
+      const awaits = { sourceType: 'SNAPSHOT' as const, sourceIdentifier: 's', eventIds: ['RDS-EVENT-0042'] };
+      expect(nextPoll(undefined, 'snapshotSource', 'creating', 'the snapshot', { awaits }).waitSeconds).toBe(
+        15,
+      );
+    } finally {
+      delete process.env.REKEY_WAIT_POLICY;
+    }
+  });
 });

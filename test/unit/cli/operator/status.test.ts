@@ -336,6 +336,59 @@ describe('rekey status --watch', () => {
 });
 
 describe('the progress of an execution', () => {
+  it('shows an event-driven wait as part of its step, and its timeout as no failed attempt', () => {
+    // Prepare: StopSource checks, AwaitStopSource times out (the fallback), StopSource checks again.
+    const fixture = historyFixture('running');
+    const t = (s: number) => new Date(Date.parse('2026-11-22T09:00:00.000Z') + s * 1000);
+    const events = [
+      { id: 1, type: 'ExecutionStarted' as const, timestamp: t(0) },
+      {
+        id: 2,
+        type: 'TaskStateEntered' as const,
+        timestamp: t(1),
+        stateEnteredEventDetails: { name: 'StopSource' },
+      },
+      {
+        id: 3,
+        type: 'TaskStateExited' as const,
+        timestamp: t(2),
+        stateExitedEventDetails: { name: 'StopSource' },
+      },
+      {
+        id: 4,
+        type: 'TaskStateEntered' as const,
+        timestamp: t(2),
+        stateEnteredEventDetails: { name: 'AwaitStopSource' },
+      },
+      { id: 5, type: 'TaskTimedOut' as const, timestamp: t(62) },
+      {
+        id: 6,
+        type: 'TaskStateEntered' as const,
+        timestamp: t(62),
+        stateEnteredEventDetails: { name: 'StopSource' },
+      },
+    ];
+    const execution = {
+      executionArn: arnOf(fixture),
+      name: 'n',
+      stateMachineArn: null,
+      status: 'RUNNING',
+      startDate: t(0),
+      stopDate: null,
+      input: JSON.parse(fixture.execution.input as string),
+      error: null,
+      cause: null,
+    };
+
+    // Act
+    const view = summarizeExecution(execution, events, t(70));
+
+    // Assess
+    expect(view.steps.map((step) => [step.name, step.outcome, step.failedAttempts])).toEqual([
+      ['StopSource', 'running', 0],
+    ]);
+  });
+
   it('counts the approval gate the definition has before the execution reaches it', () => {
     // Prepare
     const fixture = historyFixture('running');

@@ -1,3 +1,4 @@
+import type { HistoryEventType } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import type { ClusterPlan, RotationPlan } from '#domain/plan.js';
 import type { InstanceState } from '#domain/state.js';
@@ -122,6 +123,61 @@ describe('deriveSteps', () => {
         outcome: 'failed',
       },
       expect.objectContaining({ name: 'Rollback', finishedAt: null, durationMs: null, outcome: 'running' }),
+    ]);
+  });
+
+  it('counts an event-driven wait (AwaitX) as waited time of its step, its timeout not a failure', () => {
+    // Prepare: StopSource polls; AwaitStopSource times out (no event) after 60 s, then the event
+    // wakes the second wait after 20 s.
+    const entered = (id: number, s: number, type: HistoryEventType, name: string) => ({
+      id,
+      type,
+      timestamp: at(s),
+      stateEnteredEventDetails: { name },
+    });
+    const exited = (id: number, s: number, type: HistoryEventType, name: string) => ({
+      id,
+      type,
+      timestamp: at(s),
+      stateExitedEventDetails: { name },
+    });
+    const history = historyFromStepFunctions([
+      { id: 1, type: 'ExecutionStarted', timestamp: at(0) },
+      entered(2, 1, 'TaskStateEntered', 'StopSource'),
+      { id: 3, type: 'LambdaFunctionScheduled', timestamp: at(1) },
+      { id: 4, type: 'LambdaFunctionSucceeded', timestamp: at(2) },
+      exited(5, 2, 'TaskStateExited', 'StopSource'),
+      entered(6, 2, 'TaskStateEntered', 'AwaitStopSource'),
+      { id: 7, type: 'TaskScheduled', timestamp: at(2) },
+      { id: 8, type: 'TaskTimedOut', timestamp: at(62) },
+      entered(9, 62, 'TaskStateEntered', 'StopSource'),
+      { id: 10, type: 'LambdaFunctionScheduled', timestamp: at(62) },
+      { id: 11, type: 'LambdaFunctionSucceeded', timestamp: at(63) },
+      exited(12, 63, 'TaskStateExited', 'StopSource'),
+      entered(13, 63, 'TaskStateEntered', 'AwaitStopSource'),
+      { id: 14, type: 'TaskScheduled', timestamp: at(63) },
+      { id: 15, type: 'TaskSucceeded', timestamp: at(83) },
+      exited(16, 83, 'TaskStateExited', 'AwaitStopSource'),
+      entered(17, 83, 'TaskStateEntered', 'StopSource'),
+      { id: 18, type: 'LambdaFunctionScheduled', timestamp: at(83) },
+      { id: 19, type: 'LambdaFunctionSucceeded', timestamp: at(84) },
+      exited(20, 84, 'TaskStateExited', 'StopSource'),
+    ]);
+
+    // Act
+    const steps = deriveSteps(history);
+
+    // Assess
+    expect(steps).toEqual([
+      {
+        name: 'StopSource',
+        startedAt: at(1).toISOString(),
+        finishedAt: at(84).toISOString(),
+        durationMs: 83_000,
+        invocations: 3,
+        waitedSeconds: 80,
+        outcome: 'succeeded',
+      },
     ]);
   });
 

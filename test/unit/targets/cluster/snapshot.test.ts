@@ -52,9 +52,16 @@ describe('Aurora cluster: snapshot', () => {
       expect(result).toMatchObject({ done: false, snapshotIdentifier: SOURCE_SNAPSHOT, status: 'creating' });
       expect(result.poll).toEqual({
         attempt: 1,
-        waitSeconds: 15,
+        waitSeconds: 60,
         lastStatus: 'creating',
         since: expect.any(String),
+        // The wait ends at RDS's "cluster snapshot created" for this snapshot.
+        awaits: {
+          sourceType: 'CLUSTER_SNAPSHOT',
+          sourceIdentifier: SOURCE_SNAPSHOT,
+          eventIds: ['RDS-EVENT-0075'],
+        },
+        checkedAt: expect.any(String),
       });
     });
 

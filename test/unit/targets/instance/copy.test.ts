@@ -63,7 +63,7 @@ describe('copy-snapshot', () => {
       done: false,
       snapshotIdentifier: COPY_ID,
       status: 'pending',
-      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'pending' },
+      poll: { attempt: 1, waitSeconds: 60, lastStatus: 'pending' },
     });
     const input = rds.commandCalls(CopyDBSnapshotCommand)[0]?.args[0].input;
     expect(input).toMatchObject({
@@ -158,7 +158,7 @@ describe('copy-snapshot', () => {
     const result = await copySnapshot(current);
 
     // Assess
-    expect(result).toMatchObject({ done: false, status: 'copying', poll: { attempt: 2, waitSeconds: 30 } });
+    expect(result).toMatchObject({ done: false, status: 'copying', poll: { attempt: 2, waitSeconds: 120 } });
     expect(rds).not.toHaveReceivedCommand(CopyDBSnapshotCommand);
   });
 

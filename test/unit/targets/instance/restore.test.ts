@@ -44,7 +44,7 @@ describe('restore-instance', () => {
       dbInstanceIdentifier: NEW_ID,
       dbInstanceArn: `arn:aws:rds:us-east-1:123456789012:db:${NEW_ID}`,
       status: 'creating',
-      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'creating' },
+      poll: { attempt: 1, waitSeconds: 60, lastStatus: 'creating' },
     });
     expect(rds).toHaveReceivedCommandTimes(RestoreDBInstanceFromDBSnapshotCommand, 1);
     const input = rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]?.args[0].input;
@@ -119,7 +119,7 @@ describe('restore-instance', () => {
     expect(result).toMatchObject({
       done: false,
       status: 'backing-up',
-      poll: { attempt: 3, waitSeconds: 60 },
+      poll: { attempt: 3, waitSeconds: 240 },
     });
     expect(rds).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
   });

@@ -40,7 +40,7 @@ describe('snapshot-source', () => {
       snapshotIdentifier: SNAPSHOT_ID,
       snapshotArn: `arn:aws:rds:us-east-1:123456789012:snapshot:${SNAPSHOT_ID}`,
       status: 'creating',
-      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'creating' },
+      poll: { attempt: 1, waitSeconds: 60, lastStatus: 'creating' },
     });
     expect(rds).toHaveReceivedCommandTimes(CreateDBSnapshotCommand, 1);
     const input = rds.commandCalls(CreateDBSnapshotCommand)[0]?.args[0].input;
@@ -93,7 +93,7 @@ describe('snapshot-source', () => {
     const result = await snapshotSource(state);
 
     // Assess
-    expect(result).toMatchObject({ done: false, poll: { attempt: 4, waitSeconds: 120 } });
+    expect(result).toMatchObject({ done: false, poll: { attempt: 4, waitSeconds: 300 } });
     expect(rds).not.toHaveReceivedCommand(CreateDBSnapshotCommand);
   });
 

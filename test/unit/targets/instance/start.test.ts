@@ -33,7 +33,14 @@ describe('start-source', () => {
       done: false,
       status: 'starting',
       started: true,
-      poll: { attempt: 1, waitSeconds: 15, lastStatus: 'starting', since: expect.any(String) },
+      poll: {
+        attempt: 1,
+        waitSeconds: 60,
+        lastStatus: 'starting',
+        since: expect.any(String),
+        awaits: { sourceType: 'DB_INSTANCE', sourceIdentifier: 'orders-db', eventIds: ['RDS-EVENT-0088'] },
+        checkedAt: expect.any(String),
+      },
     });
     expect(rds).toHaveReceivedCommandWith(StartDBInstanceCommand, { DBInstanceIdentifier: 'orders-db' });
   });

@@ -34,7 +34,7 @@ describe('stop-source', () => {
       done: false,
       status: 'stopping',
       stoppedByRekey: true,
-      poll: { attempt: 1, waitSeconds: 15 },
+      poll: { attempt: 1, waitSeconds: 60 },
     });
     expect(rds).toHaveReceivedCommandWith(StopDBInstanceCommand, { DBInstanceIdentifier: 'orders-db' });
   });
@@ -54,7 +54,7 @@ describe('stop-source', () => {
     const result = await stopSource(state);
 
     // Assess
-    expect(result).toMatchObject({ done: false, poll: { attempt: 2, waitSeconds: 30 } });
+    expect(result).toMatchObject({ done: false, poll: { attempt: 2, waitSeconds: 120 } });
     expect(rds).not.toHaveReceivedCommand(StopDBInstanceCommand);
   });
 
