@@ -47,7 +47,9 @@ export interface Poll {
 }
 
 /** RDS event source types (EventBridge `detail.SourceType`) a wait can await. */
-export type RdsEventSourceType = 'DB_INSTANCE' | 'CLUSTER' | 'SNAPSHOT' | 'CLUSTER_SNAPSHOT';
+/** The RDS event source types a wait can await (EventBridge `detail.SourceType`). */
+export const RDS_EVENT_SOURCE_TYPES = ['DB_INSTANCE', 'CLUSTER', 'SNAPSHOT', 'CLUSTER_SNAPSHOT'] as const;
+export type RdsEventSourceType = (typeof RDS_EVENT_SOURCE_TYPES)[number];
 
 /** An RDS event a wait awaits: any of `eventIds` from `sourceType` `sourceIdentifier`. */
 export interface AwaitedEvent {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { getClients } from '#aws/clients.js';
 import { InvalidInputError } from '#domain/errors.js';
 import { formatInputIssues } from '#domain/input.js';
+import { RDS_EVENT_SOURCE_TYPES } from '#domain/limits.js';
 import { logger } from '#runtime/logger.js';
 import {
   type EventItem,
@@ -28,7 +29,7 @@ import { completeTask } from './tokens.js';
  * read then finds the wait item. So at least one side sees both and wakes the wait; if both do, the
  * second completion finds a finished Task (stale) and is ignored.
  */
-const SOURCE_TYPES = ['DB_INSTANCE', 'CLUSTER', 'SNAPSHOT', 'CLUSTER_SNAPSHOT'] as const;
+const SOURCE_TYPES = RDS_EVENT_SOURCE_TYPES;
 
 const AwaitInputSchema = z.object({
   taskToken: z.string({ error: 'must be the Task token ($$.Task.Token)' }).min(1),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { getClients } from '#aws/clients.js';
 import { InvalidInputError } from '#domain/errors.js';
 import { formatInputIssues } from '#domain/input.js';
+import { RDS_EVENT_SOURCE_TYPES } from '#domain/limits.js';
 import { AWAITED_EVENT_IDS } from '#domain/rds-events.js';
 import { logger } from '#runtime/logger.js';
 import { deleteWait } from './await-event.js';
@@ -26,7 +27,7 @@ import { completeTask } from './tokens.js';
  * is still waiting: at worst it completes a finished Task's token, which Step Functions refuses
  * as stale (tokens.ts). Events are best effort; the check step alone decides "done".
  */
-const SOURCE_TYPES = ['DB_INSTANCE', 'CLUSTER', 'SNAPSHOT', 'CLUSTER_SNAPSHOT'] as const;
+const SOURCE_TYPES = RDS_EVENT_SOURCE_TYPES;
 
 const RdsEventSchema = z.object({
   time: z.iso.datetime({ error: 'must be the ISO 8601 time of the event (EventBridge "time")' }),
