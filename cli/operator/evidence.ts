@@ -1,9 +1,4 @@
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { type _Object, GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import {
   type EvidenceRecord,
   type KeyEvidence,
@@ -86,6 +81,19 @@ export const s3Problem = (error: unknown, bucket: string, key = ''): OperatorErr
   return new OperatorError(`Could not read ${where}: ${(error as Error).message ?? String(error)}`);
 };
 
+/** Every object under `prefix`, through the SDK's paginator; an S3 error is said so the user can act. */
+export const listObjects = async (s3: S3Client, bucket: string, prefix: string): Promise<_Object[]> => {
+  const objects: _Object[] = [];
+  try {
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
+      objects.push(...(page.Contents ?? []));
+    }
+  } catch (error) {
+    throw s3Problem(error, bucket, prefix);
+  }
+  return objects;
+};
+
 export const listEvidence = async (
   s3: S3Client,
   bucket: string,
@@ -94,22 +102,10 @@ export const listEvidence = async (
   const found: ListedRecord[] = [];
   for (const top of ['rotations/', REFUSED_PREFIX]) {
     const prefix = db ? `${top}${db.toLowerCase()}/` : top;
-    let token: string | undefined;
-    do {
-      let page: ListObjectsV2CommandOutput;
-      try {
-        page = await s3.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-      } catch (error) {
-        throw s3Problem(error, bucket);
-      }
-      for (const object of page.Contents ?? []) {
-        const parsed = object.Key ? parseEvidenceKey(object.Key) : undefined;
-        if (parsed) found.push(parsed);
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    for (const object of await listObjects(s3, bucket, prefix)) {
+      const parsed = object.Key ? parseEvidenceKey(object.Key) : undefined;
+      if (parsed) found.push(parsed);
+    }
   }
   // ISO 8601 timestamps of one format sort as strings; the rotation id breaks ties.
   return found.sort((a, b) =>

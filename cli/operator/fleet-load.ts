@@ -1,9 +1,4 @@
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { outcomeKey, planKey } from '#features/fleet/store.js';
 import type { DatabaseOutcome, FleetPlan } from '#features/fleet/types.js';
@@ -14,7 +9,7 @@ import {
   ROTATION_STATE_MACHINE_SUFFIX,
   stateMachineOfExecution,
 } from './aws.js';
-import { s3Problem } from './evidence.js';
+import { listObjects, s3Problem } from './evidence.js';
 
 /**
  * What `rekey status <fleet execution>` reads besides the execution itself: the plan PlanFleet
@@ -51,22 +46,9 @@ export const readFleetOutcomes = async (
 ): Promise<DatabaseOutcome[]> => {
   // `fleets/<id>/databases/`: the outcome key of an empty id, without its `.json`.
   const prefix = outcomeKey(fleetId, '').replace(/\.json$/, '');
-  const listed: { key: string; etag: string }[] = [];
-  let token: string | undefined;
-  do {
-    let page: ListObjectsV2CommandOutput;
-    try {
-      page = await s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-    } catch (error) {
-      throw s3Problem(error, bucket, prefix);
-    }
-    for (const object of page.Contents ?? []) {
-      if (object.Key?.endsWith('.json')) listed.push({ key: object.Key, etag: object.ETag ?? '' });
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  const listed = (await listObjects(s3, bucket, prefix))
+    .filter((object) => object.Key?.endsWith('.json'))
+    .map((object) => ({ key: object.Key as string, etag: object.ETag ?? '' }));
   const outcomes = await Promise.all(
     listed.map(async ({ key, etag }) => {
       const cached = cache.get(key);
