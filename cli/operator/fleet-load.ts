@@ -1,5 +1,6 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import { getJson as readFleetDocument } from '#features/fleet/documents-read.js';
 import { outcomeKey, planKey } from '#features/fleet/store.js';
 import type { DatabaseOutcome, FleetPlan } from '#features/fleet/types.js';
 import { OperatorError } from '../errors.js';
@@ -17,13 +18,11 @@ import { listObjects, s3Problem } from './evidence.js';
  * (`fleets/<name>/databases/<id>.json`), and which child rotations are in flight.
  */
 
-/** The JSON document, or null when there is no such object. */
+/** A fleet document from the stack's evidence bucket, or null; an S3 error says what to check. */
 const getJson = async <T>(s3: S3Client, bucket: string, key: string): Promise<T | null> => {
   try {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return JSON.parse((await object.Body?.transformToString('utf8')) ?? 'null') as T;
+    return await readFleetDocument<T>(key, { s3, bucket });
   } catch (error) {
-    if (['NoSuchKey', 'NotFound'].includes((error as { name?: string }).name ?? '')) return null;
     throw s3Problem(error, bucket, key);
   }
 };
