@@ -378,6 +378,16 @@ const runChild = async (parent: RunOptions, start: ChildStart): Promise<unknown>
   throw failure;
 };
 
+/** Invokes a template function's handler in this process, as Lambda would (its module loaded once by Node). */
+const callHandler = async (target: FunctionHandler, event: unknown, region: string): Promise<unknown> => {
+  const module = (await import(pathToFileURL(`${root}${target.handlerFile}`).href)) as Record<
+    string,
+    unknown
+  >;
+  const handler = module[target.exportName] as (event: unknown, context: Context) => Promise<unknown>;
+  return handler(event, lambdaContext(target.logicalId, region));
+};
+
 export const runStateMachine = async (options: RunOptions): Promise<RunResult> => {
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
   if (options.lockTable) {
@@ -417,12 +427,7 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
   });
   const deliver = async (event: SimulatedRdsEvent): Promise<unknown> => {
     if (!onRdsEvent) throw new Error('template.yaml has no OnRdsEventFunction to deliver an RDS event to.');
-    const module = (await import(pathToFileURL(`${root}${onRdsEvent.handlerFile}`).href)) as Record<
-      string,
-      unknown
-    >;
-    const handler = module[onRdsEvent.exportName] as (event: unknown, context: Context) => Promise<unknown>;
-    return handler(eventBridgeRdsEvent(event, region), lambdaContext(onRdsEvent.logicalId, region));
+    return callHandler(onRdsEvent, eventBridgeRdsEvent(event, region), region);
   };
 
   const resultKeys: Record<string, string> = {};
@@ -454,13 +459,8 @@ export const runStateMachine = async (options: RunOptions): Promise<RunResult> =
       throw new Error(`Task ${stateName}: its Resource ${state.Resource} names no function of the template.`);
     }
     const invoke: TaskFn = async (input) => {
-      const module = (await import(pathToFileURL(`${root}${target.handlerFile}`).href)) as Record<
-        string,
-        unknown
-      >;
-      const handler = module[target.exportName] as (event: unknown, context: Context) => Promise<unknown>;
       try {
-        const result = await handler(input, lambdaContext(target.logicalId, region));
+        const result = await callHandler(target, input, region);
         if (substitution === 'RecordEvidenceFunctionArn') evidence = result as EvidenceLocation;
         return result;
       } catch (error) {
