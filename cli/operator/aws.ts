@@ -100,6 +100,12 @@ export const stackOutput = async (
 };
 
 /** `arn:aws:states:r:a:stateMachine:sm` + name -> `arn:aws:states:r:a:execution:sm:name`. */
+/** The default execution name: `<what>-<yyyymmdd-hhmm>` in UTC (`orders-db-20270309-0600`, `fleet-20270309-0600`). */
+export const defaultStartName = (what: string, now: Date): string => {
+  const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 13).replace('T', '-');
+  return `${what}-${stamp}`;
+};
+
 export const executionArnFor = (stateMachineArn: string, name: string): string =>
   `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 

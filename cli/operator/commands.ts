@@ -22,6 +22,7 @@ import {
   consoleUrl,
   createClients,
   DEFAULT_STACK,
+  defaultStartName,
   executionArnFor,
   isExecutionArn,
   isFleetExecutionArn,
@@ -367,12 +368,6 @@ const resolveEnvironment = async (options: CommonOptions): Promise<void> => {
     // No Region in the environment: OperatorContext says so, unless an ARN names one.
     if (!(error instanceof UsageError) || !/No AWS Region/.test(error.message)) throw error;
   }
-};
-
-/** `<db>-<yyyymmdd-hhmm>` in UTC. */
-export const defaultStartName = (target: string, now: Date): string => {
-  const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 13).replace('T', '-');
-  return `${target}-${stamp}`;
 };
 
 export const registerOperatorCommands = (program: Command, deps: OperatorDeps = defaultDeps()): Command => {

@@ -3,7 +3,7 @@ import { InvalidInputError } from '#domain/errors.js';
 import { parseFleetInput } from '#features/fleet/input.js';
 import { UsageError } from '../errors.js';
 import { renderPlan } from '../fleet-commands.js';
-import { consoleUrl, executionArnFor, stackOutput } from './aws.js';
+import { consoleUrl, defaultStartName, executionArnFor, stackOutput } from './aws.js';
 import { type FleetCommandContext, type FleetStatusFlags, showFleet } from './fleet-command.js';
 import { fleetMachineOfRotation, readFleetPlan } from './fleet-load.js';
 import type { FleetViewInputs } from './fleet-view.js';
@@ -23,9 +23,6 @@ export interface FleetStartFlags extends FleetStatusFlags {
 
 /** PlanFleet's Task times out after 900 s: a plan-only execution ends well within this. */
 const PLAN_ONLY_WAIT_SECONDS = 1_200;
-
-export const defaultFleetName = (now: Date, planOnly: boolean): string =>
-  `fleet-${planOnly ? 'plan-' : ''}${now.toISOString().replace(/[-:]/g, '').slice(0, 13).replace('T', '-')}`;
 
 export const startFleet = async (
   context: FleetCommandContext & { stateMachineArn(): Promise<string> },
@@ -49,7 +46,7 @@ export const startFleet = async (
       `${rotationMachine} is not a Rekey rotation state machine (<stack>-rotate-instance), so its fleet machine is unknown: start the fleet from the console.`,
     );
   }
-  const name = options.name ?? defaultFleetName(deps.now(), planOnly);
+  const name = options.name ?? defaultStartName(planOnly ? 'fleet-plan' : 'fleet', deps.now());
   const started = await context.clients.sfn.send(
     new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
   );
