@@ -1,6 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { OperatorError } from '../errors.js';
 
 /**
@@ -126,3 +126,32 @@ export const ROTATION_STATE_MACHINE_SUFFIX = '-rotate-instance';
 
 export const isFleetExecutionArn = (executionArn: string): boolean =>
   isExecutionArn(executionArn) && stateMachineOfExecution(executionArn).endsWith(FLEET_STATE_MACHINE_SUFFIX);
+
+/**
+ * StartExecution under `name`, or an OperatorError saying the name is taken and how to follow
+ * that execution (`watch` is the status command for an execution ARN).
+ */
+export const startNamedExecution = async (
+  sfn: SFNClient,
+  start: { stateMachineArn: string; name: string; input: unknown },
+  watch: (executionArn: string) => string,
+  now: () => Date,
+): Promise<{ executionArn: string; startDate: Date }> => {
+  const { stateMachineArn, name } = start;
+  try {
+    const started = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(start.input) }),
+    );
+    return {
+      executionArn: started.executionArn ?? executionArnFor(stateMachineArn, name),
+      startDate: started.startDate ?? now(),
+    };
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ExecutionAlreadyExists') {
+      throw new OperatorError(
+        `An execution named "${name}" already exists on ${stateMachineArn}. Choose another with --name, or follow it: ${watch(executionArnFor(stateMachineArn, name))}`,
+      );
+    }
+    throw error;
+  }
+};

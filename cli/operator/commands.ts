@@ -7,7 +7,6 @@ import {
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   type SFNClient,
-  StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { Command, InvalidArgumentError } from 'commander';
 import { InvalidInputError } from '#domain/errors.js';
@@ -29,6 +28,7 @@ import {
   type OperatorClients,
   regionOfArn,
   stackOutput,
+  startNamedExecution,
   stateMachineOfExecution,
 } from './aws.js';
 import { readHistory } from './evidence.js';
@@ -433,22 +433,12 @@ export const registerOperatorCommands = (program: Command, deps: OperatorDeps = 
         }
         const context = contextFor(deps, options);
         const stateMachineArn = await context.stateMachineArn();
-        let executionArn: string;
-        let startDate: Date;
-        try {
-          const started = await context.clients.sfn.send(
-            new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(raw) }),
-          );
-          executionArn = started.executionArn ?? executionArnFor(stateMachineArn, name);
-          startDate = started.startDate ?? deps.now();
-        } catch (error) {
-          if ((error as { name?: string }).name === 'ExecutionAlreadyExists') {
-            throw new OperatorError(
-              `An execution named "${name}" already exists on ${stateMachineArn}. Choose another with --name, or follow it: ${context.next(executionArnFor(stateMachineArn, name)).watch}`,
-            );
-          }
-          throw error;
-        }
+        const { executionArn, startDate } = await startNamedExecution(
+          context.clients.sfn,
+          { stateMachineArn, name, input: raw },
+          (arn) => context.next(arn).watch,
+          deps.now,
+        );
         const link = consoleUrl(executionArn, context.region);
         const started = {
           executionArn,

@@ -3,7 +3,6 @@ import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { getJson as readFleetDocument } from '#features/fleet/documents-read.js';
 import { outcomeKey, planKey } from '#features/fleet/store.js';
 import type { DatabaseOutcome, FleetPlan } from '#features/fleet/types.js';
-import { OperatorError } from '../errors.js';
 import {
   executionArnFor,
   FLEET_STATE_MACHINE_SUFFIX,

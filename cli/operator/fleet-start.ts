@@ -1,9 +1,9 @@
-import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { InvalidInputError } from '#domain/errors.js';
 import { parseFleetInput } from '#features/fleet/input.js';
 import { UsageError } from '../errors.js';
 import { renderPlan } from '../fleet-commands.js';
-import { consoleUrl, defaultStartName, executionArnFor, stackOutput } from './aws.js';
+import { consoleUrl, defaultStartName, stackOutput, startNamedExecution } from './aws.js';
 import { type FleetCommandContext, type FleetStatusFlags, showFleet } from './fleet-command.js';
 import { fleetMachineOfRotation, readFleetPlan } from './fleet-load.js';
 import type { FleetViewInputs } from './fleet-view.js';
@@ -47,10 +47,12 @@ export const startFleet = async (
     );
   }
   const name = options.name ?? defaultStartName(planOnly ? 'fleet-plan' : 'fleet', deps.now());
-  const started = await context.clients.sfn.send(
-    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+  const { executionArn } = await startNamedExecution(
+    context.clients.sfn,
+    { stateMachineArn, name, input },
+    (arn) => context.next(arn).watch,
+    deps.now,
   );
-  const executionArn = started.executionArn ?? executionArnFor(stateMachineArn, name);
   const link = consoleUrl(executionArn, context.region);
   if (!options.json) {
     deps.stdout(

@@ -168,7 +168,7 @@ describe('the fleet planner on the emulator', () => {
     expect(byId['plain-db']?.blockers.join(' ')).toContain('plain-db is not encrypted');
     expect(byId['nocutover-db']?.eligible).toBe(false);
     expect(byId['nocutover-db']?.blockers.join(' ')).toContain('rekey:cutover');
-    expect(byId['ledger']).toMatchObject({
+    expect(byId.ledger).toMatchObject({
       kind: 'cluster',
       eligible: true,
       strategy: 'snapshot',

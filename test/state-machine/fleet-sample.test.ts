@@ -7,9 +7,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
 import { getClients } from '#aws/clients.js';
-import type { EvidenceRecord } from '#features/evidence/schema.js';
 import type { DatabaseOutcome, FleetOutput } from '#features/fleet/types.js';
-import { readEvidence } from '../../cli/evidence-bucket.js';
 import { LOCAL_LOCK_TABLE } from '../../cli/lock-table.js';
 import { FLEET_ASL, runStateMachine } from '../../cli/runner.js';
 import { seedFleetSample } from '../../cli/seed.js';

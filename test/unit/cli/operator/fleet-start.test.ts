@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { FleetPlan } from '#features/fleet/types.js';
@@ -148,6 +153,30 @@ describe('rekey start: a fleet input', () => {
     });
     expect(result.sleeps).toEqual([15_000]);
     expect(callsNotAllowed({ states: sfn, s3, cloudformation }, BUCKET)).toEqual([]);
+  });
+
+  it('says when the fleet name is taken, and how to follow that execution', async () => {
+    // Prepare
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+
+    // Act
+    const result = await runCli([
+      'start',
+      '--input',
+      inputFile(executionInput('fleet')),
+      '--name',
+      'annual-2027',
+      '--region',
+      'eu-west-1',
+    ]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `An execution named "annual-2027" already exists on ${FLEET_MACHINE}. Choose another with --name, or follow it: ./bin/rekey.mjs status ${ACCOUNT}:execution:rekey-rotate-fleet:annual-2027 --watch`,
+    );
   });
 
   it('refuses --plan-only with a single rotation input, and a bad fleet input naming the field, before any start', async () => {
