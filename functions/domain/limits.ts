@@ -44,6 +44,13 @@ export interface Poll {
   awaits?: AwaitedEvent;
   /** When this check ran (ISO 8601), with `awaits`: only an event after it wakes the wait. */
   checkedAt?: string;
+  /**
+   * How long the awaited operation is expected to take (domain/durations.ts), counted from `from`
+   * (ISO 8601): where RDS reports no progress, the checks aim at that end (runtime/polling.ts).
+   */
+  expected?: { seconds: number; from: string };
+  /** How many checks found the operation not done after its expected end (the backoff restarts there). */
+  overdue?: number;
 }
 
 /** RDS event source types (EventBridge `detail.SourceType`) a wait can await. */
@@ -123,7 +130,8 @@ export const SCAN_BUDGETS = {
 export const TAG_PROPAGATION_WINDOW_MS = 10 * 60 * 1000;
 
 const BACKOFF_SECONDS = [15, 30, 60, 120, 240] as const;
-const MAX_WAIT_SECONDS = 300;
+/** The longest a wait sleeps between two checks (the backoff's last step). */
+export const MAX_WAIT_SECONDS = 300;
 
 /** How long the Wait state sleeps after the check numbered `attempt` (0-based). */
 export const waitSecondsFor = (attempt: number): number => BACKOFF_SECONDS[attempt] ?? MAX_WAIT_SECONDS;

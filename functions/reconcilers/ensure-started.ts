@@ -1,6 +1,7 @@
 import { type DBInstance, type RDSClient, StartDBInstanceCommand } from '@aws-sdk/client-rds';
 import { findInstance, isTerminalInstanceStatus } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { EXPECTED_SECONDS } from '#domain/durations.js';
 import { isAwsError, PreconditionFailedError, ResourceFailedError } from '#domain/errors.js';
 import type { Poll, PollLimitName } from '#domain/limits.js';
 import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
@@ -69,7 +70,11 @@ export const ensureStarted = async <R>(
     adapter.errors === 'cluster'
       ? awaiting('CLUSTER', identifier, RDS_EVENTS.clusterStarted)
       : awaiting('DB_INSTANCE', identifier, RDS_EVENTS.instanceStarted);
-  const poll = (seen: string) => nextPoll(target.previousPoll, target.limitName, seen, what, { awaits });
+  const poll = (seen: string) =>
+    nextPoll(target.previousPoll, target.limitName, seen, what, {
+      awaits,
+      expectedSeconds: EXPECTED_SECONDS.start(),
+    });
   if (status !== 'stopped') return { done: false, status, started: false, poll: poll(status) };
   let started = false;
   try {

@@ -2,6 +2,7 @@ import { WaitTimeoutError } from '#domain/errors.js';
 import {
   type AwaitedEvent,
   EVENT_FALLBACK_BACKOFF_SKIP,
+  MAX_WAIT_SECONDS,
   POLL_LIMITS,
   POLL_TIME_LIMIT_SECONDS,
   type Poll,
@@ -26,6 +27,13 @@ export interface Progress {
   now?: Date;
   /** The RDS event that ends this wait, where RDS publishes one (features/waits/events.ts). */
   awaits?: AwaitedEvent | undefined;
+  /**
+   * How long the awaited operation should take (EXPECTED_SECONDS in domain/durations.ts), from the
+   * loop's first check, or from this check with `started`. Later checks carry it on by themselves.
+   */
+  expectedSeconds?: number | undefined;
+  /** This check began a new operation of the same loop (configure: the modify, then the reboot). */
+  started?: boolean;
 }
 
 /**
@@ -58,6 +66,29 @@ const predictedWait = (
   return { waitSeconds, stalls: 0 };
 };
 
+/**
+ * The wait aimed at the operation's expected end, where RDS reports no progress: the time left
+ * until then, in equal steps of at most MAX_WAIT_SECONDS (so a lost event never costs more than
+ * the backoff's longest step). Past the expected end the backoff starts again: from 15 s, or two
+ * steps up where an event is awaited (it normally ends the wait first). Null without an
+ * expectation or with REKEY_WAIT_POLICY=backoff.
+ */
+const expectedWait = (
+  expected: Poll['expected'],
+  previous: Poll | undefined,
+  now: Date,
+  awaits: AwaitedEvent | undefined,
+): { waitSeconds: number; overdue: number } | null => {
+  if (process.env.REKEY_WAIT_POLICY === 'backoff' || !expected) return null;
+  const remaining = expected.seconds - (now.getTime() - Date.parse(expected.from)) / 1000;
+  if (remaining > 0) {
+    const steps = Math.ceil(remaining / MAX_WAIT_SECONDS);
+    return { waitSeconds: Math.max(PREDICTED_WAIT.minSeconds, Math.ceil(remaining / steps)), overdue: 0 };
+  }
+  const overdue = previous?.expected?.from === expected.from ? (previous.overdue ?? 0) : 0;
+  return { waitSeconds: waitSecondsFor(overdue + fallbackSkip(awaits)), overdue: overdue + 1 };
+};
+
 /** An awaited event ends the wait, so its fallback starts further up the backoff (not with the old policy). */
 const fallbackSkip = (awaits: AwaitedEvent | undefined): number =>
   awaits && process.env.REKEY_WAIT_POLICY !== 'backoff' ? EVENT_FALLBACK_BACKOFF_SKIP : 0;
@@ -88,13 +119,30 @@ export const nextPoll = (
     throw timeout(`${Math.round(POLL_TIME_LIMIT_SECONDS[limit] / 3600)} hours`);
   }
   const predicted = predictedWait(progress.percent, previous, elapsedSeconds);
+  const expected = expectationOf(previous, progress, now);
+  const aimed = predicted ? null : expectedWait(expected, previous, now, progress.awaits);
   return {
     attempt,
-    waitSeconds: predicted?.waitSeconds ?? waitSecondsFor(attempt - 1 + fallbackSkip(progress.awaits)),
+    waitSeconds:
+      predicted?.waitSeconds ??
+      aimed?.waitSeconds ??
+      waitSecondsFor(attempt - 1 + fallbackSkip(progress.awaits)),
     lastStatus,
     since,
     ...(progress.percent !== undefined ? { percent: progress.percent } : {}),
     ...(predicted?.stalls ? { stalls: predicted.stalls } : {}),
     ...(progress.awaits ? { awaits: progress.awaits, checkedAt: now.toISOString() } : {}),
+    ...(expected ? { expected } : {}),
+    ...(aimed?.overdue ? { overdue: aimed.overdue } : {}),
   };
+};
+
+/** The expectation this check goes by: a new one where the step gives it, else the loop's so far. */
+const expectationOf = (previous: Poll | undefined, progress: Progress, now: Date): Poll['expected'] => {
+  if (progress.expectedSeconds === undefined || progress.expectedSeconds <= 0) {
+    return progress.started ? undefined : previous?.expected;
+  }
+  const carried = previous?.expected;
+  if (carried && !progress.started && carried.seconds === progress.expectedSeconds) return carried;
+  return { seconds: progress.expectedSeconds, from: now.toISOString() };
 };

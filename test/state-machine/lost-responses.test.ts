@@ -40,10 +40,10 @@ const MUTATING_CALLS_OF_A_ROTATION = [
   'CreateKey/CreateKey#1',
   'CreateKey/CreateAlias#1',
   'StopSource/ModifyDBInstance#1',
-  // The event-driven wait registers its token (docs/waits.md) after each check that is not done.
-  'AwaitStopSource/PutItem#1',
   'StopSource/StopDBInstance#1',
-  'AwaitStopSource/PutItem#2',
+  // The event-driven wait registers its token (docs/waits.md) once the stop is under way (the wait
+  // after lifting the deletion protection awaits no event).
+  'AwaitStopSource/PutItem#1',
   'SnapshotSource/CreateDBSnapshot#1',
   'CopySnapshot/CopyDBSnapshot#1',
   'RestoreInstance/RestoreDBInstanceFromDBSnapshot#1',

@@ -15,6 +15,7 @@ import {
   diffFields,
   restoreClusterParameters,
 } from '#domain/cluster-config.js';
+import { EXPECTED_SECONDS } from '#domain/durations.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { AwaitedEvent } from '#domain/limits.js';
 import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
@@ -86,10 +87,15 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
   });
   // Phase 1 awaits the restored cluster's "created" event; the member phases the first member
   // still being created ("instance created"); a member waiting for the writer has no event yet.
+  // Each phase expects its own time: the cluster's restore, then a member's creation from the call
+  // that created it.
   const waiting = (
     status: string,
     cluster?: DBCluster | null,
     awaits: AwaitedEvent = awaiting('CLUSTER', id, RDS_EVENTS.clusterCreated),
+    expected: { expectedSeconds: number; started?: boolean } = {
+      expectedSeconds: EXPECTED_SECONDS.restore(null),
+    },
   ): RestoreResult => ({
     done: false,
     poll: nextPoll(
@@ -97,7 +103,7 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
       'restoreInstance',
       status,
       `Restoring the cluster ${id} from ${snapshotId} under the new key`,
-      { awaits },
+      { awaits, ...expected },
     ),
     ...fields(status, cluster),
   });
@@ -167,6 +173,7 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
   assertNotBeingDeleted(status, 'DB cluster', id);
   if (status !== 'available') return waiting(status, cluster);
 
+  let createdNow = false;
   for (const source of membersWriterFirst(plan)) {
     const memberId = names.newMemberIdentifiers[source.dbInstanceIdentifier] ?? '';
     let db: DBInstance | null = await findInstance(rds, memberId);
@@ -199,6 +206,7 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
           writer: source.isWriter,
         });
         db = created ?? null;
+        createdNow = true;
       } catch (error) {
         if (!isAwsError(error, ...RDS_ERRORS.instance.alreadyExists)) {
           if (isAwsError(error, ...REFUSAL_NAMES))
@@ -230,6 +238,7 @@ export const restoreCluster = async (state: ClusterState): Promise<RestoreResult
       pending.map((m) => `${m.dbInstanceIdentifier}:${m.status}`).join(','),
       cluster,
       awaiting('DB_INSTANCE', creating?.dbInstanceIdentifier ?? id, RDS_EVENTS.instanceCreated),
+      { expectedSeconds: EXPECTED_SECONDS.member(), started: createdNow },
     );
   }
 

@@ -1,6 +1,7 @@
 import { StopDBClusterCommand } from '@aws-sdk/client-rds';
 import { getClients } from '#aws/clients.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { EXPECTED_SECONDS } from '#domain/durations.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import type { FreezeResult } from '#domain/results.js';
@@ -36,15 +37,27 @@ export const stopCluster = async (state: ClusterState): Promise<FreezeResult> =>
   const status = cluster.Status ?? 'unknown';
   const lifted = previous?.deletionProtectionLifted ?? false;
   const renamedAside = located.aside || (previous?.renamedAside ?? false);
-  const waiting = (seen: string, fields: Partial<FreezeResult> = {}): FreezeResult => ({
+  // Only a stop under way awaits its event and expects its time (from the call that issued it); the
+  // rename aside and lifting the deletion protection before it are checked on the backoff.
+  const waiting = (seen: string, fields: Partial<FreezeResult> = {}, stopIssued = false): FreezeResult => ({
     done: false,
     stoppedByRekey: true,
     deletionProtectionLifted: lifted,
     renamedAside,
     status: seen,
-    poll: nextPoll(previous?.poll, 'stopSource', seen, `Stopping the cluster ${identifier}`, {
-      awaits: awaiting('CLUSTER', identifier, RDS_EVENTS.clusterStopped),
-    }),
+    poll: nextPoll(
+      previous?.poll,
+      'stopSource',
+      seen,
+      `Stopping the cluster ${identifier}`,
+      seen === 'stopping'
+        ? {
+            awaits: awaiting('CLUSTER', identifier, RDS_EVENTS.clusterStopped),
+            expectedSeconds: EXPECTED_SECONDS.stop(),
+            started: stopIssued,
+          }
+        : {},
+    ),
     ...fields,
   });
 
@@ -93,5 +106,5 @@ export const stopCluster = async (state: ClusterState): Promise<FreezeResult> =>
     if (!isAwsError(error, ...RDS_ERRORS.cluster.invalidState, ...RDS_ERRORS.instance.invalidState))
       throw error;
   }
-  return waiting('stopping');
+  return waiting('stopping', {}, true);
 };

@@ -3,6 +3,7 @@ import { getClients } from '#aws/clients.js';
 import { assertInstanceOwned } from '#aws/ownership.js';
 import { assertInstanceHealthy, findInstance, isSettled } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { EXPECTED_SECONDS } from '#domain/durations.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from '#domain/errors.js';
 import {
   type ConfigDifference,
@@ -52,9 +53,16 @@ export const configureInstance = async (state: InstanceState): Promise<Configure
   const previous = state.configure;
   const applied = [...(previous?.applied ?? [])];
   let rebooted = previous?.rebooted ?? false;
-  const waiting = (status: string): ConfigureResult => ({
+  // The modify and the reboot each aim the checks at their expected end, from the call that began them.
+  const waiting = (status: string, began?: 'modify' | 'reboot'): ConfigureResult => ({
     done: false,
-    poll: nextPoll(previous?.poll, 'configureInstance', status, `Configuring the new instance ${id}`),
+    poll: nextPoll(
+      previous?.poll,
+      'configureInstance',
+      status,
+      `Configuring the new instance ${id}`,
+      began ? { expectedSeconds: EXPECTED_SECONDS[began](), started: true } : {},
+    ),
     applied,
     rebooted,
     status,
@@ -94,7 +102,7 @@ export const configureInstance = async (state: InstanceState): Promise<Configure
       dbInstanceIdentifier: id,
       fields: applicable.map((d) => d.field),
     });
-    return waiting('modifying');
+    return waiting('modifying', 'modify');
   }
 
   const pendingReboot = (db.DBParameterGroups ?? []).some((g) => g.ParameterApplyStatus === 'pending-reboot');
@@ -107,7 +115,7 @@ export const configureInstance = async (state: InstanceState): Promise<Configure
     }
     rebooted = true;
     logger.info('rebooted the new instance to apply its parameter group', { dbInstanceIdentifier: id });
-    return waiting('rebooting');
+    return waiting('rebooting', 'reboot');
   }
 
   // `applied` misses what a ModifyDBInstance applied when its answer was lost (the re-run found

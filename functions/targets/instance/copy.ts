@@ -4,6 +4,7 @@ import { resolveToSameKey } from '#aws/kms-keys.js';
 import { assertSnapshotOwned, rotationTags } from '#aws/ownership.js';
 import { assertSnapshotHealthy, findSnapshot } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { EXPECTED_SECONDS } from '#domain/durations.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from '#domain/errors.js';
 import { userTags } from '#domain/instance-config.js';
 import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
@@ -33,6 +34,7 @@ export const copyInstanceSnapshot = async (state: InstanceState): Promise<Snapsh
     poll: nextPoll(state.copySnapshot?.poll, 'copySnapshot', status, what, {
       percent: snapshot?.PercentProgress,
       awaits: awaiting('SNAPSHOT', id, RDS_EVENTS.snapshotCopied),
+      expectedSeconds: EXPECTED_SECONDS.copy(plan.source.config.allocatedStorage),
     }),
     ...snapshotFields(id, status, snapshot),
   });

@@ -3,6 +3,7 @@ import { getClients } from '#aws/clients.js';
 import { assertInstanceOwned, rotationTags } from '#aws/ownership.js';
 import { assertInstanceHealthy, findInstance } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { EXPECTED_SECONDS } from '#domain/durations.js';
 import { isAwsError } from '#domain/errors.js';
 import { captureInstanceConfig, diffConfig, restoreParameters } from '#domain/instance-config.js';
 import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
@@ -67,6 +68,7 @@ export const restoreInstance = async (state: InstanceState): Promise<RestoreResu
     done: false,
     poll: nextPoll(state.restore?.poll, 'restoreInstance', status, `Restoring ${id} from ${snapshotId}`, {
       awaits: awaiting('DB_INSTANCE', id, RDS_EVENTS.instanceRestored),
+      expectedSeconds: EXPECTED_SECONDS.restore(plan.source.config.allocatedStorage),
     }),
     ...instanceFields(id, status, db),
   });

@@ -3,6 +3,7 @@ import { getClients } from '#aws/clients.js';
 import { assertSnapshotOwned, rotationTags } from '#aws/ownership.js';
 import { assertSnapshotHealthy, findSnapshot } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { EXPECTED_SECONDS } from '#domain/durations.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import type { SnapshotResult } from '#domain/results.js';
@@ -32,6 +33,7 @@ export const snapshotInstance = async (state: InstanceState): Promise<SnapshotRe
     poll: nextPoll(state.sourceSnapshot?.poll, 'snapshotSource', status, what, {
       percent: snapshot?.PercentProgress,
       awaits: awaiting('SNAPSHOT', id, RDS_EVENTS.snapshotCreated),
+      expectedSeconds: EXPECTED_SECONDS.snapshot(plan.source.config.allocatedStorage),
     }),
     ...snapshotFields(id, status, snapshot),
   });

@@ -2,6 +2,7 @@ import { ModifyDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-
 import { getClients } from '#aws/clients.js';
 import { assertInstanceHealthy, findInstance } from '#aws/rds.js';
 import { RDS_ERRORS } from '#aws/rds-errors.js';
+import { EXPECTED_SECONDS } from '#domain/durations.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import { awaiting, RDS_EVENTS } from '#domain/rds-events.js';
 import type { FreezeResult } from '#domain/results.js';
@@ -41,15 +42,27 @@ export const stopInstance = async (state: InstanceState): Promise<FreezeResult> 
   const status = db.DBInstanceStatus ?? 'unknown';
   const lifted = previous?.deletionProtectionLifted ?? false;
   const movedAside = previous?.movedAside;
-  const waiting = (seen: string, deletionProtectionLifted = lifted): FreezeResult => ({
+  // Only a stop under way awaits its event and expects its time (from the call that issued it); a
+  // status before it (lifting the deletion protection) is checked on the backoff.
+  const waiting = (seen: string, deletionProtectionLifted = lifted, stopIssued = false): FreezeResult => ({
     done: false,
     stoppedByRekey: true,
     deletionProtectionLifted,
     ...(movedAside !== undefined && { movedAside }),
     status: seen,
-    poll: nextPoll(previous?.poll, 'stopSource', seen, `Stopping ${id}`, {
-      awaits: awaiting('DB_INSTANCE', id, RDS_EVENTS.instanceStopped),
-    }),
+    poll: nextPoll(
+      previous?.poll,
+      'stopSource',
+      seen,
+      `Stopping ${id}`,
+      seen === 'stopping'
+        ? {
+            awaits: awaiting('DB_INSTANCE', id, RDS_EVENTS.instanceStopped),
+            expectedSeconds: EXPECTED_SECONDS.stop(),
+            started: stopIssued,
+          }
+        : {},
+    ),
   });
 
   if (status === 'stopped') {
@@ -87,7 +100,7 @@ export const stopInstance = async (state: InstanceState): Promise<FreezeResult> 
     // Another attempt of this step already asked for the stop: keep waiting.
     if (!isAwsError(error, ...RDS_ERRORS.instance.invalidState)) throw error;
   }
-  return waiting('stopping');
+  return waiting('stopping', lifted, true);
 };
 
 /**

@@ -37,11 +37,13 @@ describe('ensureInstanceStarted', () => {
       started: true,
       poll: {
         attempt: 1,
-        waitSeconds: 60,
+        waitSeconds: 300,
         lastStatus: 'starting',
         since: expect.any(String),
         awaits: { sourceType: 'DB_INSTANCE', sourceIdentifier: 'orders-db', eventIds: ['RDS-EVENT-0088'] },
         checkedAt: expect.any(String),
+        // The checks aim at the expected start time (DOWNTIME_ASSUMPTIONS.startSeconds, 300 s), in one step.
+        expected: { seconds: 300, from: expect.any(String) },
       },
     });
     expect(rds).toHaveReceivedCommandWith(StartDBInstanceCommand, { DBInstanceIdentifier: 'orders-db' });
@@ -61,11 +63,13 @@ describe('ensureInstanceStarted', () => {
       started: false,
       poll: {
         attempt: 2,
-        waitSeconds: 120,
+        waitSeconds: 300,
         lastStatus: 'starting',
         since: expect.any(String),
         awaits: { sourceType: 'DB_INSTANCE', sourceIdentifier: 'orders-db', eventIds: ['RDS-EVENT-0088'] },
         checkedAt: expect.any(String),
+        // The checks aim at the expected start time (DOWNTIME_ASSUMPTIONS.startSeconds, 300 s), in one step.
+        expected: { seconds: 300, from: expect.any(String) },
       },
     });
     expect(rds).not.toHaveReceivedCommand(StartDBInstanceCommand);

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { POLL_LIMITS, POLL_TIME_LIMIT_SECONDS, type Poll, waitSecondsFor } from '#domain/limits.js';
+import {
+  type AwaitedEvent,
+  POLL_LIMITS,
+  POLL_TIME_LIMIT_SECONDS,
+  type Poll,
+  waitSecondsFor,
+} from '#domain/limits.js';
 import { nextPoll } from '#runtime/polling.js';
 
 /**
@@ -134,5 +140,99 @@ describe('nextPoll', () => {
     } finally {
       delete process.env.REKEY_WAIT_POLICY;
     }
+  });
+
+  describe('aimed at the expected end, where RDS reports no progress', () => {
+    /** A loop on an operation expected to take `expectedSeconds` that really ends at `endSeconds`. */
+    const aim = (expectedSeconds: number, endSeconds: number, awaits?: AwaitedEvent) => {
+      let now = 0;
+      let poll = nextPoll(undefined, 'restoreInstance', 'creating', 'the restore', {
+        expectedSeconds,
+        awaits,
+        now: at(0),
+      });
+      const waits = [poll.waitSeconds];
+      while (now + poll.waitSeconds < endSeconds) {
+        now += poll.waitSeconds;
+        // Later checks do not repeat the expectation: the poll carries it.
+        poll = nextPoll(poll, 'restoreInstance', 'creating', 'the restore', { awaits, now: at(now) });
+        waits.push(poll.waitSeconds);
+      }
+      return { waits, seenAt: now + poll.waitSeconds };
+    };
+
+    it('checks at the expected end, in equal steps of at most 300 s, and sees an on-time end at once', () => {
+      const onTime = aim(1000, 1000);
+      expect(onTime.waits).toEqual([250, 250, 250, 250]);
+      expect(onTime.seenAt).toBe(1000);
+      // The backoff alone sees the same end at 1,065 s, after 8 checks.
+      expect(aim(0, 1000).seenAt).toBe(1065);
+    });
+
+    it('restarts the backoff at the expected end when the operation runs over', () => {
+      const late = aim(300, 400);
+      expect(late.waits).toEqual([300, 15, 30, 60]);
+      expect(late.seenAt).toBe(405);
+    });
+
+    it('starts that backoff two steps up where an RDS event is awaited (the event normally comes first)', () => {
+      const awaits = {
+        sourceType: 'DB_INSTANCE' as const,
+        sourceIdentifier: 'db',
+        eventIds: ['RDS-EVENT-0008'],
+      };
+      expect(aim(300, 400, awaits).waits).toEqual([300, 60, 120]);
+    });
+
+    it('never waits longer than 300 s, so an early end with a lost event costs at most the backoff’s longest step', () => {
+      const early = aim(1000, 100);
+      expect(early.seenAt - 100).toBeLessThanOrEqual(300);
+    });
+
+    it('counts a new expectation from the call that began it (configure: the modify, then the reboot)', () => {
+      const modify = nextPoll(undefined, 'configureInstance', 'modifying', 'configure', {
+        expectedSeconds: 600,
+        started: true,
+        now: at(0),
+      });
+      const reboot = nextPoll(modify, 'configureInstance', 'rebooting', 'configure', {
+        expectedSeconds: 120,
+        started: true,
+        now: at(700),
+      });
+      expect(modify).toMatchObject({
+        attempt: 1,
+        waitSeconds: 300,
+        expected: { seconds: 600, from: at(0).toISOString() },
+      });
+      // The attempts and the loop's time cap carry on; only the aim moves.
+      expect(reboot).toMatchObject({
+        attempt: 2,
+        since: at(0).toISOString(),
+        waitSeconds: 120,
+        expected: { seconds: 120, from: at(700).toISOString() },
+      });
+    });
+
+    it('lets PercentProgress, once RDS reports it, take over from the expectation', () => {
+      const first = nextPoll(undefined, 'copySnapshot', 'creating', 'the copy', {
+        expectedSeconds: 6000,
+        percent: 0,
+        now: at(0),
+      });
+      const predicted = nextPoll(first, 'copySnapshot', 'copying', 'the copy', { percent: 49, now: at(300) });
+      expect(first.waitSeconds).toBe(300);
+      // 50 % done (at the fastest) after 300 s: 300 s left, of which 90 % is waited.
+      expect(predicted.waitSeconds).toBe(270);
+    });
+
+    it('is off under the old policy (REKEY_WAIT_POLICY=backoff)', () => {
+      process.env.REKEY_WAIT_POLICY = 'backoff';
+      try {
+        expect(aim(1000, 1000).waits.slice(0, 3)).toEqual([15, 30, 60]);
+      } finally {
+        delete process.env.REKEY_WAIT_POLICY;
+      }
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DOWNTIME_ASSUMPTIONS, estimateWriterDowntimeSeconds } from '#features/fleet/estimate.js';
+import { DOWNTIME_ASSUMPTIONS } from '#domain/durations.js';
+import { estimateWriterDowntimeSeconds } from '#features/fleet/estimate.js';
 import { parseFleetInput } from '#features/fleet/input.js';
 import {
   groupByKey,

@@ -56,7 +56,13 @@ const afterModify: ConfigureResult = {
   applied: APPLIED_FIRST,
   rebooted: false,
   status: 'modifying',
-  poll: { attempt: 1, waitSeconds: 15, lastStatus: 'modifying' },
+  poll: {
+    attempt: 1,
+    waitSeconds: 300,
+    lastStatus: 'modifying',
+    // The modify was asked for just now.
+    expected: { seconds: 600, from: new Date().toISOString() },
+  },
 };
 
 describe('configure-instance', () => {
@@ -78,7 +84,8 @@ describe('configure-instance', () => {
       applied: APPLIED_FIRST,
       rebooted: false,
       status: 'modifying',
-      poll: { attempt: 1, waitSeconds: 15 },
+      // The expected modification (DOWNTIME_ASSUMPTIONS.configureSeconds, 600 s) in two steps.
+      poll: { attempt: 1, waitSeconds: 300, expected: { seconds: 600 } },
     });
     expect(rds).toHaveReceivedCommandTimes(ModifyDBInstanceCommand, 1);
     expect(rds.commandCalls(ModifyDBInstanceCommand)[0]?.args[0].input).toEqual({
@@ -109,7 +116,8 @@ describe('configure-instance', () => {
       done: false,
       status: 'configuring-enhanced-monitoring',
       applied: APPLIED_FIRST,
-      poll: { attempt: 2, waitSeconds: 30 },
+      // Still aimed at the modify's expected end: 600 s from the modify call, in two steps.
+      poll: { attempt: 2, waitSeconds: 300, expected: { seconds: 600 } },
     });
     expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
   });
@@ -144,7 +152,8 @@ describe('configure-instance', () => {
       applied: APPLIED_FIRST,
       rebooted: true,
       status: 'rebooting',
-      poll: { attempt: 2 },
+      // The attempts carry on; the checks now aim at the reboot's expected end (120 s), from the reboot call.
+      poll: { attempt: 2, waitSeconds: 120, expected: { seconds: 120 } },
     });
   });
 

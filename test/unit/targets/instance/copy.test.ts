@@ -63,7 +63,8 @@ describe('copy-snapshot', () => {
       done: false,
       snapshotIdentifier: COPY_ID,
       status: 'pending',
-      poll: { attempt: 1, waitSeconds: 60, lastStatus: 'pending' },
+      // The expected copy of 50 GiB (12 s per GiB: 600 s) in two steps, until RDS reports progress.
+      poll: { attempt: 1, waitSeconds: 300, lastStatus: 'pending', expected: { seconds: 600 } },
     });
     const input = rds.commandCalls(CopyDBSnapshotCommand)[0]?.args[0].input;
     expect(input).toMatchObject({
@@ -158,7 +159,7 @@ describe('copy-snapshot', () => {
     const result = await copySnapshot(current);
 
     // Assess
-    expect(result).toMatchObject({ done: false, status: 'copying', poll: { attempt: 2, waitSeconds: 120 } });
+    expect(result).toMatchObject({ done: false, status: 'copying', poll: { attempt: 2, waitSeconds: 300 } });
     expect(rds).not.toHaveReceivedCommand(CopyDBSnapshotCommand);
   });
 

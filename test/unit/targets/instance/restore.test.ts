@@ -44,7 +44,8 @@ describe('restore-instance', () => {
       dbInstanceIdentifier: NEW_ID,
       dbInstanceArn: `arn:aws:rds:us-east-1:123456789012:db:${NEW_ID}`,
       status: 'creating',
-      poll: { attempt: 1, waitSeconds: 60, lastStatus: 'creating' },
+      // The expected restore of 50 GiB (900 s + 2 s per GiB: 1,000 s) in four equal steps.
+      poll: { attempt: 1, waitSeconds: 250, lastStatus: 'creating', expected: { seconds: 1000 } },
     });
     expect(rds).toHaveReceivedCommandTimes(RestoreDBInstanceFromDBSnapshotCommand, 1);
     const input = rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]?.args[0].input;
@@ -119,7 +120,7 @@ describe('restore-instance', () => {
     expect(result).toMatchObject({
       done: false,
       status: 'backing-up',
-      poll: { attempt: 3, waitSeconds: 240 },
+      poll: { attempt: 3, waitSeconds: 250 },
     });
     expect(rds).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
   });

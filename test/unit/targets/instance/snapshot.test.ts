@@ -40,7 +40,8 @@ describe('snapshot-source', () => {
       snapshotIdentifier: SNAPSHOT_ID,
       snapshotArn: `arn:aws:rds:us-east-1:123456789012:snapshot:${SNAPSHOT_ID}`,
       status: 'creating',
-      poll: { attempt: 1, waitSeconds: 60, lastStatus: 'creating' },
+      // The expected snapshot of 50 GiB (6 s per GiB: 300 s), until RDS reports progress.
+      poll: { attempt: 1, waitSeconds: 300, lastStatus: 'creating', expected: { seconds: 300 } },
     });
     expect(rds).toHaveReceivedCommandTimes(CreateDBSnapshotCommand, 1);
     const input = rds.commandCalls(CreateDBSnapshotCommand)[0]?.args[0].input;

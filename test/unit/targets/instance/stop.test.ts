@@ -34,7 +34,8 @@ describe('stop-source', () => {
       done: false,
       status: 'stopping',
       stoppedByRekey: true,
-      poll: { attempt: 1, waitSeconds: 60 },
+      // The expected stop time (300 s) in one step, counted from the stop call.
+      poll: { attempt: 1, waitSeconds: 300, expected: { seconds: 300 } },
     });
     expect(rds).toHaveReceivedCommandWith(StopDBInstanceCommand, { DBInstanceIdentifier: 'orders-db' });
   });
@@ -54,7 +55,7 @@ describe('stop-source', () => {
     const result = await stopSource(state);
 
     // Assess
-    expect(result).toMatchObject({ done: false, poll: { attempt: 2, waitSeconds: 120 } });
+    expect(result).toMatchObject({ done: false, poll: { attempt: 2, waitSeconds: 300 } });
     expect(rds).not.toHaveReceivedCommand(StopDBInstanceCommand);
   });
 
