@@ -203,7 +203,9 @@ export interface SeededSample {
   recordName: string;
 }
 
-export const seedSample = async (options: { dbInstanceIdentifier?: string } = {}): Promise<SeededSample> => {
+export const seedSample = async (
+  options: { dbInstanceIdentifier?: string; allocatedStorageGiB?: number } = {},
+): Promise<SeededSample> => {
   const { rds, kms, route53 } = getClients();
   const dbInstanceIdentifier = options.dbInstanceIdentifier ?? SAMPLE.dbInstanceIdentifier;
 
@@ -236,8 +238,9 @@ export const seedSample = async (options: { dbInstanceIdentifier?: string } = {}
     tags: Object.entries(SAMPLE.tags).map(([Key, Value]) => ({ Key, Value })),
     settings: {
       DBInstanceClass: 'db.t3.medium',
-      AllocatedStorage: 50,
-      MaxAllocatedStorage: 200,
+      // Storage autoscaling up to four times the size (`npm run bench` seeds its profiles' sizes).
+      AllocatedStorage: options.allocatedStorageGiB ?? 50,
+      MaxAllocatedStorage: 4 * (options.allocatedStorageGiB ?? 50),
       MasterUsername: 'orders_admin',
       DBName: 'orders',
       ...SAMPLE_OPERATIONS,
