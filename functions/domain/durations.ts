@@ -35,7 +35,7 @@ export const DOWNTIME_ASSUMPTIONS = {
 
 const A = DOWNTIME_ASSUMPTIONS;
 
-/** A DB instance's size for the per-GiB times; null where RDS gives none (Aurora reports 1). */
+/** A DB instance's allocated storage for the per-GiB times; null for Aurora, whose figure is no dependable size. */
 type GiB = number | null | undefined;
 
 /** The expected seconds of each operation a wait awaits (undefined: no expectation, use the backoff). */
