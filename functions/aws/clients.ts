@@ -45,6 +45,12 @@ export const clientTarget = () => {
   };
 };
 
+/** A Route 53 client of its own (a global service: its endpoint lives in us-east-1 whatever the Region). */
+export const newRoute53Client = (): Route53Client => {
+  const { endpoint, region, config } = clientTarget();
+  return new Route53Client({ ...config, region: endpoint ? region : 'us-east-1' });
+};
+
 const cache = new Map<string, AwsClients>();
 
 export const getClients = (): AwsClients => {
@@ -57,8 +63,7 @@ export const getClients = (): AwsClients => {
       rdsUnemulated: endpoint ? new RDSClient({ ...config, maxAttempts: 1 }) : rds,
       kms: new KMSClient(config),
       kmsSingleAttempt: new KMSClient({ ...config, maxAttempts: 1 }),
-      // Route 53 is a global service: its endpoint lives in us-east-1 whatever the Region.
-      route53: new Route53Client({ ...config, region: endpoint ? region : 'us-east-1' }),
+      route53: newRoute53Client(),
       dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient(config)),
     };
     cache.set(cacheKey, clients);

@@ -3,8 +3,8 @@ import {
   type HostedZone,
   ListHostedZonesByNameCommand,
   type ResourceRecordSet,
+  type Route53Client,
 } from '@aws-sdk/client-route-53';
-import { getClients } from '#aws/clients.js';
 import { normaliseDns, recordsNamed, targetOf } from '#aws/dns.js';
 import { isAwsError, PreconditionFailedError } from '#domain/errors.js';
 import type { CnameCutoverPlan } from '#domain/plan.js';
@@ -49,12 +49,12 @@ const refuseRoutingPolicy = (
 
 /** A CNAME that exists, is simple, and points at `sourceEndpoint`; its zone found when not given. */
 export const planCname = async (
+  route53: Route53Client,
   cutover: { hostedZoneId?: string | undefined; recordName: string; ttl: number },
   sourceEndpoint: string,
   field = 'cutover.recordName',
 ): Promise<CnameCutoverPlan> => {
-  const { route53 } = getClients();
-  const found = cutover.hostedZoneId ? null : await findHostedZone(cutover.recordName, field);
+  const found = cutover.hostedZoneId ? null : await findHostedZone(route53, cutover.recordName, field);
   const hostedZoneId = cutover.hostedZoneId ?? found?.hostedZoneId ?? '';
   if (cutover.hostedZoneId) {
     try {
@@ -94,7 +94,7 @@ export const planCname = async (
         'Rekey only moves a record that points at the database it rotates: fix the record or the input.',
     );
   }
-  const notes = found ? await otherZoneNotes(found, cutover.recordName, field) : [];
+  const notes = found ? await otherZoneNotes(route53, found, cutover.recordName, field) : [];
   return {
     type: 'cname',
     hostedZoneId,
@@ -120,8 +120,11 @@ interface FoundZone {
  * record name), which is the zone that answers for the name (docs/aws-facts.md#route53). Two zones of that same name (a
  * public and a private zone) are refused: only the input can say which one clients resolve.
  */
-const findHostedZone = async (recordName: string, field: string): Promise<FoundZone> => {
-  const { route53 } = getClients();
+const findHostedZone = async (
+  route53: Route53Client,
+  recordName: string,
+  field: string,
+): Promise<FoundZone> => {
   const zones: HostedZone[] = [];
   let marker: { DNSName?: string; HostedZoneId?: string } = {};
   do {
@@ -160,10 +163,15 @@ const findHostedZone = async (recordName: string, field: string): Promise<FoundZ
  * A note for each less specific zone that also holds a record of the name (one
  * ListResourceRecordSets per such zone, usually none): the cutover does not touch it.
  */
-const otherZoneNotes = async (found: FoundZone, recordName: string, field: string): Promise<string[]> => {
+const otherZoneNotes = async (
+  route53: Route53Client,
+  found: FoundZone,
+  recordName: string,
+  field: string,
+): Promise<string[]> => {
   const notes: string[] = [];
   for (const zone of found.lessSpecific) {
-    const records = await recordsNamed(getClients().route53, zoneIdOf(zone), recordName);
+    const records = await recordsNamed(route53, zoneIdOf(zone), recordName);
     if (records.length === 0) continue;
     notes.push(
       `${field}: ${recordName} is moved in hosted zone ${found.hostedZoneId} (${found.zoneName}), the most specific zone ` +

@@ -130,7 +130,7 @@ export const planCutover = async (
       ? { type: 'none' }
       : { type: 'rename', asideIdentifier, endpointAddress: normaliseDns(sourceEndpoint) };
   }
-  return planCname(cutover, sourceEndpoint);
+  return planCname(getClients().route53, cutover, sourceEndpoint);
 };
 
 /** The plan fields both kinds share (everything but `kind`, `source`, `names` and `cutover`). */

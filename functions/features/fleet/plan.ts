@@ -24,7 +24,7 @@ import {
 import { estimateWriterDowntimeSeconds } from './estimate.js';
 import { FLEET_MAX_CONCURRENCY, type FleetInput } from './input.js';
 import { executionNameFor, idempotencyKeyFor } from './names.js';
-import { countingRoute53, recordBlockers } from './records.js';
+import { countedRoute53, recordBlockers } from './records.js';
 import { FLEET_TAGS, type FleetPlan, type PlannedDatabase } from './types.js';
 
 /**
@@ -529,19 +529,18 @@ const planSelected = async (
       row.eligible = false;
     }
   }
-  await countingRoute53(calls, async () => {
-    for (const [index, row] of planned.entries()) {
-      const db = selected[index];
-      if (!row.input || !db) continue;
-      const { cutover } = parseRotationInput(row.input);
-      if (cutover.type !== 'cname') continue;
-      const found = await recordBlockers(db, cutover);
-      if (found.length > 0) {
-        row.blockers.push(...found);
-        row.eligible = false;
-      }
+  const route53 = countedRoute53(calls);
+  for (const [index, row] of planned.entries()) {
+    const db = selected[index];
+    if (!row.input || !db) continue;
+    const { cutover } = parseRotationInput(row.input);
+    if (cutover.type !== 'cname') continue;
+    const found = await recordBlockers(route53, db, cutover);
+    if (found.length > 0) {
+      row.blockers.push(...found);
+      row.eligible = false;
     }
-  });
+  }
   if (single && planned.length === 0) {
     const id = input.fleet.select.identifiers?.[0] ?? '';
     planned.push({

@@ -1,4 +1,5 @@
-import { getClients } from '#aws/clients.js';
+import type { Route53Client } from '@aws-sdk/client-route-53';
+import { newRoute53Client } from '#aws/clients.js';
 import { planCname } from '#aws/cname-preflight.js';
 import { PreconditionFailedError } from '#domain/errors.js';
 import type { RotationInput } from '#domain/input.js';
@@ -6,27 +7,18 @@ import type { CallCounts, DiscoveredDatabase } from './discover.js';
 
 type CnameCutover = Extract<RotationInput['cutover'], { type: 'cname' }>;
 
-const COUNTER = 'rekeyFleetPlanRoute53Calls';
-
-/**
- * Runs `check` with every Route 53 call counted in `calls` as `route53:<Operation>`. preflight's
- * checks use the shared client, so the count is a middleware added for the duration and removed.
- */
-export const countingRoute53 = async <T>(calls: CallCounts, check: () => Promise<T>): Promise<T> => {
-  const { route53 } = getClients();
+/** A Route 53 client of the plan's own that counts each call in `calls` as `route53:<Operation>`. */
+export const countedRoute53 = (calls: CallCounts): Route53Client => {
+  const route53 = newRoute53Client();
   route53.middlewareStack.add(
     (next, context) => async (args) => {
       const name = `route53:${String(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
       calls[name] = (calls[name] ?? 0) + 1;
       return next(args);
     },
-    { step: 'initialize', name: COUNTER },
+    { step: 'initialize', name: 'rekeyFleetPlanRoute53Calls' },
   );
-  try {
-    return await check();
-  } finally {
-    route53.middlewareStack.remove(COUNTER);
-  }
+  return route53;
 };
 
 /**
@@ -37,6 +29,7 @@ export const countingRoute53 = async <T>(calls: CallCounts, check: () => Promise
  * Route 53 answers 5 requests a second per account, so the databases are checked one at a time.
  */
 export const recordBlockers = async (
+  route53: Route53Client,
   db: Pick<DiscoveredDatabase, 'id' | 'instance' | 'cluster'>,
   cutover: CnameCutover,
 ): Promise<string[]> => {
@@ -53,7 +46,7 @@ export const recordBlockers = async (
       blockers.push(error.message);
     }
   };
-  await check(() => planCname(cutover, writerEndpoint));
+  await check(() => planCname(route53, cutover, writerEndpoint));
   if (cutover.readerRecordName) {
     const readerEndpoint = db.cluster?.ReaderEndpoint;
     if (!readerEndpoint) {
@@ -66,7 +59,7 @@ export const recordBlockers = async (
         recordName: cutover.readerRecordName,
         ttl: cutover.ttl,
       };
-      await check(() => planCname(reader, readerEndpoint, 'cutover.readerRecordName'));
+      await check(() => planCname(route53, reader, readerEndpoint, 'cutover.readerRecordName'));
     }
   }
   return blockers;

@@ -246,7 +246,8 @@ const planClusterCutover = async (
 ): Promise<CutoverPlan> => {
   const cutover = request.cutover;
   if (cutover.type !== 'cname') return planCutover(request, strategy, endpointAddress, asideIdentifier);
-  const writer = await planCname(cutover, endpointAddress);
+  const { route53 } = getClients();
+  const writer = await planCname(route53, cutover, endpointAddress);
   if (!cutover.readerRecordName) return { ...writer, reader: null };
   if (!readerEndpointAddress) {
     throw new PreconditionFailedError(
@@ -254,6 +255,7 @@ const planClusterCutover = async (
     );
   }
   const reader = await planCname(
+    route53,
     { hostedZoneId: cutover.hostedZoneId, recordName: cutover.readerRecordName, ttl: cutover.ttl },
     readerEndpointAddress,
     'cutover.readerRecordName',

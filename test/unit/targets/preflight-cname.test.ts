@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { planCname } from '#aws/cname-preflight.js';
 
 const route53 = mockClient(Route53Client);
+const client = new Route53Client({ region: 'us-east-1' });
 const READER = 'orders-aurora.cluster-ro-abc.us-east-1.rds.amazonaws.com';
 const NAME = 'orders-ro.db.example.internal';
 
@@ -54,7 +55,7 @@ describe('planCname: records with a routing policy', () => {
 
       // Act / Assess
       await expect(
-        planCname({ recordName: NAME, ttl: 60 }, READER, 'cutover.readerRecordName'),
+        planCname(client, { recordName: NAME, ttl: 60 }, READER, 'cutover.readerRecordName'),
       ).rejects.toMatchObject({
         name: 'PreconditionFailedError',
         message: expect.stringContaining(
@@ -75,7 +76,7 @@ describe('planCname: records with a routing policy', () => {
     });
 
     // Act
-    const plan = await planCname({ recordName: NAME, ttl: 60 }, READER, 'cutover.readerRecordName');
+    const plan = await planCname(client, { recordName: NAME, ttl: 60 }, READER, 'cutover.readerRecordName');
 
     // Assess
     expect(plan).toEqual({
