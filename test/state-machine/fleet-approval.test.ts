@@ -233,4 +233,21 @@ describe('the fleet approval gate (fleet.approval "fleet")', () => {
     expect(statuses[first as string]).toEqual(['FAILED', 'ApprovalRejected']);
     expect(statuses[second as string]).toEqual(['SUCCEEDED', null]);
   }, 60_000);
+
+  it('with "per-database" a gate that times out does spend maxFailures: nobody answering, the next one is not started', async () => {
+    // Prepare: the same two databases, one after the other; maxFailures is 1.
+    await seedFleetSample();
+
+    // Act: nobody answers the first database's gate.
+    const { result, requests } = await runFleet('per-database', 'fleet-one-timed-out', async () => 'timeout');
+
+    // Assess
+    expect(result).toMatchObject({ status: 'FAILED', error: 'FleetIncomplete' });
+    const record = (await getJson<FleetOutput>(recordKey('fleet-one-timed-out'))) as FleetOutput;
+    const statuses = Object.fromEntries(record.databases.map((d) => [d.id, [d.status, d.error]]));
+    const [first, second] = [...SELECTED].sort();
+    expect(statuses[first as string]).toEqual(['FAILED', 'States.Timeout']);
+    expect(statuses[second as string]).toEqual(['NOT_STARTED', 'NotStarted']);
+    expect(requests).toHaveLength(1);
+  }, 60_000);
 });
