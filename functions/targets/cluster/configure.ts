@@ -14,6 +14,7 @@ import {
   modifyClusterParameters,
   modifyMemberParameters,
 } from '#domain/cluster-config.js';
+import { EXPECTED_SECONDS } from '#domain/durations.js';
 import { isAwsError, PreconditionFailedError, ValidationFailedError } from '#domain/errors.js';
 import type { ConfigureResult } from '#domain/results.js';
 import { type ClusterState, required } from '#domain/state.js';
@@ -51,14 +52,21 @@ export const configureCluster = async (state: ClusterState): Promise<ConfigureRe
   const previous = state.configure;
   const applied = [...(previous?.applied ?? [])];
   const rebootedMembers = [...(previous?.rebootedMembers ?? [])];
-  const result = (done: boolean, status: string): ConfigureResult => ({
+  // A modify or a reboot aims the checks at its expected end, from the call that began it.
+  const result = (done: boolean, status: string, began?: 'modify' | 'reboot'): ConfigureResult => ({
     done,
     applied,
     rebooted: rebootedMembers.length > 0,
     rebootedMembers,
     status,
     ...(!done && {
-      poll: nextPoll(previous?.poll, 'configureInstance', status, `Configuring the new cluster ${id}`),
+      poll: nextPoll(
+        previous?.poll,
+        'configureInstance',
+        status,
+        `Configuring the new cluster ${id}`,
+        began ? { expectedSeconds: EXPECTED_SECONDS[began](), started: true } : {},
+      ),
     }),
   });
   const refused = (what: string, detail: string, error: Error) =>
@@ -118,7 +126,7 @@ export const configureCluster = async (state: ClusterState): Promise<ConfigureRe
       id,
       fields: clusterDiffs.map((d) => d.field),
     });
-    return result(false, 'modifying');
+    return result(false, 'modifying', 'modify');
   }
 
   for (const { source, memberId, db } of members) {
@@ -147,7 +155,7 @@ export const configureCluster = async (state: ClusterState): Promise<ConfigureRe
       memberId,
       fields: memberDiffs.map((d) => d.field),
     });
-    return result(false, 'modifying');
+    return result(false, 'modifying', 'modify');
   }
 
   const clusterPendingReboot = new Set(
@@ -168,7 +176,7 @@ export const configureCluster = async (state: ClusterState): Promise<ConfigureRe
     }
     rebootedMembers.push(memberId);
     logger.info('rebooted a member to apply its parameter group', { memberId });
-    return result(false, 'rebooting');
+    return result(false, 'rebooting', 'reboot');
   }
   return result(true, 'available');
 };

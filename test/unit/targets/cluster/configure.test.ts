@@ -49,7 +49,12 @@ describe('Aurora cluster: configure', () => {
         ApplyImmediately: true,
       });
       expect(rds).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
-      expect(result).toMatchObject({ done: false, applied: ['cluster.preferredMaintenanceWindow'] });
+      // The checks aim at the modify's expected end (600 s, in two steps), from this call.
+      expect(result).toMatchObject({
+        done: false,
+        applied: ['cluster.preferredMaintenanceWindow'],
+        poll: { attempt: 1, waitSeconds: 300, expected: { seconds: 600 } },
+      });
     });
 
     it('does not apply a cluster field twice, and then modifies the member that differs', async () => {
@@ -105,7 +110,11 @@ describe('Aurora cluster: configure', () => {
       // Assess
       expect(rds).toHaveReceivedCommandTimes(RebootDBInstanceCommand, 1);
       expect(rds).toHaveReceivedCommandWith(RebootDBInstanceCommand, { DBInstanceIdentifier: NEW_WRITER });
-      expect(first).toMatchObject({ done: false, rebootedMembers: [NEW_WRITER] });
+      expect(first).toMatchObject({
+        done: false,
+        rebootedMembers: [NEW_WRITER],
+        poll: { waitSeconds: 120, expected: { seconds: 120 } },
+      });
       expect(second).toMatchObject({ done: true, rebooted: true, status: 'available' });
     });
 
