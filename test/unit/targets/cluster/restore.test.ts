@@ -85,6 +85,8 @@ describe('Aurora cluster: restore', () => {
         dbClusterIdentifier: NEW_CLUSTER,
         status: 'creating',
         restoredFrom: { snapshotIdentifier: SOURCE_SNAPSHOT, reencryptedBy: 'restore' },
+        // Aurora gives no dependable size: the checks aim at the fixed 900 s of a restore, in three steps.
+        poll: { waitSeconds: 300, expected: { seconds: 900 } },
       });
     });
 
@@ -157,6 +159,12 @@ describe('Aurora cluster: restore', () => {
         ],
       });
       expect(result.done).toBe(false);
+      // The member's own expected time (600 s), counted from its creation, and its "instance created" event.
+      expect(result.poll).toMatchObject({
+        waitSeconds: 300,
+        expected: { seconds: 600 },
+        awaits: { sourceType: 'DB_INSTANCE', sourceIdentifier: NEW_WRITER, eventIds: ['RDS-EVENT-0005'] },
+      });
       expect(result.members).toEqual([
         {
           sourceDbInstanceIdentifier: WRITER,
