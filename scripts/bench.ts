@@ -282,13 +282,15 @@ type PolicyFigures = Record<keyof typeof POLICIES, Figures>;
 
 /** The issue's goals (issue 12) for one profile: which are met. */
 const goalsOf = (p: PolicyFigures) => {
+  // A rotation that failed meets no goal, whatever its figures (its freeze never ended).
+  const succeeded = Object.values(p).every((f) => f.status === 'SUCCEEDED');
   const counts = (f: Figures) =>
-    f.stateTransitions <= p.old.stateTransitions && f.historyEvents <= p.old.historyEvents;
+    succeeded && f.stateTransitions <= p.old.stateTransitions && f.historyEvents <= p.old.historyEvents;
   return {
     // Added freeze at most 60 s, or 2 % of AWS's own where that is more, with events...
-    withEvents: p.new.addedFreezeSeconds <= Math.max(60, 0.02 * p.new.awsFreezeSeconds),
+    withEvents: succeeded && p.new.addedFreezeSeconds <= Math.max(60, 0.02 * p.new.awsFreezeSeconds),
     // ...and at most 5 % with every event lost.
-    allLost: p['new-events-lost'].addedFreezePercent <= 5,
+    allLost: succeeded && p['new-events-lost'].addedFreezePercent <= 5,
     // No more state transitions or history events than the old machine.
     countsWithEvents: counts(p.new),
     countsAllLost: counts(p['new-events-lost']),
