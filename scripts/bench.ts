@@ -422,6 +422,9 @@ const main = async () => {
       `each Lambda invocation ${LAMBDA_SECONDS} s at 256 MB; us-east-1 list prices.`,
   );
   say(JSON.stringify({ profiles: figures, sensitivity }));
+  // A rotation of the main table that failed makes the run fail (its figures mean nothing).
+  const failed = Object.values(figures).some((p) => Object.values(p).some((f) => f.status !== 'SUCCEEDED'));
+  if (failed) process.exitCode = 1;
 };
 
 await main();
