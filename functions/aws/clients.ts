@@ -3,6 +3,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 
 /**
  * The AWS clients every step uses, built once per (endpoint, region) and reused across
@@ -18,21 +19,23 @@ export interface AwsClients {
    * instead, and the step finds the key the first attempt created by its tag.
    */
   kmsSingleAttempt: KMSClient;
-  /**
-   * RDS for the calls moto 5.2.1 does not implement (DescribeAccountAttributes,
-   * DescribeDBClusterAutomatedBackups): against an emulator endpoint one attempt, because the SDK
-   * retries moto's HTTP 500 four times, about 0.3 s per call and most of a local rotation's time;
-   * against AWS the same client as `rds`.
-   */
-  rdsUnemulated: RDSClient;
   route53: Route53Client;
   /** The rotation lock table (document client: plain JavaScript values in and out). */
   dynamodb: DynamoDBDocumentClient;
 }
 
+/** Milliseconds between two attempts against an emulator endpoint. */
+const EMULATOR_RETRY_DELAY_MS = 5;
+
 /**
  * Where the step's clients talk to: `AWS_ENDPOINT_URL` (an emulator) or AWS, in the Lambda's
- * Region, with the SDK's adaptive retries. `cacheKey` tells when clients must be built again.
+ * Region. `cacheKey` tells when clients must be built again. `config(maxAttempts)` is a client's
+ * configuration, 5 attempts unless it says otherwise:
+ * - against AWS, the SDK's adaptive retries;
+ * - against an emulator, the same attempts 5 ms apart. The emulator is on this machine and answers
+ *   at once. moto answers the operations it does not implement (DescribeAccountAttributes,
+ *   DescribeDBClusterAutomatedBackups) with HTTP 500, and the SDK's backoff made those retries
+ *   0.7 s of a 1 s local rotation.
  */
 export const clientTarget = () => {
   const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
@@ -41,14 +44,21 @@ export const clientTarget = () => {
     endpoint,
     region,
     cacheKey: `${endpoint ?? 'aws'}|${region}`,
-    config: { region, endpoint, retryMode: 'adaptive', maxAttempts: 5 } as const,
+    config: (maxAttempts = 5) =>
+      endpoint
+        ? {
+            region,
+            endpoint,
+            retryStrategy: new ConfiguredRetryStrategy(maxAttempts, EMULATOR_RETRY_DELAY_MS),
+          }
+        : ({ region, endpoint, retryMode: 'adaptive', maxAttempts } as const),
   };
 };
 
 /** A Route 53 client of its own (a global service: its endpoint lives in us-east-1 whatever the Region). */
 export const newRoute53Client = (): Route53Client => {
   const { endpoint, region, config } = clientTarget();
-  return new Route53Client({ ...config, region: endpoint ? region : 'us-east-1' });
+  return new Route53Client({ ...config(), region: endpoint ? region : 'us-east-1' });
 };
 
 const cache = new Map<string, AwsClients>();
@@ -57,14 +67,12 @@ export const getClients = (): AwsClients => {
   const { endpoint, region, cacheKey, config } = clientTarget();
   let clients = cache.get(cacheKey);
   if (!clients) {
-    const rds = new RDSClient(config);
     clients = {
-      rds,
-      rdsUnemulated: endpoint ? new RDSClient({ ...config, maxAttempts: 1 }) : rds,
-      kms: new KMSClient(config),
-      kmsSingleAttempt: new KMSClient({ ...config, maxAttempts: 1 }),
+      rds: new RDSClient(config()),
+      kms: new KMSClient(config()),
+      kmsSingleAttempt: new KMSClient(config(1)),
       route53: newRoute53Client(),
-      dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient(config)),
+      dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient(config())),
     };
     cache.set(cacheKey, clients);
   }

@@ -23,11 +23,11 @@ export const getEvidenceClients = (): EvidenceClients => {
   let clients = cache.get(cacheKey);
   if (!clients) {
     clients = {
-      cloudTrail: new CloudTrailClient({ ...config, maxAttempts: 1 }),
-      kms: new KMSClient(config),
+      cloudTrail: new CloudTrailClient(config(1)),
+      kms: new KMSClient(config()),
       // An emulator serves buckets by path (http://host:port/bucket), not by virtual host.
-      s3: new S3Client({ ...config, forcePathStyle: Boolean(endpoint) }),
-      sfn: new SFNClient(config),
+      s3: new S3Client({ ...config(), forcePathStyle: Boolean(endpoint) }),
+      sfn: new SFNClient(config()),
     };
     cache.set(cacheKey, clients);
   }

@@ -78,10 +78,10 @@ export const checkSnapshotQuota = async ({
   needed,
 }: SnapshotQuota): Promise<string | null> => {
   const snapshots = (n: number) => `${n === 1 ? 'a' : n} free manual ${noun}snapshot${n === 1 ? '' : 's'}`;
-  const { rdsUnemulated } = getClients();
+  const { rds } = getClients();
   let quotas: AccountQuota[] | undefined;
   try {
-    ({ AccountQuotas: quotas } = await rdsUnemulated.send(new DescribeAccountAttributesCommand({})));
+    ({ AccountQuotas: quotas } = await rds.send(new DescribeAccountAttributesCommand({})));
   } catch (error) {
     logger.warn('could not read the RDS account quotas', { error });
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

@@ -134,7 +134,6 @@ const SERVICES: Record<keyof AwsClients, ServiceOf> = {
   rds: { module: rdsModule, base: rdsModule.RDSServiceException },
   kms: { module: kmsModule, base: kmsModule.KMSServiceException },
   kmsSingleAttempt: { module: kmsModule, base: kmsModule.KMSServiceException },
-  rdsUnemulated: { module: rdsModule, base: rdsModule.RDSServiceException },
   route53: { module: route53Module, base: route53Module.Route53ServiceException },
   dynamodb: { module: dynamodbModule, base: dynamodbModule.DynamoDBServiceException },
 };
@@ -226,15 +225,8 @@ export const injectFaults = (
       throw awsError(service, rule.fault.error, rule.fault);
     };
 
-  // One middleware per client object: without an emulator endpoint `rdsUnemulated` is `rds`.
-  const targets = [
-    ...new Map(
-      Object.entries(clients)
-        .reverse()
-        .map(([service, client]) => [client, service]),
-    ),
-  ].map(
-    ([client, service]) => [service as keyof AwsClients, client.middlewareStack as unknown as Stack] as const,
+  const targets = Object.entries(clients).map(
+    ([service, client]) => [service as keyof AwsClients, client.middlewareStack as unknown as Stack] as const,
   );
   for (const [service, stack] of targets) {
     stack.add(middlewareFor(service), {

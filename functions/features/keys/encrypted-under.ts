@@ -8,7 +8,6 @@ import {
   DescribeDBSnapshotsCommand,
   type RDSClient,
 } from '@aws-sdk/client-rds';
-import { getClients } from '#aws/clients.js';
 import { isSameKey } from '#aws/kms-keys.js';
 import type { RekeyRole } from '#aws/ownership.js';
 import { SCAN_BUDGETS } from '#domain/limits.js';
@@ -247,13 +246,12 @@ export const SOURCES: readonly Source[] = [
 
 /**
  * Retained automated backups of deleted DB clusters. moto 5.2.1 does not implement this action
- * (HTTP 500 with an HTML page); against an emulator endpoint only, that answer counts as "none",
- * after one attempt (`rdsUnemulated`). Against AWS every error propagates.
+ * (HTTP 500 with an HTML page); against an emulator endpoint only, that answer counts as "none".
+ * Against AWS every error propagates.
  */
 const clusterAutomatedBackupsPage = async (rds: RDSClient, Marker: string | undefined) => {
-  const client = process.env.AWS_ENDPOINT_URL ? getClients().rdsUnemulated : rds;
   try {
-    return await client.send(new DescribeDBClusterAutomatedBackupsCommand({ MaxRecords, Marker }));
+    return await rds.send(new DescribeDBClusterAutomatedBackupsCommand({ MaxRecords, Marker }));
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (process.env.AWS_ENDPOINT_URL && status === 500) {

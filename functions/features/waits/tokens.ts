@@ -21,7 +21,7 @@ const sfn = (): SFNClient => {
   const { cacheKey, config } = clientTarget();
   let client = clients.get(cacheKey);
   if (!client) {
-    client = new SFNClient(config);
+    client = new SFNClient(config());
     clients.set(cacheKey, client);
   }
   return client;

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getClients } from '#aws/clients.js';
+import { clientTarget, getClients } from '#aws/clients.js';
 
 describe('getClients', () => {
   let server: Server;
@@ -47,5 +47,18 @@ describe('getClients', () => {
     // Assess
     await expect(attempt).rejects.toMatchObject({ $metadata: { httpStatusCode: 503 } });
     expect(requests).toBe(5);
-  }, 30_000);
+  });
+
+  it('against AWS uses the SDK adaptive retries, with the attempts a client asks for', () => {
+    const saved = process.env.AWS_ENDPOINT_URL;
+    delete process.env.AWS_ENDPOINT_URL;
+    try {
+      const { config } = clientTarget();
+      expect(config()).toMatchObject({ retryMode: 'adaptive', maxAttempts: 5 });
+      expect(config(1)).toMatchObject({ retryMode: 'adaptive', maxAttempts: 1 });
+      expect(config()).not.toHaveProperty('retryStrategy');
+    } finally {
+      process.env.AWS_ENDPOINT_URL = saved;
+    }
+  });
 });
