@@ -1,4 +1,5 @@
 import type { AwsClients } from '#aws/clients.js';
+import { RDS_EVENTS } from '#domain/rds-events.js';
 
 /**
  * RDS and Route 53 on a virtual clock, for `npm run bench`. The emulator (moto_server) keeps the
@@ -67,28 +68,33 @@ const eventFor = (
   switch (kind) {
     case 'stopSeconds':
       return cluster
-        ? { eventId: 'RDS-EVENT-0150', sourceType: 'CLUSTER', sourceIdentifier: resource }
-        : { eventId: 'RDS-EVENT-0087', sourceType: 'DB_INSTANCE', sourceIdentifier: resource };
+        ? { eventId: RDS_EVENTS.clusterStopped, sourceType: 'CLUSTER', sourceIdentifier: resource }
+        : { eventId: RDS_EVENTS.instanceStopped, sourceType: 'DB_INSTANCE', sourceIdentifier: resource };
     case 'startSeconds':
       return cluster
-        ? { eventId: 'RDS-EVENT-0151', sourceType: 'CLUSTER', sourceIdentifier: resource }
-        : { eventId: 'RDS-EVENT-0088', sourceType: 'DB_INSTANCE', sourceIdentifier: resource };
+        ? { eventId: RDS_EVENTS.clusterStarted, sourceType: 'CLUSTER', sourceIdentifier: resource }
+        : { eventId: RDS_EVENTS.instanceStarted, sourceType: 'DB_INSTANCE', sourceIdentifier: resource };
     case 'snapshotSeconds':
       return cluster
-        ? { eventId: 'RDS-EVENT-0075', sourceType: 'CLUSTER_SNAPSHOT', sourceIdentifier: resource }
-        : { eventId: 'RDS-EVENT-0042', sourceType: 'SNAPSHOT', sourceIdentifier: resource };
+        ? {
+            eventId: RDS_EVENTS.clusterSnapshotCreated,
+            sourceType: 'CLUSTER_SNAPSHOT',
+            sourceIdentifier: resource,
+          }
+        : { eventId: RDS_EVENTS.snapshotCreated, sourceType: 'SNAPSHOT', sourceIdentifier: resource };
     case 'copySeconds':
       // The Aurora event list has no "cluster snapshot copied" event.
       return cluster
         ? null
-        : { eventId: 'RDS-EVENT-0197', sourceType: 'SNAPSHOT', sourceIdentifier: resource };
+        : { eventId: RDS_EVENTS.snapshotCopied, sourceType: 'SNAPSHOT', sourceIdentifier: resource };
     case 'restoreSeconds':
       return cluster
-        ? { eventId: 'RDS-EVENT-0170', sourceType: 'CLUSTER', sourceIdentifier: resource }
-        : { eventId: 'RDS-EVENT-0043', sourceType: 'DB_INSTANCE', sourceIdentifier: resource };
+        ? { eventId: RDS_EVENTS.clusterCreated, sourceType: 'CLUSTER', sourceIdentifier: resource }
+        : { eventId: RDS_EVENTS.instanceRestored, sourceType: 'DB_INSTANCE', sourceIdentifier: resource };
     case 'memberSeconds':
-      return { eventId: 'RDS-EVENT-0005', sourceType: 'DB_INSTANCE', sourceIdentifier: resource };
+      return { eventId: RDS_EVENTS.instanceCreated, sourceType: 'DB_INSTANCE', sourceIdentifier: resource };
     case 'rebootSeconds':
+      // "DB instance restarted": published, but no wait awaits it (the rule does not match it).
       return { eventId: 'RDS-EVENT-0006', sourceType: 'DB_INSTANCE', sourceIdentifier: resource };
     default:
       // No RDS event says "modification complete", and Route 53 publishes none.
