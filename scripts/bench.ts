@@ -36,6 +36,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { getClients } from '#aws/clients.js';
 import { DOWNTIME_ASSUMPTIONS as A } from '#domain/durations.js';
 import type { Poll } from '#domain/limits.js';
@@ -48,6 +49,27 @@ import { seedClusterSample, seedSample } from '../cli/seed.js';
 import { type Durations, type Operation, useVirtualDate, VirtualAws } from './bench/virtual-aws.js';
 
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+/** The bench's settings, from the environment: a wrong one stops it before anything runs. */
+const number = z.coerce.number({ error: 'must be a number' });
+const SETTINGS = z
+  .object({
+    BENCH_EVENT_LOSS: number.min(0).max(1, 'must be a share from 0 to 1').default(0),
+    BENCH_EVENT_DELAY_SECONDS: number.min(0, 'must be 0 or more seconds').default(5),
+    BENCH_DURATION_SCALE: number.positive('must be more than 0').default(1),
+    BENCH_SENSITIVITY: z
+      .enum(['0', '1'], { error: 'must be 0 (skip the sensitivity runs) or 1' })
+      .default('1'),
+    BENCH_TRACE: z.enum(['', '1', 'polls'], { error: 'must be 1 or polls' }).default(''),
+    BENCH_PROFILES: z.string().optional(),
+  })
+  .safeParse(process.env);
+if (!SETTINGS.success) {
+  for (const issue of SETTINGS.error.issues)
+    process.stderr.write(`npm run bench: ${issue.path.join('.')} ${issue.message}\n`);
+  process.exit(2);
+}
+const settings = SETTINGS.data;
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -70,6 +92,19 @@ const PROFILES: Profile[] = [
   { name: '500GB-aurora', kind: 'cluster', gib: 500 },
   { name: '4TB-aurora', kind: 'cluster', gib: 4096 },
 ];
+
+/** The profiles BENCH_PROFILES names (all by default); an unknown name stops the bench. */
+const selectedProfiles = (): Profile[] => {
+  const only = settings.BENCH_PROFILES?.split(',').map((name) => name.trim());
+  const unknown = only?.filter((name) => !PROFILES.some((p) => p.name === name)) ?? [];
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `npm run bench: BENCH_PROFILES names no profile ${unknown.join(', ')}; the profiles are ${PROFILES.map((p) => p.name).join(', ')}.\n`,
+    );
+    process.exit(2);
+  }
+  return PROFILES.filter((p) => !only || only.includes(p.name));
+};
 
 /** The operation times of a profile, from the planning assumptions. */
 export const durationsFor = (profile: Profile, scale = 1): Durations => ({
@@ -135,10 +170,10 @@ const traceStates = (label: string, events: LocalEvent[]) => {
  */
 const POLICIES = {
   old: { waitPolicy: 'backoff', events: false, loss: 1 },
-  new: { waitPolicy: undefined, events: true, loss: Number(process.env.BENCH_EVENT_LOSS ?? 0) },
+  new: { waitPolicy: undefined, events: true, loss: settings.BENCH_EVENT_LOSS },
   'new-events-lost': { waitPolicy: undefined, events: true, loss: 1 },
 } as const;
-const EVENT_DELAY_SECONDS = Number(process.env.BENCH_EVENT_DELAY_SECONDS ?? 5);
+const EVENT_DELAY_SECONDS = settings.BENCH_EVENT_DELAY_SECONDS;
 
 /** The rotation ASL as it was before event-driven waits: each loop's Choice goes to its Wait. */
 const oldAsl = (): string => {
@@ -232,7 +267,7 @@ const runProfile = async (
       const output = (await invoke(taskInput)) as { done?: boolean; poll?: { waitSeconds?: number } } | null;
       clock.advance(LAMBDA_SECONDS);
       if (output?.done === false && output.poll?.waitSeconds) pendingWait = output.poll.waitSeconds;
-      if (process.env.BENCH_TRACE === 'polls')
+      if (settings.BENCH_TRACE === 'polls')
         process.stderr.write(
           `${Math.round(clock.now)} ${stateName} ${JSON.stringify(output?.poll ?? output?.done ?? null)}\n`,
         );
@@ -241,7 +276,7 @@ const runProfile = async (
     },
   });
   restoreDate();
-  if (process.env.BENCH_TRACE) traceStates(`${profile.name} ${policy} x${scale}`, events);
+  if (settings.BENCH_TRACE) traceStates(`${profile.name} ${policy} x${scale}`, events);
   const stop = clock.operations.find((op) => op.kind === 'stopSeconds');
   const freezeStart = stop?.start ?? null;
   const frozen = freezeStart !== null && freezeEnd !== null ? freezeEnd - freezeStart : 0;
@@ -303,14 +338,13 @@ const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
  * scale 1 an operation ends exactly when expected: the best case for a lost event. The
  * sensitivity runs make every operation this much shorter or longer than expected.
  */
-const SENSITIVITY_SCALES = process.env.BENCH_SENSITIVITY === '0' ? [] : [0.8, 1.25];
+const SENSITIVITY_SCALES = settings.BENCH_SENSITIVITY === '0' ? [] : [0.8, 1.25];
 
 const main = async () => {
+  const profiles = selectedProfiles();
   const emulator = await startEmulator();
   useEndpoint(emulator.endpoint);
-  const scale = Number(process.env.BENCH_DURATION_SCALE ?? 1);
-  const only = process.env.BENCH_PROFILES?.split(',').map((name) => name.trim());
-  const profiles = PROFILES.filter((p) => !only || only.includes(p.name));
+  const scale = settings.BENCH_DURATION_SCALE;
   const runAll = async (at: number) => {
     const all: Record<string, PolicyFigures> = {};
     for (const profile of profiles) {
